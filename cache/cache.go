@@ -1,0 +1,48 @@
+package cache
+
+import (
+	"errors"
+	"time"
+)
+
+// Store is what the client needs from a cache. Implementations are safe for
+// concurrent use.
+//
+// Values returned by Get are shared with the store and must not be modified.
+type Store interface {
+	// Get returns the value stored under key if it exists and has not expired.
+	Get(key string) (value []byte, ok bool)
+	// Set stores a copy of value under key for ttl. A ttl <= 0 gives
+	// ErrInvalidTTL; there are no entries that never expire.
+	Set(key string, value []byte, ttl time.Duration) error
+	// Delete removes the entry under key, if any.
+	Delete(key string)
+	// DeletePrefix removes every entry whose key starts with prefix.
+	DeletePrefix(prefix string)
+}
+
+// Sentinel errors, for use with errors.Is.
+var (
+	// ErrInvalidTTL is returned by Set for a ttl <= 0.
+	ErrInvalidTTL = errors.New("cache: ttl must be positive")
+	// ErrNoSecret is returned by NewFile for an empty secret.
+	ErrNoSecret = errors.New("cache: secret must not be empty")
+	// ErrInvalidOption is returned by NewFile for an option with a bad value.
+	ErrInvalidOption = errors.New("cache: invalid option")
+	// ErrEntryTooLarge is returned by File.Set for an entry that cannot fit in
+	// the file even on its own.
+	ErrEntryTooLarge = errors.New("cache: entry too large")
+)
+
+// maxTTL bounds a ttl so that now+ttl never overflows Unix nanoseconds
+// (about 146 years).
+const maxTTL = time.Duration(1 << 62)
+
+func clampTTL(ttl time.Duration) time.Duration {
+	return min(ttl, maxTTL)
+}
+
+var (
+	_ Store = (*Memory)(nil)
+	_ Store = (*File)(nil)
+)
