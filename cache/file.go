@@ -64,6 +64,10 @@ type File struct {
 	log        *slog.Logger
 	maxEntries int
 
+	// writeMu serialises changes, which include the disk write; mu guards
+	// entries only briefly, so Get is never blocked by disk I/O. entries is
+	// replaced, never modified in place.
+	writeMu sync.Mutex
 	mu      sync.RWMutex
 	entries map[string]fileEntry
 }
@@ -238,9 +242,9 @@ func (f *File) Set(key string, value []byte, ttl time.Duration) error {
 	if e.value == nil {
 		e.value = []byte{}
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	next := maps.Clone(f.entries)
+	f.writeMu.Lock()
+	defer f.writeMu.Unlock()
+	next := maps.Clone(f.snapshot())
 	next[key] = e
 	dropExpired(next, now)
 	evict(next, f.maxEntries, maxPlaintext, key)
@@ -250,12 +254,13 @@ func (f *File) Set(key string, value []byte, ttl time.Duration) error {
 // Delete removes the entry under key and rewrites the file. A write failure
 // is logged; the entry is removed from memory regardless.
 func (f *File) Delete(key string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if _, ok := f.entries[key]; !ok {
+	f.writeMu.Lock()
+	defer f.writeMu.Unlock()
+	cur := f.snapshot()
+	if _, ok := cur[key]; !ok {
 		return
 	}
-	next := maps.Clone(f.entries)
+	next := maps.Clone(cur)
 	delete(next, key)
 	f.commitOrLog(next)
 }
@@ -264,18 +269,33 @@ func (f *File) Delete(key string) {
 // the file. A write failure is logged; the entries are removed from memory
 // regardless.
 func (f *File) DeletePrefix(prefix string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	next := maps.Clone(f.entries)
+	f.writeMu.Lock()
+	defer f.writeMu.Unlock()
+	cur := f.snapshot()
+	next := maps.Clone(cur)
 	maps.DeleteFunc(next, func(k string, _ fileEntry) bool { return strings.HasPrefix(k, prefix) })
-	if len(next) == len(f.entries) {
+	if len(next) == len(cur) {
 		return
 	}
 	f.commitOrLog(next)
 }
 
+// snapshot returns the current entries map, which must not be modified.
+func (f *File) snapshot() map[string]fileEntry {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.entries
+}
+
+// swap makes next the current entries map.
+func (f *File) swap(next map[string]fileEntry) {
+	f.mu.Lock()
+	f.entries = next
+	f.mu.Unlock()
+}
+
 // commit writes next to disk and, on success, makes it the current state.
-// The caller holds f.mu.
+// The caller holds f.writeMu.
 func (f *File) commit(next map[string]fileEntry) error {
 	data, err := f.seal(next)
 	if err != nil {
@@ -284,7 +304,7 @@ func (f *File) commit(next map[string]fileEntry) error {
 	if err := atomicfile.Write(f.path, data, atomicfile.DefaultPerm); err != nil {
 		return fmt.Errorf("cache: write cache file: %w", err)
 	}
-	f.entries = next
+	f.swap(next)
 	return nil
 }
 
@@ -295,7 +315,7 @@ func (f *File) commitOrLog(next map[string]fileEntry) {
 	dropExpired(next, now)
 	if err := f.commit(next); err != nil {
 		f.log.Warn("cache: could not persist deletion", "path", f.path, "error", err)
-		f.entries = next
+		f.swap(next)
 	}
 }
 

@@ -19,5 +19,5 @@ func Example() {
 		return
 	}
 	fmt.Println(len(fp), fp[:16])
-	// Output: 64 TODO
+	// Output: 64 69b52d646f2a028c
 }
