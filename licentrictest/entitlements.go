@@ -1,0 +1,126 @@
+package licentrictest
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/licentric/licentric-go/internal/wire"
+)
+
+func validEntitlementCode(s string) bool {
+	if len(s) < 1 || len(s) > 100 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func checkEntitlement(req *wire.EntitlementRequest, create bool) *apiError {
+	var is issues
+	if req.Code != nil {
+		if !validEntitlementCode(*req.Code) {
+			is.add("code", "invalid_string", "Code must be 1 to 100 characters of a-z, 0-9, _ and -")
+		}
+	} else if create {
+		is.add("code", "invalid_type", "Required")
+	}
+	if req.Name != nil {
+		if n := len(*req.Name); n < 1 || n > 255 {
+			is.add("name", "invalid_string", "Name must be 1 to 255 characters")
+		}
+	} else if create {
+		is.add("name", "invalid_type", "Required")
+	}
+	return is.err()
+}
+
+// createEntitlement is POST /entitlements and the seeding path.
+func (s *Server) createEntitlement(st *state, env string, req wire.EntitlementRequest, now time.Time) (*entitlementRec, *apiError) {
+	if e := checkEntitlement(&req, true); e != nil {
+		return nil, e
+	}
+	if st.entitlementByCode(env, *req.Code) != nil {
+		return nil, conflict("An entitlement with code %q already exists", *req.Code)
+	}
+	e := &entitlementRec{base: st.newBase(env, now, req.Metadata), code: *req.Code, name: *req.Name}
+	st.entitlements = append(st.entitlements, e)
+	st.byID[e.id] = e
+	return e, nil
+}
+
+func entitlementData(c *call, e *entitlementRec) wire.Data[*wire.Entitlement] {
+	return wire.Data[*wire.Entitlement]{Data: entitlementView(e, c.s.accountID)}
+}
+
+func hCreateEntitlement(c *call) (int, any, *apiError) {
+	var req wire.EntitlementRequest
+	if e := decodeBody(c.body, &req, false); e != nil {
+		return 0, nil, e
+	}
+	ent, e := c.s.createEntitlement(c.st, c.env, req, c.now)
+	if e != nil {
+		return 0, nil, e
+	}
+	return http.StatusCreated, entitlementData(c, ent), nil
+}
+
+func hListEntitlements(c *call) (int, any, *apiError) {
+	return listPage(c, c.st.entitlements, nil, func(e *entitlementRec) any { return entitlementView(e, c.s.accountID) })
+}
+
+func entitlementParam(c *call) (*entitlementRec, *apiError) {
+	e := c.st.entitlement(c.env, c.params[0])
+	if e == nil {
+		return nil, notFound("Entitlement")
+	}
+	return e, nil
+}
+
+func hGetEntitlement(c *call) (int, any, *apiError) {
+	ent, e := entitlementParam(c)
+	if e != nil {
+		return 0, nil, e
+	}
+	return http.StatusOK, entitlementData(c, ent), nil
+}
+
+func hUpdateEntitlement(c *call) (int, any, *apiError) {
+	ent, e := entitlementParam(c)
+	if e != nil {
+		return 0, nil, e
+	}
+	var req wire.EntitlementRequest
+	if e := decodeBody(c.body, &req, true); e != nil {
+		return 0, nil, e
+	}
+	if e := checkEntitlement(&req, false); e != nil {
+		return 0, nil, e
+	}
+	if req.Code != nil {
+		if other := c.st.entitlementByCode(c.env, *req.Code); other != nil && other != ent {
+			return 0, nil, conflict("An entitlement with code %q already exists", *req.Code)
+		}
+		ent.code = *req.Code
+	}
+	if req.Name != nil {
+		ent.name = *req.Name
+	}
+	if req.Metadata != nil {
+		ent.metadata = req.Metadata
+	}
+	ent.updatedAt = c.now
+	return http.StatusOK, entitlementData(c, ent), nil
+}
+
+func hDeleteEntitlement(c *call) (int, any, *apiError) {
+	ent, e := entitlementParam(c)
+	if e != nil {
+		return 0, nil, e
+	}
+	ent.deletedAt, ent.updatedAt = c.now, c.now
+	return http.StatusNoContent, nil, nil
+}

@@ -1,0 +1,269 @@
+package licentrictest
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/licentric/licentric-go/internal/wire"
+)
+
+func intp(v int) *int { return &v }
+
+// templateDefaults returns the values a template fills (docs-facts §4),
+// applied to a policy only where the request leaves them unset.
+func templateDefaults(template string) (p wire.Policy, setsMaxMachines bool) {
+	p = wire.Policy{
+		ExpirationStrategy:       wire.StrategyRestrictAccess,
+		HeartbeatIntervalMinutes: 60,
+		HeartbeatCullStrategy:    wire.CullDeactivateDead,
+		RequireFingerprint:       true,
+		FingerprintUniqueness:    wire.UniquePerLicense,
+		OfflineAllowed:           true,
+		OfflineMaxDays:           14,
+	}
+	switch template {
+	case wire.TemplateDesktopApp:
+		p.MaxMachines, setsMaxMachines = intp(2), true
+	case wire.TemplateCLITool:
+		p.MaxMachines, setsMaxMachines = intp(3), true
+		p.OfflineMaxDays = 7
+	case wire.TemplateSaaS:
+		p.MaxMachines, setsMaxMachines = nil, true
+		p.RequireFingerprint = false
+		p.OfflineAllowed = false
+		p.DurationDays = intp(30)
+		p.RequireHeartbeat = true
+		p.HeartbeatIntervalMinutes = 1440
+		p.Floating = true
+	case wire.TemplateTrial:
+		p.MaxMachines, setsMaxMachines = intp(1), true
+		p.OfflineAllowed = false
+		p.IsTrial = true
+	}
+	return p, setsMaxMachines
+}
+
+var (
+	templates   = map[string]bool{wire.TemplateDesktopApp: true, wire.TemplateCLITool: true, wire.TemplateSaaS: true, wire.TemplateTrial: true, wire.TemplateCustom: true}
+	strategies  = map[string]bool{wire.StrategyRestrictAccess: true, wire.StrategyAllowAccess: true, wire.StrategyRevoke: true}
+	culls       = map[string]bool{wire.CullDeactivateDead: true, wire.CullKeepDead: true}
+	uniquenesss = map[string]bool{wire.UniquePerLicense: true, wire.UniquePerPolicy: true, wire.UniquePerAccount: true}
+)
+
+// applyPolicy validates req and writes its set fields into p. On create,
+// p already holds the template's defaults.
+func applyPolicy(p *wire.Policy, req *wire.PolicyRequest, create, seeding bool, setsMax bool) *apiError {
+	var is issues
+	if req.Name != nil {
+		if n := len(*req.Name); n < 1 || n > 255 {
+			is.add("name", "invalid_string", "Name must be 1 to 255 characters")
+		}
+	} else if create {
+		is.add("name", "invalid_type", "Required")
+	}
+	if req.Template != nil && !templates[*req.Template] {
+		is.add("template", "invalid_enum_value", "Template must be one of desktop_app, cli_tool, saas, trial, custom")
+	}
+	unlimitedOK := seeding || (req.AllowUnlimitedActivations != nil && *req.AllowUnlimitedActivations)
+	switch v, ok := req.MaxMachines.Get(); {
+	case ok && v < 0:
+		is.add("maxMachines", "too_small", "maxMachines must not be negative")
+	case req.MaxMachines.IsNull() && !unlimitedOK:
+		is.add("maxMachines", "invalid_type", "maxMachines may be null only with allowUnlimitedActivations: true")
+	case req.MaxMachines.IsZero() && create && !setsMax && !seeding:
+		is.add("maxMachines", "invalid_type", "Required")
+	}
+	if v, ok := req.MaxUses.Get(); ok && v < 0 {
+		is.add("maxUses", "too_small", "maxUses must not be negative")
+	}
+	if v, ok := req.DurationDays.Get(); ok && v < 1 {
+		is.add("durationDays", "too_small", "durationDays must be at least 1")
+	}
+	if v, ok := req.TrialDurationDays.Get(); ok && v < 1 {
+		is.add("trialDurationDays", "too_small", "trialDurationDays must be at least 1")
+	}
+	if req.ExpirationStrategy != nil && !strategies[*req.ExpirationStrategy] {
+		is.add("expirationStrategy", "invalid_enum_value", "expirationStrategy must be RESTRICT_ACCESS, ALLOW_ACCESS or REVOKE")
+	}
+	if req.HeartbeatCullStrategy != nil && !culls[*req.HeartbeatCullStrategy] {
+		is.add("heartbeatCullStrategy", "invalid_enum_value", "heartbeatCullStrategy must be DEACTIVATE_DEAD or KEEP_DEAD")
+	}
+	if req.FingerprintUniqueness != nil && !uniquenesss[*req.FingerprintUniqueness] {
+		is.add("fingerprintUniqueness", "invalid_enum_value", "fingerprintUniqueness must be PER_LICENSE, PER_POLICY or PER_ACCOUNT")
+	}
+	if req.HeartbeatIntervalMinutes != nil && *req.HeartbeatIntervalMinutes < 1 {
+		is.add("heartbeatIntervalMinutes", "too_small", "heartbeatIntervalMinutes must be at least 1")
+	}
+	if req.OfflineMaxDays != nil && *req.OfflineMaxDays < 1 {
+		is.add("offlineMaxDays", "too_small", "offlineMaxDays must be at least 1")
+	}
+	if e := is.err(); e != nil {
+		return e
+	}
+	if req.Name != nil {
+		p.Name = *req.Name
+	}
+	if req.Template != nil {
+		p.Template = *req.Template
+	}
+	nullable := func(dst **int, n wire.Nullable[int]) {
+		if n.IsZero() {
+			return
+		}
+		*dst = nil
+		if v, ok := n.Get(); ok {
+			*dst = intp(v)
+		}
+	}
+	nullable(&p.MaxMachines, req.MaxMachines)
+	nullable(&p.MaxUses, req.MaxUses)
+	nullable(&p.DurationDays, req.DurationDays)
+	nullable(&p.TrialDurationDays, req.TrialDurationDays)
+	setStr := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	setBool := func(dst *bool, v *bool) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	setInt := func(dst *int, v *int) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	setStr(&p.ExpirationStrategy, req.ExpirationStrategy)
+	setStr(&p.HeartbeatCullStrategy, req.HeartbeatCullStrategy)
+	setStr(&p.FingerprintUniqueness, req.FingerprintUniqueness)
+	setBool(&p.Floating, req.Floating)
+	setBool(&p.RequireHeartbeat, req.RequireHeartbeat)
+	setBool(&p.RequireFingerprint, req.RequireFingerprint)
+	setBool(&p.OfflineAllowed, req.OfflineAllowed)
+	setBool(&p.AllowMachineTransfer, req.AllowMachineTransfer)
+	setBool(&p.IsTrial, req.IsTrial)
+	setBool(&p.Overridable, req.Overridable)
+	setInt(&p.HeartbeatIntervalMinutes, req.HeartbeatIntervalMinutes)
+	setInt(&p.OfflineMaxDays, req.OfflineMaxDays)
+	return nil
+}
+
+// createPolicy is POST /policies and the seeding path. When seeding, an
+// unset maxMachines means unlimited and null needs no flag.
+func (s *Server) createPolicy(st *state, env string, req wire.PolicyRequest, now time.Time, seeding bool) (*policyRec, *apiError) {
+	template := wire.TemplateCustom
+	if req.Template != nil && templates[*req.Template] {
+		template = *req.Template
+	}
+	p, setsMax := templateDefaults(template)
+	p.Template = template
+	if req.ProductID == nil || *req.ProductID == "" {
+		e := applyPolicy(&p, &req, true, seeding, setsMax)
+		var is issues
+		is.add("productId", "invalid_type", "Required")
+		if e != nil {
+			if prev, ok := e.details["issues"].([]issue); ok {
+				is = append(is, prev...)
+			}
+		}
+		return nil, is.err()
+	}
+	if e := applyPolicy(&p, &req, true, seeding, setsMax); e != nil {
+		return nil, e
+	}
+	prod := st.product(env, *req.ProductID)
+	if prod == nil {
+		return nil, notFound("Product")
+	}
+	p.ProductID = prod.id
+	rec := &policyRec{base: st.newBase(env, now, req.Metadata), p: p}
+	st.policies = append(st.policies, rec)
+	st.byID[rec.id] = rec
+	return rec, nil
+}
+
+func policyData(c *call, p *policyRec) wire.Data[*wire.Policy] {
+	return wire.Data[*wire.Policy]{Data: c.st.policyView(p)}
+}
+
+func hCreatePolicy(c *call) (int, any, *apiError) {
+	var req wire.PolicyRequest
+	if e := decodeBody(c.body, &req, false); e != nil {
+		return 0, nil, e
+	}
+	p, e := c.s.createPolicy(c.st, c.env, req, c.now, false)
+	if e != nil {
+		return 0, nil, e
+	}
+	return http.StatusCreated, policyData(c, p), nil
+}
+
+func hListPolicies(c *call) (int, any, *apiError) {
+	productID := c.query.Get(wire.QueryProductID)
+	return listPage(c, c.st.policies, func(p *policyRec) bool {
+		return productID == "" || p.p.ProductID == productID
+	}, func(p *policyRec) any { return c.st.policyView(p) })
+}
+
+func policyParam(c *call) (*policyRec, *apiError) {
+	p := c.st.policy(c.env, c.params[0])
+	if p == nil {
+		return nil, notFound("Policy")
+	}
+	return p, nil
+}
+
+func hGetPolicy(c *call) (int, any, *apiError) {
+	p, e := policyParam(c)
+	if e != nil {
+		return 0, nil, e
+	}
+	return http.StatusOK, policyData(c, p), nil
+}
+
+func hUpdatePolicy(c *call) (int, any, *apiError) {
+	p, e := policyParam(c)
+	if e != nil {
+		return 0, nil, e
+	}
+	var req wire.PolicyRequest
+	if e := decodeBody(c.body, &req, true); e != nil {
+		return 0, nil, e
+	}
+	next := p.p
+	if e := applyPolicy(&next, &req, false, false, true); e != nil {
+		return 0, nil, e
+	}
+	p.p = next
+	if req.Metadata != nil {
+		p.metadata = req.Metadata
+	}
+	p.updatedAt = c.now
+	return http.StatusOK, policyData(c, p), nil
+}
+
+func hDeletePolicy(c *call) (int, any, *apiError) {
+	p, e := policyParam(c)
+	if e != nil {
+		return 0, nil, e
+	}
+	p.deletedAt, p.updatedAt = c.now, c.now
+	return http.StatusNoContent, nil, nil
+}
+
+func hPolicyEntitlements(attach bool) func(c *call) (int, any, *apiError) {
+	return func(c *call) (int, any, *apiError) {
+		p, e := policyParam(c)
+		if e != nil {
+			return 0, nil, e
+		}
+		ids, e := entitlementCodes(c)
+		if e != nil {
+			return 0, nil, e
+		}
+		p.entitlementIDs = attachIDs(p.entitlementIDs, ids, attach)
+		p.updatedAt = c.now
+		return http.StatusOK, policyData(c, p), nil
+	}
+}

@@ -1,0 +1,189 @@
+package licentric
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"runtime"
+
+	"github.com/licentric/licentric-go/fingerprint"
+	"github.com/licentric/licentric-go/internal/wire"
+)
+
+// ActivateParams describes the machine to activate. Empty fields are filled
+// from the running machine: Fingerprint from the client's fingerprint source
+// (WithAppID or WithFingerprinter), Platform from fingerprint.Platform,
+// Hostname from os.Hostname and Cores from runtime.NumCPU. Name and Metadata
+// are sent only when set.
+type ActivateParams struct {
+	Fingerprint string
+	Name        string
+	Platform    string // macos, windows, linux, docker or kubernetes
+	Hostname    string
+	Cores       int
+	Metadata    Metadata
+}
+
+// Activate registers this machine on the license with license key key and
+// returns the new machine.
+//
+// Activation is safe to retry: when an attempt's response was lost (a
+// transport error or 5xx) and the retry meets FINGERPRINT_CONFLICT for a
+// machine of the same license, the client fetches that machine and returns
+// it. A conflict on the first attempt is an error matching
+// ErrFingerprintConflict whose (*APIError).MachineID names the existing
+// machine. Other refusals match ErrMachineLimitExceeded or
+// ErrLicenseNotActive.
+func (c *Client) Activate(ctx context.Context, key string, p ActivateParams) (*Machine, error) {
+	if err := checkLicenseKey(key); err != nil {
+		return nil, err
+	}
+	if p.Fingerprint == "" {
+		fp, err := c.Fingerprint()
+		if err != nil {
+			return nil, err
+		}
+		p.Fingerprint = fp
+	} else if err := checkFingerprint(p.Fingerprint); err != nil {
+		return nil, err
+	}
+	if p.Cores < 0 {
+		return nil, fmt.Errorf("%w: negative core count", ErrInvalidArgument)
+	}
+	if p.Platform == "" {
+		p.Platform = fingerprint.Platform()
+	}
+	if p.Hostname == "" {
+		if h, err := os.Hostname(); err == nil {
+			p.Hostname = h
+		}
+	}
+	if p.Cores == 0 {
+		p.Cores = runtime.NumCPU()
+	}
+	r := &request{
+		method:     http.MethodPost,
+		path:       wire.PathMachines,
+		auth:       authLicense,
+		licenseKey: key,
+		idempotent: true, // recoverable through FINGERPRINT_CONFLICT, below
+		body: &wire.ActivateRequest{
+			Fingerprint: p.Fingerprint,
+			Name:        p.Name,
+			Platform:    p.Platform,
+			Hostname:    p.Hostname,
+			Cores:       p.Cores,
+			Metadata:    p.Metadata,
+		},
+	}
+	m, res, err := doData[Machine](ctx, c, r)
+	if err != nil {
+		var apiErr *APIError
+		if res != nil && res.Attempts > 1 && res.Ambiguous && errors.As(err, &apiErr) &&
+			apiErr.Code == wire.ErrCodeFingerprintConflict && apiErr.MachineID() != "" {
+			c.logger.DebugContext(ctx, "licentric: recovering activation after a lost response",
+				"machine_id", apiErr.MachineID(), "attempts", res.Attempts)
+			return c.GetMachine(ctx, key, apiErr.MachineID())
+		}
+		return nil, err
+	}
+	if err := checkMachine(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Deactivate removes machine machineID from the license with key key,
+// freeing its slot at once. A machine already gone is an error matching
+// ErrNotFound, unless an earlier attempt of this call may have deleted it.
+func (c *Client) Deactivate(ctx context.Context, key, machineID string) error {
+	if err := checkLicenseKey(key); err != nil {
+		return err
+	}
+	if err := checkID("machine ID", machineID); err != nil {
+		return err
+	}
+	r := &request{
+		method:     http.MethodDelete,
+		path:       wire.ResourcePath(wire.PathMachines, machineID),
+		auth:       authLicense,
+		licenseKey: key,
+	}
+	res, err := c.do(ctx, r)
+	if err != nil {
+		if res != nil && res.Ambiguous && errors.Is(err, ErrNotFound) {
+			return nil // our lost first attempt deleted it
+		}
+		return err
+	}
+	return nil
+}
+
+// Heartbeat reports that machine machineID is alive and returns it with a
+// fresh LastHeartbeatAt. A machine that was culled is an error matching
+// ErrNotFound: activate again.
+func (c *Client) Heartbeat(ctx context.Context, key, machineID string) (*Machine, error) {
+	if err := checkLicenseKey(key); err != nil {
+		return nil, err
+	}
+	if err := checkID("machine ID", machineID); err != nil {
+		return nil, err
+	}
+	m, _, err := doData[Machine](ctx, c, &request{
+		method:     http.MethodPost,
+		path:       wire.SubPath(wire.PathMachines, machineID, wire.SegmentHeartbeat),
+		auth:       authLicense,
+		licenseKey: key,
+		idempotent: true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := checkMachine(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// GetMachine returns machine machineID of the license with key key.
+func (c *Client) GetMachine(ctx context.Context, key, machineID string) (*Machine, error) {
+	if err := checkLicenseKey(key); err != nil {
+		return nil, err
+	}
+	if err := checkID("machine ID", machineID); err != nil {
+		return nil, err
+	}
+	m, _, err := doData[Machine](ctx, c, &request{
+		method:     http.MethodGet,
+		path:       wire.ResourcePath(wire.PathMachines, machineID),
+		auth:       authLicense,
+		licenseKey: key,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := checkMachine(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func checkMachine(m *Machine) error {
+	if m == nil || m.ID == "" {
+		return fmt.Errorf(`%w: machine has no "id"`, ErrMalformedResponse)
+	}
+	return nil
+}
+
+// checkID refuses empty or oversized resource IDs before any request.
+func checkID(what, id string) error {
+	if id == "" {
+		return fmt.Errorf("%w: %s is empty", ErrInvalidArgument, what)
+	}
+	if len(id) > 256 {
+		return fmt.Errorf("%w: %s is longer than 256 bytes", ErrInvalidArgument, what)
+	}
+	return nil
+}

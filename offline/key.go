@@ -1,0 +1,101 @@
+package offline
+
+import (
+	"crypto/ed25519"
+	"encoding/asn1"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"strings"
+)
+
+// ParsePublicKey parses an Ed25519 public key in one of the forms the
+// dashboard and GET /keys/signing give: standard base64 of the 32 raw bytes,
+// 64 hexadecimal characters, or a PEM "PUBLIC KEY" block (PKIX). Surrounding
+// whitespace is ignored.
+func ParsePublicKey(text string) (ed25519.PublicKey, error) {
+	text = strings.TrimSpace(text)
+	switch {
+	case text == "":
+		return nil, errors.New("offline: public key is empty")
+	case strings.HasPrefix(text, "-----BEGIN"):
+		return parsePEMKey(text)
+	case len(text) == 2*ed25519.PublicKeySize && isHex(text):
+		raw, err := hex.DecodeString(text)
+		if err != nil {
+			return nil, errors.New("offline: public key is not valid hexadecimal")
+		}
+		return ed25519.PublicKey(raw), nil
+	}
+	raw, err := base64.StdEncoding.Strict().DecodeString(text)
+	if err != nil {
+		return nil, errors.New("offline: public key is not base64, 64 hex characters or PEM")
+	}
+	if len(raw) != ed25519.PublicKeySize {
+		return nil, errors.New("offline: public key does not decode to 32 bytes")
+	}
+	return ed25519.PublicKey(raw), nil
+}
+
+func parsePEMKey(text string) (ed25519.PublicKey, error) {
+	block, rest := pem.Decode([]byte(text))
+	if block == nil {
+		return nil, errors.New("offline: public key PEM block is invalid")
+	}
+	if len(strings.TrimSpace(string(rest))) != 0 {
+		return nil, errors.New("offline: public key PEM has trailing data")
+	}
+	if block.Type != "PUBLIC KEY" {
+		return nil, errors.New(`offline: PEM block is not a "PUBLIC KEY"`)
+	}
+	return parsePKIX(block.Bytes)
+}
+
+// oidEd25519 is the algorithm identifier of Ed25519 keys (RFC 8410).
+var oidEd25519 = asn1.ObjectIdentifier{1, 3, 101, 112}
+
+type subjectPublicKeyInfo struct {
+	Algorithm struct {
+		Algorithm  asn1.ObjectIdentifier
+		Parameters asn1.RawValue `asn1:"optional"`
+	}
+	PublicKey asn1.BitString
+}
+
+// parsePKIX reads a DER SubjectPublicKeyInfo holding an Ed25519 key, as
+// x509.ParsePKIXPublicKey does. crypto/x509 is not used because it links in
+// package net, and this package must stay free of networking code.
+func parsePKIX(der []byte) (ed25519.PublicKey, error) {
+	var spki subjectPublicKeyInfo
+	rest, err := asn1.Unmarshal(der, &spki)
+	if err != nil || len(rest) != 0 {
+		return nil, errors.New("offline: PEM public key is not valid PKIX")
+	}
+	if !spki.Algorithm.Algorithm.Equal(oidEd25519) {
+		return nil, errors.New("offline: PEM public key is not an Ed25519 key")
+	}
+	if len(spki.Algorithm.Parameters.FullBytes) != 0 {
+		return nil, errors.New("offline: Ed25519 key has unexpected parameters")
+	}
+	if spki.PublicKey.BitLength != 8*ed25519.PublicKeySize || len(spki.PublicKey.Bytes) != ed25519.PublicKeySize {
+		return nil, errors.New("offline: PEM public key is not 32 bytes")
+	}
+	return ed25519.PublicKey(spki.PublicKey.Bytes), nil
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// MarshalPublicKey returns the standard base64 form of pub, the form
+// ParsePublicKey reads first and GET /keys/signing serves.
+func MarshalPublicKey(pub ed25519.PublicKey) string {
+	return base64.StdEncoding.EncodeToString(pub)
+}

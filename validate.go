@@ -1,0 +1,206 @@
+package licentric
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/licentric/licentric-go/internal/wire"
+)
+
+// Code is the outcome of a validation, e.g. CodeValid or CodeExpired.
+type Code string
+
+// Validation codes (contract §4).
+const (
+	CodeValid                Code = wire.CodeValid
+	CodeExpired              Code = wire.CodeExpired
+	CodeSuspended            Code = wire.CodeSuspended
+	CodeRevoked              Code = wire.CodeRevoked
+	CodeBanned               Code = wire.CodeBanned
+	CodeNotFound             Code = wire.CodeNotFound
+	CodeFingerprintNotFound  Code = wire.CodeFingerprintNotFound
+	CodeMachineLimitExceeded Code = wire.CodeMachineLimitExceeded
+	CodeHeartbeatRequired    Code = wire.CodeHeartbeatRequired
+	CodeUsesExceeded         Code = wire.CodeUsesExceeded
+	CodeEntitlementsMissing  Code = wire.CodeEntitlementsMissing
+)
+
+// Validation is the result of validating a license key. A license that is
+// not valid is a result, not an error: check Valid (or Err).
+type Validation struct {
+	// Valid reports whether the application should grant access. It is
+	// true for CodeValid, and for CodeExpired under the ALLOW_ACCESS
+	// expiration strategy (a grace period; see Expired).
+	Valid bool
+	// Code says why.
+	Code Code
+	// Detail is the server's human-readable explanation.
+	Detail string
+	// License is the license with its policy snapshot; nil for
+	// CodeNotFound.
+	License *License
+	// Machine is the machine matched by the fingerprint, if one was sent
+	// and matched.
+	Machine *Machine
+	// Entitlements is the license's effective entitlement codes (license ∪
+	// policy), sorted.
+	Entitlements []string
+}
+
+// Err returns nil when v is valid, else an *InvalidLicenseError matching
+// ErrInvalidLicense and the sentinel of v.Code (ErrExpired, ErrSuspended,
+// ErrRevoked, ErrBanned, ErrNotFound, ErrFingerprintNotFound,
+// ErrMachineLimitExceeded, ErrHeartbeatRequired, ErrUsesExceeded or
+// ErrEntitlementsMissing).
+func (v *Validation) Err() error {
+	if v == nil {
+		return &InvalidLicenseError{Code: "", Detail: "no validation result"}
+	}
+	if v.Valid {
+		return nil
+	}
+	return &InvalidLicenseError{Code: v.Code, Detail: v.Detail}
+}
+
+// Expired reports whether the license is past its expiry, which with
+// Valid true means an ALLOW_ACCESS grace period: access continues, but the
+// user should renew.
+func (v *Validation) Expired() bool { return v != nil && v.Code == CodeExpired }
+
+// HasEntitlement reports whether code is among v's effective entitlements.
+func (v *Validation) HasEntitlement(code string) bool {
+	return v != nil && slices.Contains(v.Entitlements, code)
+}
+
+// A ValidateOption adds a scope check to Validate.
+type ValidateOption func(*wire.ValidateRequest)
+
+// WithFingerprint checks that a live machine with fingerprint fp is
+// activated on the license (else CodeFingerprintNotFound).
+func WithFingerprint(fp string) ValidateOption {
+	return func(r *wire.ValidateRequest) { r.Fingerprint = fp }
+}
+
+// WithEntitlements checks that the license has every one of codes (else
+// CodeEntitlementsMissing). Repeated options add up.
+func WithEntitlements(codes ...string) ValidateOption {
+	return func(r *wire.ValidateRequest) { r.Entitlements = append(r.Entitlements, codes...) }
+}
+
+// Validate checks license key online. It needs no API key; with one, the
+// license is looked up in the key's environment (so a lk_test_ key validates
+// test licenses), otherwise in live. Every call counts as a use of the
+// license.
+//
+// The error is nil whenever the server answered with a result, whatever the
+// result; it reports only a request that could not be made or answered (bad
+// arguments, network, 401, 429 after retries, a malformed response).
+func (c *Client) Validate(ctx context.Context, key string, opts ...ValidateOption) (*Validation, error) {
+	req := wire.ValidateRequest{Key: key}
+	for _, o := range opts {
+		if o != nil {
+			o(&req)
+		}
+	}
+	if err := checkLicenseKey(key); err != nil {
+		return nil, err
+	}
+	if req.Fingerprint != "" {
+		if err := checkFingerprint(req.Fingerprint); err != nil {
+			return nil, err
+		}
+	}
+	for _, code := range req.Entitlements {
+		if code == "" {
+			return nil, fmt.Errorf("%w: empty entitlement code", ErrInvalidArgument)
+		}
+	}
+	return c.validateRemote(ctx, &req)
+}
+
+// validateRemote sends one validate-key request.
+func (c *Client) validateRemote(ctx context.Context, req *wire.ValidateRequest) (*Validation, error) {
+	r := &request{
+		method:     http.MethodPost,
+		path:       wire.PathValidateKey,
+		body:       req,
+		auth:       authAPIKeyIfAny,
+		idempotent: true,
+		secrets:    []string{req.Key},
+	}
+	res, err := c.do(ctx, r)
+	if err != nil {
+		var apiErr *APIError
+		if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound && apiErr.Code == wire.CodeNotFound {
+			return &Validation{Code: CodeNotFound, Detail: apiErr.Message}, nil
+		}
+		return nil, err
+	}
+	v, err := decodeValidation(res.Body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s %s: %s", ErrMalformedResponse, r.method, r.path, err.Error())
+	}
+	v.Detail = c.redactor(r)(v.Detail)
+	return v, nil
+}
+
+// decodeValidation decodes a validate-key success body. It insists on the
+// fields a decision rests on: data, valid and code.
+func decodeValidation(body []byte) (*Validation, error) {
+	var raw json.RawMessage
+	if err := decodeDataInto(body, &raw); err != nil {
+		return nil, err
+	}
+	var presence struct {
+		Valid *bool   `json:"valid"`
+		Code  *string `json:"code"`
+	}
+	if err := json.Unmarshal(raw, &presence); err != nil {
+		return nil, errors.New(`"data" is not an object with "valid" and "code"`)
+	}
+	if presence.Valid == nil {
+		return nil, errors.New(`"valid" is missing`)
+	}
+	if presence.Code == nil || *presence.Code == "" {
+		return nil, errors.New(`"code" is missing`)
+	}
+	var w wire.Validation
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return nil, fmt.Errorf(`"data" does not decode: %s`, sanitize(err.Error(), 200))
+	}
+	if !wellFormedCode(w.Code) {
+		return nil, errors.New(`"code" is not an upper-case code`)
+	}
+	code := Code(w.Code)
+	// A result can only grant access with a code that allows it; anything
+	// else claiming valid is refused rather than trusted.
+	if w.Valid && code != CodeValid && code != CodeExpired {
+		return nil, fmt.Errorf(`"valid" is true with code %q`, code)
+	}
+	return &Validation{
+		Valid:        w.Valid,
+		Code:         code,
+		Detail:       sanitize(w.Detail, maxMessageRunes),
+		License:      w.License,
+		Machine:      w.Machine,
+		Entitlements: w.Entitlements,
+	}, nil
+}
+
+// wellFormedCode reports whether s looks like a result code: 1 to 64
+// characters of A-Z, 0-9 and _.
+func wellFormedCode(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '_' {
+			return false
+		}
+	}
+	return true
+}
