@@ -54,7 +54,8 @@ type Server struct {
 	client   *http.Client
 	hookHTTP *http.Client
 
-	clock atomic.Int64 // Unix nanoseconds of the controllable clock
+	clock  atomic.Int64 // Unix nanoseconds of the controllable clock
+	timers timers       // waiters of Clock().After
 
 	done      chan struct{} // closed by Close: releases hung requests
 	closeOnce sync.Once
@@ -232,10 +233,16 @@ func (s *Server) Now() time.Time {
 }
 
 // Advance moves the server clock forward by d.
-func (s *Server) Advance(d time.Duration) { s.clock.Add(int64(d)) }
+func (s *Server) Advance(d time.Duration) {
+	s.clock.Add(int64(d))
+	s.timers.fire(s.Now())
+}
 
 // SetNow sets the server clock to t.
-func (s *Server) SetNow(t time.Time) { s.clock.Store(t.UnixNano()) }
+func (s *Server) SetNow(t time.Time) {
+	s.clock.Store(t.UnixNano())
+	s.timers.fire(s.Now())
+}
 
 // TestAPIKey returns a full-access lk_test_ API key.
 func (s *Server) TestAPIKey() string { return s.testKey }

@@ -19,6 +19,7 @@ const (
 	PathEntitlements = "/entitlements"
 	PathWebhooks     = "/webhooks"
 	PathSigningKey   = "/keys/signing"
+	PathAnalytics    = "/analytics"
 )
 
 // License lifecycle actions, the last segment of POST /licenses/{id}/{action}.
