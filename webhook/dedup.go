@@ -25,7 +25,7 @@ func (r *idRing) add(id string) {
 	if len(r.ids) < r.max {
 		r.ids = append(r.ids, id)
 	} else {
-		
+		delete(r.set, r.ids[r.next])
 		r.ids[r.next] = id
 		r.next = (r.next + 1) % r.max
 	}

@@ -67,6 +67,11 @@ func parse(body []byte) (*Event, error) {
 	if w.Type == "" {
 		return nil, fmt.Errorf("%w: missing type", ErrInvalidEvent)
 	}
+	// An offset can move a year-0000 time to year -1 in UTC, which the wire
+	// form cannot write back; refuse it so every parsed event re-encodes.
+	if y := w.CreatedAt.Year(); !w.CreatedAt.IsZero() && (y < 0 || y > 9999) {
+		return nil, fmt.Errorf("%w: createdAt out of range", ErrInvalidEvent)
+	}
 	e := &Event{ID: w.ID, Type: w.Type, CreatedAt: w.CreatedAt.Time, Data: w.Data}
 	if bytes.Equal(e.Data, []byte("null")) {
 		e.Data = nil

@@ -136,6 +136,7 @@ func TestParseRefuses(t *testing.T) {
 		"missing type":       []byte(`{"id":"evt_1"}`),
 		"id not a string":    []byte(`{"id":7,"type":"license.created"}`),
 		"bad createdAt":      []byte(`{"id":"evt_1","type":"license.created","createdAt":"yesterday"}`),
+		"createdAt year -1":  []byte(`{"id":"evt_1","type":"license.created","createdAt":"0000-01-01T00:00:00+01:00"}`),
 		"createdAt a number": []byte(`{"id":"evt_1","type":"license.created","createdAt":1700000000}`),
 		"trailing garbage":   append(eventBody("evt_1", "license.created", licenseData), '}'),
 		"truncated":          eventBody("evt_1", "license.created", licenseData)[:50],

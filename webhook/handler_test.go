@@ -328,10 +328,15 @@ type blocking struct {
 	active  atomic.Int32
 	most    atomic.Int32
 	calls   atomic.Int32
+	quit    chan struct{} // closed when the test ends, so no call stays blocked
 }
 
-func newBlocking() *blocking {
-	return &blocking{started: make(chan string, 16), results: make(chan error, 16)}
+// newBlocking must be called after the server is created, so that its
+// cleanup runs first and unblocks calls before the server closes.
+func newBlocking(t *testing.T) *blocking {
+	b := &blocking{started: make(chan string, 16), results: make(chan error, 16), quit: make(chan struct{})}
+	t.Cleanup(func() { close(b.quit) })
+	return b
 }
 
 func (b *blocking) fn(_ context.Context, e *Event) error {
@@ -345,13 +350,19 @@ func (b *blocking) fn(_ context.Context, e *Event) error {
 	}
 	b.calls.Add(1)
 	b.started <- e.ID
-	return <-b.results
+	select {
+	case err := <-b.results:
+		return err
+	case <-b.quit:
+		return errors.New("test ended")
+	}
 }
 
 func TestHandlerConcurrentDuplicateWaits(t *testing.T) {
 	for _, firstFails := range []bool{false, true} {
-		b := newBlocking()
-		h, url := newTestServer(t, b.fn)
+		var b *blocking
+		h, url := newTestServer(t, func(ctx context.Context, e *Event) error { return b.fn(ctx, e) })
+		b = newBlocking(t)
 		waiting := make(chan string, 1)
 		h.onWait = func(id string) { waiting <- id }
 		body := eventBody("evt_1", "license.updated", licenseData)
@@ -360,16 +371,33 @@ func TestHandlerConcurrentDuplicateWaits(t *testing.T) {
 		go func() { statuses <- deliver(t, url, body, testSecret) }()
 		<-b.started // the first delivery is inside the callback
 		go func() { statuses <- deliver(t, url, body, testSecret) }()
-		<-waiting // the second waits for it
+		select { // the second must wait for it, not run alongside
+		case <-waiting:
+		case id := <-b.started:
+			t.Fatalf("callback ran twice at once for %s", id)
+		}
 
+		var got []int
 		if firstFails {
 			b.results <- errors.New("fail")
-			<-b.started // the waiting delivery takes over
-			b.results <- nil
+			// The waiting delivery must take over and run the callback.
+			for took := false; !took; {
+				select {
+				case <-b.started:
+					took = true
+					b.results <- nil
+				case s := <-statuses:
+					if got = append(got, s); len(got) == 2 {
+						t.Fatalf("both deliveries answered (%v) and the failed event was never retried", got)
+					}
+				}
+			}
 		} else {
 			b.results <- nil
 		}
-		got := []int{<-statuses, <-statuses}
+		for len(got) < 2 {
+			got = append(got, <-statuses)
+		}
 		var want []int
 		if firstFails {
 			want = []int{500, 200}
@@ -395,7 +423,7 @@ func sameStatuses(got, want []int) bool {
 }
 
 func TestHandlerWaitingRequestGivesUp(t *testing.T) {
-	b := newBlocking()
+	b := newBlocking(t)
 	h, err := NewHandler(b.fn, WithSecrets(testSecret))
 	if err != nil {
 		t.Fatal(err)
@@ -421,7 +449,12 @@ func TestHandlerWaitingRequestGivesUp(t *testing.T) {
 		h.ServeHTTP(second, req)
 		close(secondDone)
 	}()
-	<-waiting
+	select {
+	case <-waiting:
+	case id := <-b.started:
+		cancel()
+		t.Fatalf("callback ran twice at once for %s", id)
+	}
 	cancel()
 	<-secondDone
 	if second.Code != http.StatusServiceUnavailable {

@@ -61,6 +61,8 @@ func TestVerifyRefuses(t *testing.T) {
 	}{
 		{"forged", testBody, strings.Repeat("ab", 32), ErrSignatureMismatch},
 		{"other secret", testBody, Sign(testBody, "whsec_attacker"), ErrSignatureMismatch},
+		{"last bit flipped", testBody, good[:63] + string(good[63]^1), ErrSignatureMismatch},
+		{"first bit flipped", testBody, string(good[0]^1) + good[1:], ErrSignatureMismatch},
 		{"empty", testBody, "", ErrMissingSignature},
 		{"body changed after signing", tampered, good, ErrSignatureMismatch},
 		{"body truncated", testBody[:len(testBody)-1], good, ErrSignatureMismatch},

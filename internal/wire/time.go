@@ -56,6 +56,10 @@ func (t *Timestamp) UnmarshalJSON(data []byte) error {
 	if err != nil {
 		return errors.New("wire: timestamp is not RFC 3339")
 	}
-	t.Time = parsed.UTC()
+	parsed = parsed.UTC()
+	if y := parsed.Year(); y < 0 || y > 9999 {
+		return errors.New("wire: timestamp is out of range")
+	}
+	t.Time = parsed
 	return nil
 }

@@ -22,7 +22,7 @@ func TestTimestampWireForm(t *testing.T) {
 	if err := json.Unmarshal([]byte("null"), &back); err != nil || !back.IsZero() {
 		t.Fatalf("null Unmarshal = %v, %v", back, err)
 	}
-	for _, bad := range []string{`12`, `"yesterday"`, `"`, `{}`} {
+	for _, bad := range []string{`12`, `"yesterday"`, `"`, `{}`, `"0000-01-01T00:00:00+01:00"`} {
 		if err := json.Unmarshal([]byte(bad), &back); err == nil {
 			t.Errorf("Unmarshal(%s) succeeded", bad)
 		}
