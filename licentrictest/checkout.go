@@ -47,7 +47,11 @@ func hCheckout(c *call) (int, any, *apiError) {
 		return 0, nil, e
 	}
 	var is issues
-	checkFingerprint(&is, req.Fingerprint)
+	// Only a missing fingerprint is a 400 here (contract §11.11); one no
+	// machine can have is FINGERPRINT_NOT_FOUND, in its place in the order.
+	if req.Fingerprint == "" {
+		is.add("fingerprint", "invalid_type", "Required")
+	}
 	ttl, ok := parseTTL(req.TTL)
 	if !ok {
 		is.add("ttl", "invalid_ttl", "ttl must be an integer number of seconds from %d to %d", wire.MinCheckoutTTL, wire.MaxCheckoutTTL)

@@ -39,8 +39,9 @@
 //     body size (400), body JSON (400), then the endpoint's own order. JSON
 //     member names are matched as encoding/json does (case-insensitively);
 //     unknown members are ignored.
-//   - validate-key: key is required (1..512 chars); a fingerprint over 256
-//     chars is a 400; an empty fingerprint counts as absent. license.activated
+//   - validate-key: key is required (1..512 chars); a fingerprint of any
+//     length is accepted (one no machine has is FINGERPRINT_NOT_FOUND); an
+//     empty fingerprint counts as absent. license.activated
 //     fires after the first validation.success. Soft-deleted licenses are
 //     NOT_FOUND and their keys are refused (401) as License credentials.
 //   - Machines: with an API key, licenseId is required (400); with license
@@ -66,7 +67,9 @@
 //     without whitespace, unique across both environments and deleted licenses.
 //   - Lists: an unknown filter id gives an empty page; an unknown status
 //     filter is a 400; a cursor from the other environment is unknown (400).
-//   - Checkout: a fingerprint must be 8..256 chars; ttl may be written 3600.0;
+//   - Checkout: only a missing (or empty) fingerprint is a 400 (§11.11); one
+//     of any other length that no machine has is FINGERPRINT_NOT_FOUND in its
+//     place in the order. ttl may be written 3600.0;
 //     "ttl": null means the default; a License-key caller addressing another
 //     license gets 404 after the 400 checks. The file's expiresAt is
 //     issuedAt plus ttl, not capped by the license's expiresAt.

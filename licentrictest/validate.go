@@ -33,9 +33,8 @@ func hValidate(c *call) (int, any, *apiError) {
 	} else if len(req.Key) > 512 {
 		is.add("key", "too_big", "Key must be at most 512 characters")
 	}
-	if len(req.Fingerprint) > wire.MaxFingerprintLen {
-		is.add("fingerprint", "too_big", "Fingerprint must be at most %d characters", wire.MaxFingerprintLen)
-	}
+	// A fingerprint of any length is accepted: one no machine can have is
+	// FINGERPRINT_NOT_FOUND, a 200 like every outcome (contract §4).
 	if len(req.Entitlements) > 100 {
 		is.add("entitlements", "too_big", "At most 100 entitlement codes")
 	}
