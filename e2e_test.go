@@ -30,7 +30,9 @@ func newServer(t *testing.T) *licentrictest.Server {
 // newClient returns a client of s; with an API key of env when env is set.
 func newClient(t *testing.T, s *licentrictest.Server, env string, opts ...licentric.Option) *licentric.Client {
 	t.Helper()
-	all := []licentric.Option{licentric.WithBaseURL(s.URL), licentric.WithHTTPClient(s.Client()), licentric.WithRetry(tinyRetry)}
+	// No validation cache: these tests watch every answer of the server.
+	all := []licentric.Option{licentric.WithBaseURL(s.URL), licentric.WithHTTPClient(s.Client()), licentric.WithRetry(tinyRetry),
+		licentric.WithoutValidationCache()}
 	switch env {
 	case licentrictest.EnvTest:
 		all = append(all, licentric.WithAPIKey(s.TestAPIKey()))

@@ -27,7 +27,9 @@ var fastRetry = RetryPolicy{MaxRetries: 3, MinWait: time.Millisecond, MaxWait: 2
 func mockClient(t *testing.T, opts ...Option) (*Client, *httpmock.MockTransport) {
 	t.Helper()
 	mt := httpmock.NewMockTransport()
-	all := append([]Option{WithBaseURL(testBase), WithHTTPClient(&http.Client{Transport: mt}), WithRetry(fastRetry)}, opts...)
+	// No validation cache: these tests watch every request.
+	all := append([]Option{WithBaseURL(testBase), WithHTTPClient(&http.Client{Transport: mt}), WithRetry(fastRetry),
+		WithoutValidationCache()}, opts...)
 	c, err := NewClient(all...)
 	if err != nil {
 		t.Fatalf("NewClient: %v", err)

@@ -111,3 +111,11 @@ func needID(what, id string) error {
 	}
 	return nil
 }
+
+// checkOptionalID checks a filter id that may be empty.
+func checkOptionalID(what, id string) error {
+	if id == "" {
+		return nil
+	}
+	return checkID(what, id)
+}

@@ -51,6 +51,10 @@ type request struct {
 	// secrets are extra strings (e.g. a license key in the path) to redact
 	// from logs and errors; the API key and licenseKey always are.
 	secrets []string
+	// reserved says that budget is a unit of the rate budget already taken
+	// for the first attempt; otherwise do takes one (waiting if need be).
+	reserved bool
+	budget   budgetToken
 }
 
 func (r *request) retriesAll() bool {
@@ -93,6 +97,7 @@ type reqState struct {
 	attempts      int
 	lastAmbiguous bool
 	ambiguous     bool
+	tok           budgetToken // the rate-budget unit of the attempt in flight
 }
 
 type stateKey struct{}
@@ -128,13 +133,22 @@ func (c *Client) newRetryClient() *retryablehttp.Client {
 		Backoff:        c.backoff,
 		ErrorHandler:   retryablehttp.PassthroughErrorHandler,
 		RequestLogHook: c.beforeAttempt,
+		PrepareRetry:   c.beforeRetry,
 	}
 }
 
 // do sends r, retrying as its class allows, and returns the response of a
 // 2xx. A non-2xx is an *APIError (*RateLimitError for 429) together with the
 // response; a 2xx whose body is unusable is ErrMalformedResponse.
-func (c *Client) do(ctx context.Context, r *request) (*response, error) {
+func (c *Client) do(ctx context.Context, r *request) (res *response, err error) {
+	if r.reserved {
+		// Give the unit back if no attempt is made.
+		defer func() {
+			if r.reserved {
+				c.budget.giveBack(r.budget)
+			}
+		}()
+	}
 	if ctx == nil {
 		return nil, fmt.Errorf("%w: nil context", ErrInvalidArgument)
 	}
@@ -188,6 +202,13 @@ func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 		req.Header.Set(wire.HeaderAuthorization, authz)
 	}
 
+	// Every attempt takes a unit of the tier's rate budget before it is
+	// sent: the first here, retries in beforeRetry.
+	if r.reserved {
+		st.tok, r.reserved = r.budget, false
+	} else if st.tok, err = c.budget.wait(ctx, st.tier); err != nil {
+		return nil, fmt.Errorf("licentric: %s: %w", op, err)
+	}
 	resp, err := c.rc.Do(req)
 	if err != nil {
 		if resp != nil {
@@ -200,7 +221,7 @@ func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 	}
 	defer func() { _ = resp.Body.Close() }()
 	data, tooLarge, readErr := readCapped(resp.Body, wire.MaxBodyBytes)
-	res := &response{
+	res = &response{
 		StatusCode: resp.StatusCode,
 		Header:     resp.Header,
 		Body:       data,
@@ -227,6 +248,7 @@ func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 			return nil, fmt.Errorf("%w: %s: %s", ErrMalformedResponse, op, err.Error())
 		}
 	}
+	c.afterWrite(r)
 	return res, nil
 }
 
@@ -322,6 +344,22 @@ func (c *Client) beforeAttempt(_ retryablehttp.Logger, req *http.Request, i int)
 	}
 }
 
+// beforeRetry takes a unit of the rate budget before a retry
+// (retryablehttp's PrepareRetry), waiting for one within the request's
+// context; an error ends the request without sending the retry.
+func (c *Client) beforeRetry(req *http.Request) error {
+	st, _ := req.Context().Value(stateKey{}).(*reqState)
+	if st == nil {
+		return nil
+	}
+	tok, err := c.budget.wait(req.Context(), st.tier)
+	if err != nil {
+		return err
+	}
+	st.tok = tok
+	return nil
+}
+
 // checkRetry decides whether an attempt is retried (retryablehttp's
 // CheckRetry). It also records rate-limit headers and logs the attempt.
 func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
@@ -352,6 +390,8 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 
 // observe records the rate-limit headers of an attempt and logs it.
 func (c *Client) observe(ctx context.Context, st *reqState, resp *http.Response, err error) {
+	c.budget.observe(st.tok, st.tier, resp)
+	st.tok = noToken
 	if resp != nil {
 		if l, ok := parseRateLimit(resp.Header); ok && st.tier != "" {
 			c.rateMu.Lock()

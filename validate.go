@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/licentric/licentric-go/internal/wire"
 )
@@ -31,6 +32,9 @@ const (
 
 // Validation is the result of validating a license key. A license that is
 // not valid is a result, not an error: check Valid (or Err).
+//
+// A result answered from the client's cache shares License, Machine and
+// Entitlements with the cache: treat them as read-only.
 type Validation struct {
 	// Valid reports whether the application should grant access. It is
 	// true for CodeValid, and for CodeExpired under the ALLOW_ACCESS
@@ -49,6 +53,21 @@ type Validation struct {
 	// Entitlements is the license's effective entitlement codes (license ∪
 	// policy), sorted.
 	Entitlements []string
+
+	// FromCache reports that the result was answered from the client's
+	// cache rather than by a request.
+	FromCache bool
+	// Age is how long ago, on the client's clock, the service gave the
+	// result; zero for a result just received.
+	Age time.Duration
+	// Stale reports a cached result served past its freshness because the
+	// service could not be asked; StaleReason is why: the error of the
+	// request (matching ErrServer, ErrRateLimited, a network error, ...),
+	// or ErrBudgetExhausted when the client's own rate budget was spent.
+	// An application may accept a stale result for a while (see
+	// WithStaleIfError) or insist on a fresh one.
+	Stale       bool
+	StaleReason error
 }
 
 // Err returns nil when v is valid, else an *InvalidLicenseError matching
@@ -76,54 +95,124 @@ func (v *Validation) HasEntitlement(code string) bool {
 	return v != nil && slices.Contains(v.Entitlements, code)
 }
 
-// A ValidateOption adds a scope check to Validate.
-type ValidateOption func(*wire.ValidateRequest)
+// A ValidateOption adds a scope check to Validate or changes how it uses the
+// cache. Build one with WithFingerprint, WithEntitlements or
+// WithFreshValidation.
+type ValidateOption struct {
+	kind         validateOptionKind
+	fingerprint  string
+	entitlements []string
+}
+
+type validateOptionKind uint8
+
+const (
+	optNone validateOptionKind = iota
+	optFingerprint
+	optEntitlements
+	optFresh
+)
 
 // WithFingerprint checks that a live machine with fingerprint fp is
 // activated on the license (else CodeFingerprintNotFound).
 func WithFingerprint(fp string) ValidateOption {
-	return func(r *wire.ValidateRequest) { r.Fingerprint = fp }
+	return ValidateOption{kind: optFingerprint, fingerprint: fp}
 }
 
 // WithEntitlements checks that the license has every one of codes (else
-// CodeEntitlementsMissing). Repeated options add up.
+// CodeEntitlementsMissing). Repeated options add up; order and repeats do
+// not matter.
 func WithEntitlements(codes ...string) ValidateOption {
-	return func(r *wire.ValidateRequest) { r.Entitlements = append(r.Entitlements, codes...) }
+	return ValidateOption{kind: optEntitlements, entitlements: codes}
+}
+
+// WithFreshValidation asks the service even when the cache holds a fresh
+// result, and stores the answer. When the service cannot be asked, the
+// stale-result rules of WithStaleIfError still apply: check Stale.
+func WithFreshValidation() ValidateOption {
+	return ValidateOption{kind: optFresh}
 }
 
 // Validate checks license key online. It needs no API key; with one, the
 // license is looked up in the key's environment (so a lk_test_ key validates
-// test licenses), otherwise in live. Every call counts as a use of the
+// test licenses), otherwise in live. Every request counts as a use of the
 // license.
 //
-// The error is nil whenever the server answered with a result, whatever the
-// result; it reports only a request that could not be made or answered (bad
-// arguments, network, 401, 429 after retries, a malformed response).
+// Results are cached (see WithValidationCache; DefaultCacheTTL by default)
+// under the environment, key, fingerprint and entitlement set, never past
+// the license's expiresAt; a cached answer has FromCache set. Errors are
+// never cached. Concurrent identical calls share one request. Requests stay
+// within the client's rate budget (WithRateBudget): when it is spent, a
+// cached result is served marked Stale, else the call waits for the next
+// window, within ctx. When the service is unreachable or failing, the last
+// result is served marked Stale, up to the age set by WithStaleIfError.
+// InvalidateLicense and WebhookHandler drop cached results at once.
+//
+// The error is nil whenever a result is returned, whatever the result; it
+// reports only a request that could not be made or answered (bad
+// arguments, network, 401, 429 after retries, a malformed response) and
+// had no usable stale result.
 func (c *Client) Validate(ctx context.Context, key string, opts ...ValidateOption) (*Validation, error) {
-	req := wire.ValidateRequest{Key: key}
-	for _, o := range opts {
-		if o != nil {
-			o(&req)
-		}
+	if ctx == nil {
+		return nil, fmt.Errorf("%w: nil context", ErrInvalidArgument)
 	}
 	if err := checkLicenseKey(key); err != nil {
 		return nil, err
 	}
-	if req.Fingerprint != "" {
-		if err := checkFingerprint(req.Fingerprint); err != nil {
+	var (
+		fp    string
+		ents  []string
+		fresh bool
+		nEnt  int
+	)
+	for i := range opts {
+		switch o := &opts[i]; o.kind {
+		case optFingerprint:
+			fp = o.fingerprint
+		case optEntitlements:
+			if nEnt == 0 {
+				ents = o.entitlements
+			} else {
+				ents = append(slices.Clip(ents), o.entitlements...)
+			}
+			nEnt++
+		case optFresh:
+			fresh = true
+		}
+	}
+	if fp != "" {
+		if err := checkFingerprint(fp); err != nil {
 			return nil, err
 		}
 	}
-	for _, code := range req.Entitlements {
+	for _, code := range ents {
 		if code == "" {
 			return nil, fmt.Errorf("%w: empty entitlement code", ErrInvalidArgument)
 		}
 	}
-	return c.validateRemote(ctx, &req)
+	ents = normalizeEntitlements(ents)
+
+	var ck string
+	if c.cacheStore != nil {
+		ck = c.cacheKey(key, fp, ents)
+		if !fresh {
+			if e := c.lookup(ck); e != nil {
+				if now := c.clock.Now(); now.Before(e.freshUntil) {
+					return e.answer(now, nil), nil
+				}
+			}
+		}
+	} else {
+		ck = c.rawCacheKey(key, fp, ents) // names the shared request only
+	}
+	req := &wire.ValidateRequest{Key: key, Fingerprint: fp, Entitlements: ents}
+	return c.validateShared(ctx, ck, req, fresh)
 }
 
 // validateRemote sends one validate-key request.
-func (c *Client) validateRemote(ctx context.Context, req *wire.ValidateRequest) (*Validation, error) {
+// When reserved, tok is the unit of the rate budget already taken for the
+// first attempt.
+func (c *Client) validateRemote(ctx context.Context, req *wire.ValidateRequest, tok budgetToken, reserved bool) (*Validation, error) {
 	r := &request{
 		method:     http.MethodPost,
 		path:       wire.PathValidateKey,
@@ -131,6 +220,8 @@ func (c *Client) validateRemote(ctx context.Context, req *wire.ValidateRequest) 
 		auth:       authAPIKeyIfAny,
 		idempotent: true,
 		secrets:    []string{req.Key},
+		budget:     tok,
+		reserved:   reserved,
 	}
 	res, err := c.do(ctx, r)
 	if err != nil {
@@ -172,6 +263,11 @@ func decodeValidation(body []byte) (*Validation, error) {
 	if err := json.Unmarshal(raw, &w); err != nil {
 		return nil, fmt.Errorf(`"data" does not decode: %s`, sanitize(err.Error(), 200))
 	}
+	return validationFromWire(&w)
+}
+
+// validationFromWire checks a decoded result and converts it.
+func validationFromWire(w *wire.Validation) (*Validation, error) {
 	if !wellFormedCode(w.Code) {
 		return nil, errors.New(`"code" is not an upper-case code`)
 	}

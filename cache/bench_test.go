@@ -59,3 +59,21 @@ func BenchmarkFileGet(b *testing.B) {
 		benchSink = v
 	}
 }
+
+var benchAny any
+
+func BenchmarkMemoryGetValue(b *testing.B) {
+	m := NewMemory()
+	defer m.Close()
+	if err := m.SetValue(benchKey, &struct{ n int }{1}, time.Hour); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		v, ok := m.GetValue(benchKey)
+		if !ok {
+			b.Fatal("miss")
+		}
+		benchAny = v
+	}
+}

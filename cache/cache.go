@@ -21,6 +21,26 @@ type Store interface {
 	DeletePrefix(prefix string)
 }
 
+// ValueStore is an optional interface of a Store that keeps values in
+// process memory and can hold any Go value, not only bytes. The client
+// stores decoded validation results through it, so a cache hit costs no
+// decoding. Because its values are live Go values, a ValueStore never
+// persists anything: keys and values stay in the process.
+//
+// Values returned by GetValue are shared with the store and must not be
+// modified. Get returns only values stored with Set (or []byte values stored
+// with SetValue); GetValue returns values stored either way. Delete and
+// DeletePrefix remove both kinds.
+type ValueStore interface {
+	Store
+	// GetValue returns the value stored under key if it exists and has not
+	// expired.
+	GetValue(key string) (value any, ok bool)
+	// SetValue stores v under key for ttl, without copying it. A ttl <= 0
+	// gives ErrInvalidTTL.
+	SetValue(key string, v any, ttl time.Duration) error
+}
+
 // Sentinel errors, for use with errors.Is.
 var (
 	// ErrInvalidTTL is returned by Set for a ttl <= 0.
@@ -43,6 +63,7 @@ func clampTTL(ttl time.Duration) time.Duration {
 }
 
 var (
-	_ Store = (*Memory)(nil)
-	_ Store = (*File)(nil)
+	_ Store      = (*Memory)(nil)
+	_ ValueStore = (*Memory)(nil)
+	_ Store      = (*File)(nil)
 )

@@ -6,6 +6,12 @@
 // with [Store.DeletePrefix]. Every entry has a positive time to live; there are
 // no entries that never expire.
 //
+// A store that keeps its entries in process memory can also implement the
+// optional [ValueStore] interface and hold Go values as they are. The client
+// then stores decoded results (a cache hit costs no decoding) and, since such
+// a store never writes anything out, uses the license key itself in place of
+// its hash in keys. Keys of every other store contain hashes only.
+//
 // [Memory] keeps entries in process memory on top of github.com/patrickmn/go-cache
 // and is the fast path: Get is a thin wrapper over go-cache's Get. It reads the
 // system clock (time.Now) for expiry, as go-cache does; callers that need a

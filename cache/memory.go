@@ -13,7 +13,9 @@ import (
 // cleanup interval is configured.
 const lazyPurgeEvery = time.Minute
 
-// Memory is an in-process Store built on github.com/patrickmn/go-cache.
+// Memory is an in-process Store built on github.com/patrickmn/go-cache. It
+// is also a ValueStore: it holds Go values as they are, which go-cache
+// supports natively.
 //
 // Expiry uses the system clock (time.Now), as go-cache does. Values returned
 // by Get are the stored slices, not copies: callers must not modify them.
@@ -91,15 +93,34 @@ func (m *Memory) Close() error {
 	return nil
 }
 
-// Get returns the value under key if present and not expired. The returned
-// slice is shared with the store and must not be modified.
+// Get returns the value under key if present, not expired and stored as
+// bytes. The returned slice is shared with the store and must not be
+// modified.
 func (m *Memory) Get(key string) ([]byte, bool) {
 	v, ok := m.c.Get(key)
 	if !ok {
 		return nil, false
 	}
-	b, _ := v.([]byte)
-	return b, true
+	b, ok := v.([]byte)
+	return b, ok
+}
+
+// GetValue returns the value under key if present and not expired, whether
+// it was stored with Set or SetValue. It is a bare go-cache Get. The value
+// is shared with the store and must not be modified.
+func (m *Memory) GetValue(key string) (any, bool) {
+	return m.c.Get(key)
+}
+
+// SetValue stores v under key for ttl as it is, without copying. A ttl <= 0
+// gives ErrInvalidTTL.
+func (m *Memory) SetValue(key string, v any, ttl time.Duration) error {
+	if ttl <= 0 {
+		return ErrInvalidTTL
+	}
+	m.maybePurge()
+	m.c.Set(key, v, clampTTL(ttl))
+	return nil
 }
 
 // Set stores a copy of value under key for ttl. A ttl <= 0 gives ErrInvalidTTL.

@@ -171,3 +171,57 @@ func exerciseConcurrently(t *testing.T, s Store) {
 	}
 	wg.Wait()
 }
+
+func TestMemoryValueStore(t *testing.T) {
+	m := NewMemory()
+	type result struct{ code string }
+	in := &result{code: "VALID"}
+	if err := m.SetValue("v1/live/a/x", in, time.Hour); err != nil {
+		t.Fatalf("SetValue: %v", err)
+	}
+	v, ok := m.GetValue("v1/live/a/x")
+	if !ok || v.(*result) != in {
+		t.Fatalf("GetValue = %v, %v; want the stored pointer", v, ok)
+	}
+	// A Go value is not bytes: Get does not report it.
+	if b, ok := m.Get("v1/live/a/x"); ok || b != nil {
+		t.Errorf("Get of a SetValue entry = %q, %v; want a miss", b, ok)
+	}
+	// Bytes stored with Set are visible to GetValue too.
+	if err := m.Set("v1/live/b/x", []byte("raw"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := m.GetValue("v1/live/b/x"); !ok || string(v.([]byte)) != "raw" {
+		t.Errorf("GetValue of a Set entry = %v, %v", v, ok)
+	}
+	for _, ttl := range []time.Duration{0, -time.Second} {
+		if err := m.SetValue("k", in, ttl); !errors.Is(err, ErrInvalidTTL) {
+			t.Errorf("SetValue with ttl %v: %v, want ErrInvalidTTL", ttl, err)
+		}
+	}
+	// DeletePrefix removes values of both kinds.
+	m.DeletePrefix("v1/live/")
+	if _, ok := m.GetValue("v1/live/a/x"); ok {
+		t.Error("SetValue entry survived DeletePrefix")
+	}
+	if _, ok := m.GetValue("v1/live/b/x"); ok {
+		t.Error("Set entry survived DeletePrefix")
+	}
+}
+
+func TestMemoryValueExpires(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := NewMemory()
+		if err := m.SetValue("k", 42, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Minute - time.Nanosecond)
+		if v, ok := m.GetValue("k"); !ok || v.(int) != 42 {
+			t.Fatalf("before expiry: %v, %v", v, ok)
+		}
+		time.Sleep(2 * time.Nanosecond)
+		if _, ok := m.GetValue("k"); ok {
+			t.Fatal("value outlived its ttl")
+		}
+	})
+}

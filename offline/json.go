@@ -36,12 +36,11 @@ func (r *reader) fail(msg string) {
 
 func (r *reader) ws() {
 	for r.i < len(r.s) {
-		switch r.s[r.i] {
-		case ' ', '\t', '\n', '\r':
-			r.i++
-		default:
+		c := r.s[r.i]
+		if c > ' ' || (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
 			return
 		}
+		r.i++
 	}
 }
 
@@ -64,7 +63,8 @@ func (r *reader) expect(c byte) {
 
 // end checks that nothing but whitespace follows the top-level value.
 func (r *reader) end() {
-	if r.err == "" && r.peek() != 0 {
+	r.ws()
+	if r.err == "" && r.i < len(r.s) {
 		r.fail("data after the JSON value")
 	}
 }
@@ -114,7 +114,11 @@ func (r *reader) key() string {
 		r.fail("object key is not a string")
 		return ""
 	}
-	k := r.str()
+	k := r.strBody()
+	if r.i < len(r.s) && r.s[r.i] == ':' { // the usual compact form
+		r.i++
+		return k
+	}
 	r.expect(':')
 	return k
 }
@@ -167,13 +171,19 @@ func (r *reader) arrayNext() bool {
 // str reads a JSON string, or null as "" (as encoding/json leaves a string
 // field empty for null). Without escapes the result shares r.s's memory.
 func (r *reader) str() string {
-	if r.null() {
+	switch r.peek() {
+	case '"':
+		return r.strBody()
+	case 'n':
+		r.literal("null")
 		return ""
 	}
-	if r.peek() != '"' {
-		r.fail("expected a string")
-		return ""
-	}
+	r.fail("expected a string")
+	return ""
+}
+
+// strBody reads a string whose opening quote is at r.i.
+func (r *reader) strBody() string {
 	r.i++
 	start := r.i
 	r.i += plainRun(r.s[r.i:])

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"strings"
 	"sync"
@@ -144,6 +145,9 @@ type Verifier struct {
 	// application that checks the same file on every request skips the
 	// signature and decoding (never the checks that depend on the time).
 	last atomic.Pointer[verified]
+	// pending is the hash of the last input that verified but is not cached.
+	pending atomic.Uint64
+	seed    maphash.Seed
 	// scratch pools the decoding buffers of authenticate.
 	scratch sync.Pool
 }
@@ -175,13 +179,16 @@ func (e *verified) template() (*File, error) {
 }
 
 // NewVerifier returns a Verifier. It needs at least one WithPublicKey, and
-// WithFingerprint or (for tools) WithoutFingerprintCheck.
+// WithFingerprint or (for tools) WithoutFingerprintCheck. Unless
+// WithEnvironment says otherwise, only files of the live environment verify;
+// the clock is time.Now and the skew DefaultClockSkew.
 func NewVerifier(opts ...Option) (*Verifier, error) {
 	v := &Verifier{
 		keys:  make(map[string]ed25519.PublicKey),
 		clock: time.Now,
 		skew:  DefaultClockSkew,
 		env:   wire.EnvLive,
+		seed:  maphash.MakeSeed(),
 	}
 	for _, opt := range opts {
 		if opt == nil {
@@ -220,7 +227,8 @@ func (v *Verifier) KeyIDs() []string {
 //  2. decoding: armour, base64 and a complete envelope (ErrMalformed);
 //  3. key id: a trusted key (ErrUnknownKey); no other key is tried;
 //  4. Ed25519 signature over SignedMessage(payload) (ErrSignature);
-//  5. payload decoding (ErrMalformed);
+//  5. payload decoding: JSON types, "v" 1, issuedAt and expiresAt present,
+//     a known license status (ErrMalformed);
 //  6. environment (ErrEnvironment);
 //  7. clock rollback, with WithRollbackGuard (ErrClockRollback);
 //  8. issuedAt <= now + skew (ErrNotYetValid);
@@ -237,8 +245,8 @@ func (v *Verifier) KeyIDs() []string {
 // caller may modify.
 //
 // Verify remembers the last input whose signature held. Given the very same
-// bytes again it skips steps 2 to 5 (the result can't differ) but repeats
-// every later check against the current clock.
+// bytes again (from the third call on) it skips steps 2 to 5, whose result
+// can't differ, but repeats every later check against the current clock.
 func (v *Verifier) Verify(certificate []byte) (*File, error) {
 	if len(certificate) > MaxFileSize {
 		return nil, ErrTooLarge
@@ -258,7 +266,7 @@ func (v *Verifier) Verify(certificate []byte) (*File, error) {
 		if f, err = decodeFile(kid, payload); err != nil {
 			return nil, err
 		}
-		v.last.Store(&verified{input: bytes.Clone(certificate), kid: kid, payload: payload})
+		v.remember(certificate, kid, payload)
 	}
 	now := v.clock()
 	expired, err := v.check(f, now)
@@ -270,6 +278,19 @@ func (v *Verifier) Verify(certificate []byte) (*File, error) {
 	}
 	f.LicenseExpired = expired
 	return f, nil
+}
+
+// remember caches an input whose signature held, from its second
+// sighting on: an application that verifies many different files does not
+// pay for copying each, one that checks the same file repeatedly pays two
+// full verifications. The hash only gates caching; a cache hit always
+// compares the full bytes.
+func (v *Verifier) remember(certificate []byte, kid, payload string) {
+	h := maphash.Bytes(v.seed, certificate)
+	if v.pending.Swap(h) != h {
+		return
+	}
+	v.last.Store(&verified{input: bytes.Clone(certificate), kid: kid, payload: payload})
 }
 
 // VerifyFile loads a license file with LoadFile and verifies it.

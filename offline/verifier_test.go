@@ -559,13 +559,22 @@ func TestReverifySameBytes(t *testing.T) {
 	*first.License.Policy.MaxMachines = 99
 	first.Entitlements = append(first.Entitlements[:0], "admin")
 	first.License.Status = "banned"
-	second, err := v.Verify(bytes.Clone(cert))
-	if err != nil {
-		t.Fatal(err)
-	}
 	want, _ := newTestVerifier(t).Verify(cert)
-	if !reflect.DeepEqual(second, want) {
-		t.Fatalf("re-verified File differs from a fresh one:\n%+v\n%+v", second, want)
+	// The second call caches the input, later ones are served from it.
+	for i := range 4 {
+		again, err := v.Verify(bytes.Clone(cert))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(again, want) {
+			t.Fatalf("call %d: re-verified File differs from a fresh one:\n%+v\n%+v", i+2, again, want)
+		}
+		again.License.Metadata["plan"] = "mutated"
+		again.License.Policy.Metadata = map[string]any{"x": 1}
+		again.Machine.ID = "mutated"
+	}
+	if last := v.last.Load(); last == nil || !bytes.Equal(last.input, cert) || last.tmpl.Load() == nil {
+		t.Fatal("the same bytes verified five times are not cached")
 	}
 	// Checks that depend on the clock run again on the same bytes.
 	mu.Lock()
@@ -631,5 +640,29 @@ func TestErrorsDoNotLeakInput(t *testing.T) {
 		if len(msg) > 160 || strings.Contains(msg, "\n") || strings.Contains(msg, payload[:20]) || strings.Contains(msg, "FAKE") {
 			t.Errorf("error message leaks input: %q", msg)
 		}
+	}
+}
+
+func TestCachedFilesDoNotShareNestedMetadata(t *testing.T) {
+	v := newTestVerifier(t)
+	cert := validFile(t, func(p *Payload) {
+		p.Machine.Metadata = map[string]any{"rack": map[string]any{"slots": []any{1.0, map[string]any{"a": "b"}}}}
+	})
+	for i := range 5 {
+		f, err := v.Verify(cert)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rack := f.Machine.Metadata["rack"].(map[string]any)
+		slots := rack["slots"].([]any)
+		if slots[0] != 1.0 || slots[1].(map[string]any)["a"] != "b" || len(rack) != 1 {
+			t.Fatalf("call %d: metadata changed by an earlier caller: %v", i, f.Machine.Metadata)
+		}
+		slots[0] = 2.0
+		slots[1].(map[string]any)["a"] = "changed"
+		rack["extra"] = true
+	}
+	if ErrTooLarge.Error() != "offline: license file exceeds 1 MiB" {
+		t.Errorf("ErrTooLarge message = %q", ErrTooLarge)
 	}
 }

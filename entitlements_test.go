@@ -1,0 +1,48 @@
+package licentric_test
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/licentric/licentric-go"
+)
+
+func TestEntitlementLifecycle(t *testing.T) {
+	srv := mgmtServer(t)
+	c := mgmtClient(t, srv, srv.TestAPIKey())
+	ctx := t.Context()
+
+	e, err := c.Entitlements.Create(ctx, &licentric.EntitlementRequest{Code: licentric.Ptr("export-pdf"), Name: licentric.Ptr("PDF export")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.ID == "" || e.Code != "export-pdf" || e.Name != "PDF export" {
+		t.Errorf("created %+v", e)
+	}
+	if got, err := c.Entitlements.Get(ctx, e.ID); err != nil || got.Code != "export-pdf" {
+		t.Fatalf("Get: %+v, %v", got, err)
+	}
+	listed := collect(t, c.Entitlements.List(ctx, nil))
+	if !slices.ContainsFunc(listed, func(x *licentric.Entitlement) bool { return x.ID == e.ID }) {
+		t.Error("List lacks the entitlement")
+	}
+	if upd, err := c.Entitlements.Update(ctx, e.ID, &licentric.EntitlementRequest{Name: licentric.Ptr("Export to PDF")}); err != nil || upd.Name != "Export to PDF" || upd.Code != "export-pdf" {
+		t.Fatalf("Update: %+v, %v", upd, err)
+	}
+	if _, err := c.Entitlements.Create(ctx, &licentric.EntitlementRequest{Code: licentric.Ptr("export-pdf"), Name: licentric.Ptr("again")}); !errors.Is(err, licentric.ErrConflict) {
+		t.Errorf("duplicate code: %v", err)
+	}
+	if _, err := c.Entitlements.Create(ctx, &licentric.EntitlementRequest{Code: licentric.Ptr("Upper"), Name: licentric.Ptr("x")}); !errors.Is(err, licentric.ErrValidation) {
+		t.Errorf("uppercase code: %v", err)
+	}
+	if err := c.Entitlements.Delete(ctx, e.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Entitlements.Get(ctx, e.ID); !errors.Is(err, licentric.ErrNotFound) {
+		t.Errorf("Get after Delete: %v", err)
+	}
+	if len(collect(t, c.Entitlements.List(ctx, nil))) != 0 {
+		t.Error("List still has the deleted entitlement")
+	}
+}

@@ -1,0 +1,71 @@
+package licentric
+
+import (
+	"context"
+	"sync"
+)
+
+// flightGroup shares one call among concurrent callers with the same key,
+// like golang.org/x/sync/singleflight, with two differences that matter
+// for a call that may wait for a rate window: the call runs under a context
+// of its own (keeping the first caller's values, not its cancellation), so
+// one caller giving up does not fail the others; and when every caller has
+// given up, that context is cancelled, so no abandoned request lingers.
+type flightGroup struct {
+	mu sync.Mutex
+	m  map[string]*flight
+}
+
+type flight struct {
+	done    chan struct{}
+	val     *Validation // shared: callers copy it
+	err     error
+	waiters int
+	cancel  context.CancelFunc
+}
+
+// do returns the result of fn for key, calling fn once for all callers
+// that arrive while it runs. It returns ctx's error as soon as ctx ends.
+func (g *flightGroup) do(ctx context.Context, key string, fn func(context.Context) (*Validation, error)) (*Validation, error) {
+	g.mu.Lock()
+	if g.m == nil {
+		g.m = make(map[string]*flight)
+	}
+	f := g.m[key]
+	if f == nil {
+		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		f = &flight{done: make(chan struct{}), cancel: cancel}
+		g.m[key] = f
+		go g.run(fctx, key, f, fn)
+	}
+	f.waiters++
+	g.mu.Unlock()
+
+	select {
+	case <-f.done:
+		return f.val, f.err
+	case <-ctx.Done():
+		g.mu.Lock()
+		f.waiters--
+		if f.waiters == 0 {
+			f.cancel()
+			if g.m[key] == f {
+				delete(g.m, key)
+			}
+		}
+		g.mu.Unlock()
+		return nil, ctx.Err()
+	}
+}
+
+func (g *flightGroup) run(ctx context.Context, key string, f *flight, fn func(context.Context) (*Validation, error)) {
+	val, err := fn(ctx)
+	g.mu.Lock()
+	if g.m[key] == f {
+		delete(g.m, key)
+	}
+	f.val, f.err = val, err
+	g.mu.Unlock()
+	close(f.done)
+	f.cancel()
+}
