@@ -92,15 +92,6 @@ const (
 	UniquePerAccount = wire.UniquePerAccount
 )
 
-// Policy templates.
-const (
-	TemplateDesktopApp = wire.TemplateDesktopApp
-	TemplateCLITool    = wire.TemplateCLITool
-	TemplateSaaS       = wire.TemplateSaaS
-	TemplateTrial      = wire.TemplateTrial
-	TemplateCustom     = wire.TemplateCustom
-)
-
 // Machine platforms.
 const (
 	PlatformMacOS      = wire.PlatformMacOS
