@@ -105,7 +105,7 @@ func compareGolden(t *testing.T, name string, data []byte) []byte {
 }
 
 func TestGolden(t *testing.T) {
-	v := newTestVerifier(t)
+	v := newTestVerifier(t, WithEnvironment("live"))
 	for name, data := range goldenKeys(t) {
 		stored := compareGolden(t, name, data)
 		pub, err := ParsePublicKey(string(stored))

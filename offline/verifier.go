@@ -54,9 +54,10 @@ func WithFingerprint(fingerprint string) Option {
 	}
 }
 
-// WithoutFingerprintCheck accepts files of any machine. It exists for tools
-// that inspect files; an application should use WithFingerprint, because
-// without it a file can be copied to any number of machines.
+// WithoutFingerprintCheck says explicitly that files of any machine are
+// accepted, which is also what a verifier without WithFingerprint does. It
+// suits tools that inspect files; an application should use WithFingerprint,
+// because without it a file can be copied to any number of machines.
 func WithoutFingerprintCheck() Option {
 	return func(v *Verifier) error {
 		v.skipFingerprint = true
@@ -103,9 +104,10 @@ func WithClockSkew(skew time.Duration) Option {
 	}
 }
 
-// WithEnvironment sets the environment files must come from: "live" (the
-// default) or "test". One key signs both environments, so without this check
-// a test-mode file would unlock a production application.
+// WithEnvironment requires files of one environment, "live" or "test", and
+// refuses others with ErrEnvironment. One key signs both environments, so a
+// production application should require "live": without this option a file
+// checked out with a test key verifies too.
 func WithEnvironment(env string) Option {
 	return func(v *Verifier) error {
 		if env != wire.EnvLive && env != wire.EnvTest {
@@ -178,16 +180,16 @@ func (e *verified) template() (*File, error) {
 	return f, nil
 }
 
-// NewVerifier returns a Verifier. It needs at least one WithPublicKey, and
-// WithFingerprint or (for tools) WithoutFingerprintCheck. Unless
-// WithEnvironment says otherwise, only files of the live environment verify;
-// the clock is time.Now and the skew DefaultClockSkew.
+// NewVerifier returns a Verifier. It needs at least one WithPublicKey. An
+// application also binds it to this machine with WithFingerprint and to the
+// live environment with WithEnvironment; without them, files of any machine
+// and either environment verify. The clock is time.Now and the skew
+// DefaultClockSkew unless WithClock and WithClockSkew say otherwise.
 func NewVerifier(opts ...Option) (*Verifier, error) {
 	v := &Verifier{
 		keys:  make(map[string]ed25519.PublicKey),
 		clock: time.Now,
 		skew:  DefaultClockSkew,
-		env:   wire.EnvLive,
 		seed:  maphash.MakeSeed(),
 	}
 	for _, opt := range opts {
@@ -201,10 +203,7 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 	if len(v.keys) == 0 {
 		return nil, errors.New("offline: no public key given (use WithPublicKey)")
 	}
-	switch {
-	case v.fingerprint == "" && !v.skipFingerprint:
-		return nil, errors.New("offline: no fingerprint given (use WithFingerprint, or WithoutFingerprintCheck for tools)")
-	case v.fingerprint != "" && v.skipFingerprint:
+	if v.fingerprint != "" && v.skipFingerprint {
 		return nil, errors.New("offline: WithFingerprint and WithoutFingerprintCheck both given")
 	}
 	return v, nil
@@ -406,7 +405,7 @@ func validatePayload(p *Payload) error {
 // check runs checks 6 to 12 against now. It reports whether the license is
 // expired but allowed (ALLOW_ACCESS).
 func (v *Verifier) check(f *File, now time.Time) (licenseExpired bool, err error) {
-	if f.Env != v.env {
+	if v.env != "" && f.Env != v.env {
 		return false, errorf(ErrEnvironment, "want "+v.env)
 	}
 	if v.guard != nil {
@@ -438,7 +437,7 @@ func (v *Verifier) check(f *File, now time.Time) (licenseExpired bool, err error
 			return false, ErrLicenseExpired
 		}
 	}
-	if !v.skipFingerprint && f.Fingerprint != v.fingerprint {
+	if v.fingerprint != "" && f.Fingerprint != v.fingerprint {
 		return false, ErrFingerprintMismatch
 	}
 	for _, code := range v.entitlements {

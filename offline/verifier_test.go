@@ -350,9 +350,13 @@ func TestEnvironment(t *testing.T) {
 	testFile := validFile(t, func(p *Payload) { p.Env = wire.EnvTest })
 	liveFile := validFile(t, nil)
 
-	f, err := newTestVerifier(t).Verify(testFile)
-	wantErr(t, f, err, ErrEnvironment)
-	f, err = newTestVerifier(t, WithEnvironment("live")).Verify(testFile)
+	// Without WithEnvironment both environments verify.
+	for _, file := range [][]byte{testFile, liveFile} {
+		if _, err := newTestVerifier(t).Verify(file); err != nil {
+			t.Fatalf("verifier without an environment: %v", err)
+		}
+	}
+	f, err := newTestVerifier(t, WithEnvironment("live")).Verify(testFile)
 	wantErr(t, f, err, ErrEnvironment)
 	f, err = newTestVerifier(t, WithEnvironment("test")).Verify(liveFile)
 	wantErr(t, f, err, ErrEnvironment)
@@ -479,8 +483,12 @@ func TestFingerprint(t *testing.T) {
 	if _, err := v.Verify(validFile(t, func(p *Payload) { p.Fingerprint = "elsewhere" })); err != nil {
 		t.Errorf("WithoutFingerprintCheck: %v", err)
 	}
-	if _, err := NewVerifier(key); err == nil {
-		t.Error("a verifier without fingerprint or WithoutFingerprintCheck was built")
+	unbound, err := NewVerifier(key, WithClock(fixedClock(now)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := unbound.Verify(validFile(t, func(p *Payload) { p.Fingerprint = "elsewhere" })); err != nil {
+		t.Errorf("verifier without WithFingerprint: %v", err)
 	}
 	if _, err := NewVerifier(key, WithFingerprint(testFingerprint), WithoutFingerprintCheck()); err == nil {
 		t.Error("WithFingerprint with WithoutFingerprintCheck accepted")
