@@ -13,6 +13,23 @@
 //	fx, _ := srv.Seed(licentrictest.Seed{})
 //	// point a client at srv.URL with srv.TestAPIKey(); validate fx.License.Key
 //
+// # How it differs from the live service
+//
+//   - State lives in memory, inside the Server value, and is gone after
+//     Close. Every Server is its own account with its own keys.
+//   - It serves plain HTTP on 127.0.0.1 (the client accepts http:// only for
+//     loopback); there is no TLS, no proxy and no CDN in front of it.
+//   - Its clock is simulated and stands still unless moved; the live service
+//     runs on real time.
+//   - Every client reaches it from 127.0.0.1, so the per-IP tiers
+//     (VALIDATION, ACTIVATION) are shared by every client in the test process.
+//   - Webhooks may target http:// loopback URLs (the live service takes only
+//     public https URLs), and retry waits can be shortened.
+//   - Plan quotas (monthly requests, license counts), the dashboard, Stripe
+//     provisioning and the MCP/agent endpoints are not implemented.
+//   - Helpers that have no API (BanLicense, SetLicenseStatus, Seed, fault
+//     injection, request and delivery logs) exist only here.
+//
 // # Decisions where the contract is silent
 //
 //   - The clock stands still: it moves only with Advance and SetNow. Lists
