@@ -38,8 +38,10 @@ func tierIndex(tier string) int {
 // windows aligned to the Unix minute of the client's clock, as the server
 // counts them (contract §11.1). Each attempt takes one unit before it is
 // sent and waits, on the clock, for the next window when none is left.
-// Responses correct the count from their X-RateLimit-* headers, and a 429's
-// Retry-After holds every attempt of the tier back.
+// Responses correct the count from their X-RateLimit-* headers (the
+// server's limit, how much of the window others used, a server clock
+// ahead of the client's), and a 429's Retry-After holds every attempt of
+// the tier back.
 type rateBudget struct {
 	clock   Clock
 	maxWait time.Duration // cap on a Retry-After hold (the retry policy's MaxWait)
@@ -52,21 +54,38 @@ type tierBudget struct {
 	limit     int   // units per window; 0: no budget for the tier
 	explicit  bool  // limit set by WithRateBudget: the server's limit does not raise it
 	windowEnd int64 // Unix seconds at which the current window ends; 0: none yet
-	remaining int   // units left in the current window
-	inflight  int   // units taken whose response has not been observed
-	blocked   time.Time
+	// taken counts the client's units that may count in the current
+	// window: those taken in it, and those still in flight from earlier
+	// windows (the server may count them in this one).
+	taken int
+	// counted is the most the server has reported counting in the current
+	// window (X-RateLimit-Limit − X-RateLimit-Remaining). Beyond taken, it
+	// reveals other clients sharing the limit (other processes on the same
+	// IP address or API key).
+	counted  int
+	inflight int // units taken whose response has not been observed
+	blocked  time.Time
+}
+
+// left is the number of units free in the current window. Counting the
+// client's own requests once (taken) and the server's view once (counted)
+// uses the whole limit when the client is alone and backs off by what
+// others use when it is not.
+func (t *tierBudget) left() int {
+	return t.limit - max(t.taken, t.counted)
 }
 
 // roll starts the window that contains now, if the current one is over.
-// Units still in flight may be counted by the server in the new window, so
-// they are not handed out again.
+// Units still in flight count in the new window (the server may count them
+// there) until their responses show otherwise: so every unit in flight is
+// always part of taken.
 func (t *tierBudget) roll(now time.Time) {
 	s := now.Unix()
 	if t.windowEnd != 0 && s < t.windowEnd {
 		return
 	}
 	t.windowEnd = s - mod(s, windowSeconds) + windowSeconds
-	t.remaining = max(0, t.limit-t.inflight)
+	t.taken, t.counted = t.inflight, 0
 }
 
 func mod(a, b int64) int64 {
@@ -101,10 +120,10 @@ func (b *rateBudget) take(i int) (budgetToken, time.Time, bool) {
 	switch {
 	case now.Before(t.blocked):
 		return noToken, t.blocked, false
-	case t.remaining <= 0:
+	case t.left() <= 0:
 		return noToken, time.Unix(t.windowEnd, 0), false
 	}
-	t.remaining--
+	t.taken++
 	t.inflight++
 	return budgetToken{taken: true, tier: i, window: t.windowEnd}, time.Time{}, true
 }
@@ -150,11 +169,14 @@ func (b *rateBudget) giveBack(tok budgetToken) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	// Every unit in flight counts in the current window (see roll), so a
+	// unit never used leaves it.
 	t := &b.tiers[tok.tier]
-	t.inflight = max(0, t.inflight-1)
-	if tok.window == t.windowEnd {
-		t.remaining = min(t.remaining+1, t.limit)
+	if t.limit > 0 {
+		t.roll(b.clock.Now())
 	}
+	t.inflight = max(0, t.inflight-1)
+	t.taken = max(0, t.taken-1)
 }
 
 // observe settles the unit of an attempt that got resp (nil after a
@@ -167,14 +189,18 @@ func (b *rateBudget) observe(tok budgetToken, tier string, resp *http.Response) 
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	t := &b.tiers[i]
+	now := b.clock.Now()
+	if t.limit > 0 {
+		// Roll first: a unit in flight at the roll counts in the new window
+		// until its response says where the server counted it.
+		t.roll(now)
+	}
 	if tok.taken {
 		t.inflight = max(0, t.inflight-1)
 	}
 	if t.limit <= 0 || resp == nil {
 		return
 	}
-	now := b.clock.Now()
-	t.roll(now)
 	if resp.StatusCode == http.StatusTooManyRequests {
 		// The service refused: hold the tier back for Retry-After (capped by
 		// the retry policy's MaxWait, like every wait of a retry), or until
@@ -196,28 +222,25 @@ func (b *rateBudget) observe(tok budgetToken, tier string, resp *http.Response) 
 	if !ok {
 		return
 	}
-	if l.Limit > 0 && !t.explicit && l.Limit != t.limit {
-		t.remaining = max(0, t.remaining+l.Limit-t.limit)
+	if l.Limit > 0 && !t.explicit {
 		t.limit = l.Limit
 	}
-	if l.Reset.IsZero() {
+	if l.Reset.IsZero() || l.Limit <= 0 {
 		return
 	}
 	reset := l.Reset.Unix()
-	// What the server has left, less what the client has taken and the
-	// server may not have counted yet.
-	left := max(0, min(l.Remaining, t.limit)-t.inflight)
+	counted := max(0, l.Limit-l.Remaining)
 	switch {
 	case reset == t.windowEnd:
-		t.remaining = min(t.remaining, left)
+		t.counted = max(t.counted, counted)
 	case reset > t.windowEnd && l.Reset.Sub(now) <= maxResetAhead:
 		// The server's clock is ahead: its window is already the next one.
 		t.windowEnd = reset
-		t.remaining = left
+		t.taken, t.counted = t.inflight, counted
 	case tok.taken && tok.window < t.windowEnd && reset < t.windowEnd:
-		// Taken in an earlier window and counted there: the unit held back
-		// from this window when it began is free after all.
-		t.remaining = min(t.remaining+1, max(0, t.limit-t.inflight))
+		// Taken in an earlier window, in flight when this one began, and
+		// counted in an earlier one after all.
+		t.taken = max(0, t.taken-1)
 	}
 }
 

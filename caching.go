@@ -522,7 +522,8 @@ func (c *Client) invalidateAll() {
 // license's results; a change to a policy, product or entitlement, or a
 // machine removed by id, drops them all.
 func (c *Client) afterWrite(r *request) {
-	if c.cacheStore == nil || r.method == http.MethodGet || r.method == http.MethodHead || r.path == wire.PathValidateKey {
+	if c.cacheStore == nil || r.method == http.MethodGet || r.method == http.MethodHead ||
+		r.path == wire.PathValidateKey || strings.HasSuffix(r.path, "/"+wire.SegmentCheckout) {
 		return
 	}
 	switch out := r.out.(type) {

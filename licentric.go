@@ -50,7 +50,8 @@ func (e Environment) String() string {
 // RetryPolicy says how often and how long the client retries a request that
 // met a 429, a 5xx or a transport error. Waits grow exponentially from
 // MinWait with jitter, honour Retry-After, and never exceed MaxWait. The
-// default is 3 retries, MinWait 500ms, MaxWait 30s.
+// default is 3 retries, MinWait 500ms and MaxWait 60s: a rate window is 60 s
+// long, so the default always honours a Retry-After.
 type RetryPolicy struct {
 	MaxRetries int           // retries after the first attempt; 0 disables retries
 	MinWait    time.Duration // first wait
@@ -59,7 +60,7 @@ type RetryPolicy struct {
 
 // defaultRetryPolicy is the policy of a client built without WithRetry.
 func defaultRetryPolicy() RetryPolicy {
-	return RetryPolicy{MaxRetries: 3, MinWait: 500 * time.Millisecond, MaxWait: 30 * time.Second}
+	return RetryPolicy{MaxRetries: 3, MinWait: 500 * time.Millisecond, MaxWait: 60 * time.Second}
 }
 
 // Client talks to the Licentric API. Build it with NewClient; it is safe for
