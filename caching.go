@@ -374,7 +374,10 @@ func appendRequestPart(b []byte, fp string, ents []string) []byte {
 // normalizeEntitlements returns codes sorted and without duplicates. It
 // returns codes itself when it already is, so the common cases (none, one,
 // a sorted list) do not allocate.
-func normalizeEntitlements(codes []string) []string {
+// normalizeEntitlements returns codes sorted and without repeats. When
+// codes is not already so, the result is built in buf's backing array (which
+// a caller may keep on its stack).
+func normalizeEntitlements(buf, codes []string) []string {
 	sorted := true
 	for i := 1; i < len(codes); i++ {
 		if codes[i-1] >= codes[i] {
@@ -385,7 +388,7 @@ func normalizeEntitlements(codes []string) []string {
 	if sorted {
 		return codes
 	}
-	out := slices.Clone(codes)
+	out := append(buf[:0], codes...)
 	slices.Sort(out)
 	return slices.Compact(out)
 }

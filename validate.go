@@ -190,7 +190,8 @@ func (c *Client) Validate(ctx context.Context, key string, opts ...ValidateOptio
 			return nil, fmt.Errorf("%w: empty entitlement code", ErrInvalidArgument)
 		}
 	}
-	ents = normalizeEntitlements(ents)
+	var entBuf [8]string // keeps a cache hit's sorted codes off the heap
+	ents = normalizeEntitlements(entBuf[:0], ents)
 
 	var ck string
 	if c.cacheStore != nil {
@@ -205,7 +206,7 @@ func (c *Client) Validate(ctx context.Context, key string, opts ...ValidateOptio
 	} else {
 		ck = c.rawCacheKey(key, fp, ents) // names the shared request only
 	}
-	req := &wire.ValidateRequest{Key: key, Fingerprint: fp, Entitlements: ents}
+	req := &wire.ValidateRequest{Key: key, Fingerprint: fp, Entitlements: slices.Clone(ents)}
 	return c.validateShared(ctx, ck, req, fresh)
 }
 
