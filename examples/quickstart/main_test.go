@@ -1,0 +1,16 @@
+package main
+
+import (
+	"context"
+	"testing"
+)
+
+// TestRun runs the example against the in-process server.
+func TestRun(t *testing.T) {
+	t.Setenv("LICENTRIC_BASE_URL", "")
+	t.Setenv("LICENTRIC_API_KEY", "")
+	t.Setenv("TMPDIR", t.TempDir()) // the fingerprint state directory lives here
+	if err := run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
