@@ -86,7 +86,7 @@ func (s *stateDir) create(path string) (string, error) {
 	err := s.link(tmp, path)
 	switch {
 	case err == nil:
-		syncDir(s.dir)
+		atomicfile.SyncDir(s.dir)
 		return id, nil
 	case errors.Is(err, fs.ErrExist):
 		// Another creator published first: use its ID.
@@ -102,7 +102,7 @@ func (s *stateDir) create(path string) (string, error) {
 	if err := os.Rename(tmp, path); err != nil {
 		return "", fmt.Errorf("fingerprint: publish state file: %w", err)
 	}
-	syncDir(s.dir)
+	atomicfile.SyncDir(s.dir)
 	return id, nil
 }
 
@@ -139,15 +139,4 @@ func parseStateID(data []byte) (string, error) {
 		}
 	}
 	return s, nil
-}
-
-// syncDir flushes a directory entry where the platform allows; failures are
-// ignored because the file itself is already complete and synced.
-func syncDir(dir string) {
-	d, err := os.Open(dir)
-	if err != nil {
-		return
-	}
-	_ = d.Sync()
-	_ = d.Close()
 }

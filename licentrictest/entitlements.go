@@ -28,13 +28,7 @@ func checkEntitlement(req *wire.EntitlementRequest, create bool) *apiError {
 	} else if create {
 		is.add("code", "invalid_type", "Required")
 	}
-	if req.Name != nil {
-		if n := len(*req.Name); n < 1 || n > 255 {
-			is.add("name", "invalid_string", "Name must be 1 to 255 characters")
-		}
-	} else if create {
-		is.add("name", "invalid_type", "Required")
-	}
+	checkName(&is, req.Name, create)
 	return is.err()
 }
 
@@ -73,19 +67,7 @@ func hListEntitlements(c *call) (int, any, *apiError) {
 }
 
 func entitlementParam(c *call) (*entitlementRec, *apiError) {
-	e := c.st.entitlement(c.env, c.params[0])
-	if e == nil {
-		return nil, notFound("Entitlement")
-	}
-	return e, nil
-}
-
-func hGetEntitlement(c *call) (int, any, *apiError) {
-	ent, e := entitlementParam(c)
-	if e != nil {
-		return 0, nil, e
-	}
-	return http.StatusOK, entitlementData(c, ent), nil
+	return param[*entitlementRec](c, "Entitlement")
 }
 
 func hUpdateEntitlement(c *call) (int, any, *apiError) {
@@ -106,21 +88,10 @@ func hUpdateEntitlement(c *call) (int, any, *apiError) {
 		}
 		ent.code = *req.Code
 	}
-	if req.Name != nil {
-		ent.name = *req.Name
-	}
+	set(&ent.name, req.Name)
 	if req.Metadata != nil {
 		ent.metadata = req.Metadata
 	}
 	ent.updatedAt = c.now
 	return http.StatusOK, entitlementData(c, ent), nil
-}
-
-func hDeleteEntitlement(c *call) (int, any, *apiError) {
-	ent, e := entitlementParam(c)
-	if e != nil {
-		return 0, nil, e
-	}
-	ent.deletedAt, ent.updatedAt = c.now, c.now
-	return http.StatusNoContent, nil, nil
 }

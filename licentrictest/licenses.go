@@ -118,21 +118,11 @@ func (s *Server) createLicense(st *state, env string, req wire.LicenseRequest, n
 		policyID:       pol.id,
 		entitlementIDs: ents,
 	}
-	if req.Name != nil {
-		l.name = *req.Name
-	}
-	if req.UserEmail != nil {
-		l.userEmail = *req.UserEmail
-	}
-	if req.UserName != nil {
-		l.userName = *req.UserName
-	}
-	if v, ok := req.MaxMachinesOverride.Get(); ok {
-		l.maxMachinesOverride = &v
-	}
-	if v, ok := req.MaxUsesOverride.Get(); ok {
-		l.maxUsesOverride = &v
-	}
+	set(&l.name, req.Name)
+	set(&l.userEmail, req.UserEmail)
+	set(&l.userName, req.UserName)
+	setNullable(&l.maxMachinesOverride, req.MaxMachinesOverride)
+	setNullable(&l.maxUsesOverride, req.MaxUsesOverride)
 	switch {
 	case req.ExpiresAt.IsNull():
 	case !req.ExpiresAt.IsZero():
@@ -188,21 +178,7 @@ func hListLicenses(c *call) (int, any, *apiError) {
 	}, func(l *licenseRec) any { return c.st.licenseView(l, c.now) })
 }
 
-func licenseParam(c *call) (*licenseRec, *apiError) {
-	l := c.st.license(c.env, c.params[0])
-	if l == nil {
-		return nil, notFound("License")
-	}
-	return l, nil
-}
-
-func hGetLicense(c *call) (int, any, *apiError) {
-	l, e := licenseParam(c)
-	if e != nil {
-		return 0, nil, e
-	}
-	return http.StatusOK, licenseData(c, l), nil
-}
+func licenseParam(c *call) (*licenseRec, *apiError) { return param[*licenseRec](c, "License") }
 
 func hGetLicenseByKey(c *call) (int, any, *apiError) {
 	l := c.st.licenseKeys[c.params[0]]
@@ -241,33 +217,15 @@ func hUpdateLicense(c *call) (int, any, *apiError) {
 			return 0, nil, e
 		}
 	}
-	if req.PolicyID != nil {
-		l.policyID = *req.PolicyID
-	}
+	set(&l.policyID, req.PolicyID)
 	if ents != nil {
 		l.entitlementIDs = ents
 	}
-	if req.Name != nil {
-		l.name = *req.Name
-	}
-	if req.UserEmail != nil {
-		l.userEmail = *req.UserEmail
-	}
-	if req.UserName != nil {
-		l.userName = *req.UserName
-	}
-	if !req.MaxMachinesOverride.IsZero() {
-		l.maxMachinesOverride = nil
-		if v, ok := req.MaxMachinesOverride.Get(); ok {
-			l.maxMachinesOverride = &v
-		}
-	}
-	if !req.MaxUsesOverride.IsZero() {
-		l.maxUsesOverride = nil
-		if v, ok := req.MaxUsesOverride.Get(); ok {
-			l.maxUsesOverride = &v
-		}
-	}
+	set(&l.name, req.Name)
+	set(&l.userEmail, req.UserEmail)
+	set(&l.userName, req.UserName)
+	setNullable(&l.maxMachinesOverride, req.MaxMachinesOverride)
+	setNullable(&l.maxUsesOverride, req.MaxUsesOverride)
 	if !req.ExpiresAt.IsZero() {
 		l.expiresAt = time.Time{}
 		if t, ok := req.ExpiresAt.Get(); ok {

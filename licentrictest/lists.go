@@ -7,8 +7,6 @@ import (
 	"github.com/licentric/licentric-go/internal/wire"
 )
 
-func (b *base) self() *base { return b }
-
 type listBody struct {
 	Data       []any           `json:"data"`
 	Pagination wire.Pagination `json:"pagination"`
@@ -17,7 +15,7 @@ type listBody struct {
 // listPage pages through all (oldest first) with the query's cursor and
 // limit, keeping the records of the caller's environment that are not
 // deleted and pass keep (contract §11.15).
-func listPage[R interface{ self() *base }](c *call, all []R, keep func(R) bool, view func(R) any) (int, any, *apiError) {
+func listPage[R record](c *call, all []R, keep func(R) bool, view func(R) any) (int, any, *apiError) {
 	limit := wire.DefaultPageLimit
 	if c.query.Has(wire.QueryLimit) {
 		n, err := strconv.Atoi(c.query.Get(wire.QueryLimit))

@@ -54,13 +54,7 @@ var (
 // p already holds the template's defaults.
 func applyPolicy(p *wire.Policy, req *wire.PolicyRequest, create, seeding bool, setsMax bool) *apiError {
 	var is issues
-	if req.Name != nil {
-		if n := len(*req.Name); n < 1 || n > 255 {
-			is.add("name", "invalid_string", "Name must be 1 to 255 characters")
-		}
-	} else if create {
-		is.add("name", "invalid_type", "Required")
-	}
+	checkName(&is, req.Name, create)
 	if req.Template != nil && !templates[*req.Template] {
 		is.add("template", "invalid_enum_value", "Template must be one of desktop_app, cli_tool, saas, trial, custom")
 	}
@@ -100,52 +94,24 @@ func applyPolicy(p *wire.Policy, req *wire.PolicyRequest, create, seeding bool, 
 	if e := is.err(); e != nil {
 		return e
 	}
-	if req.Name != nil {
-		p.Name = *req.Name
-	}
-	if req.Template != nil {
-		p.Template = *req.Template
-	}
-	nullable := func(dst **int, n wire.Nullable[int]) {
-		if n.IsZero() {
-			return
-		}
-		*dst = nil
-		if v, ok := n.Get(); ok {
-			*dst = intp(v)
-		}
-	}
-	nullable(&p.MaxMachines, req.MaxMachines)
-	nullable(&p.MaxUses, req.MaxUses)
-	nullable(&p.DurationDays, req.DurationDays)
-	nullable(&p.TrialDurationDays, req.TrialDurationDays)
-	setStr := func(dst *string, v *string) {
-		if v != nil {
-			*dst = *v
-		}
-	}
-	setBool := func(dst *bool, v *bool) {
-		if v != nil {
-			*dst = *v
-		}
-	}
-	setInt := func(dst *int, v *int) {
-		if v != nil {
-			*dst = *v
-		}
-	}
-	setStr(&p.ExpirationStrategy, req.ExpirationStrategy)
-	setStr(&p.HeartbeatCullStrategy, req.HeartbeatCullStrategy)
-	setStr(&p.FingerprintUniqueness, req.FingerprintUniqueness)
-	setBool(&p.Floating, req.Floating)
-	setBool(&p.RequireHeartbeat, req.RequireHeartbeat)
-	setBool(&p.RequireFingerprint, req.RequireFingerprint)
-	setBool(&p.OfflineAllowed, req.OfflineAllowed)
-	setBool(&p.AllowMachineTransfer, req.AllowMachineTransfer)
-	setBool(&p.IsTrial, req.IsTrial)
-	setBool(&p.Overridable, req.Overridable)
-	setInt(&p.HeartbeatIntervalMinutes, req.HeartbeatIntervalMinutes)
-	setInt(&p.OfflineMaxDays, req.OfflineMaxDays)
+	set(&p.Name, req.Name)
+	set(&p.Template, req.Template)
+	setNullable(&p.MaxMachines, req.MaxMachines)
+	setNullable(&p.MaxUses, req.MaxUses)
+	setNullable(&p.DurationDays, req.DurationDays)
+	setNullable(&p.TrialDurationDays, req.TrialDurationDays)
+	set(&p.ExpirationStrategy, req.ExpirationStrategy)
+	set(&p.HeartbeatCullStrategy, req.HeartbeatCullStrategy)
+	set(&p.FingerprintUniqueness, req.FingerprintUniqueness)
+	set(&p.Floating, req.Floating)
+	set(&p.RequireHeartbeat, req.RequireHeartbeat)
+	set(&p.RequireFingerprint, req.RequireFingerprint)
+	set(&p.OfflineAllowed, req.OfflineAllowed)
+	set(&p.AllowMachineTransfer, req.AllowMachineTransfer)
+	set(&p.IsTrial, req.IsTrial)
+	set(&p.Overridable, req.Overridable)
+	set(&p.HeartbeatIntervalMinutes, req.HeartbeatIntervalMinutes)
+	set(&p.OfflineMaxDays, req.OfflineMaxDays)
 	return nil
 }
 
@@ -206,21 +172,7 @@ func hListPolicies(c *call) (int, any, *apiError) {
 	}, func(p *policyRec) any { return c.st.policyView(p) })
 }
 
-func policyParam(c *call) (*policyRec, *apiError) {
-	p := c.st.policy(c.env, c.params[0])
-	if p == nil {
-		return nil, notFound("Policy")
-	}
-	return p, nil
-}
-
-func hGetPolicy(c *call) (int, any, *apiError) {
-	p, e := policyParam(c)
-	if e != nil {
-		return 0, nil, e
-	}
-	return http.StatusOK, policyData(c, p), nil
-}
+func policyParam(c *call) (*policyRec, *apiError) { return param[*policyRec](c, "Policy") }
 
 func hUpdatePolicy(c *call) (int, any, *apiError) {
 	p, e := policyParam(c)
@@ -241,15 +193,6 @@ func hUpdatePolicy(c *call) (int, any, *apiError) {
 	}
 	p.updatedAt = c.now
 	return http.StatusOK, policyData(c, p), nil
-}
-
-func hDeletePolicy(c *call) (int, any, *apiError) {
-	p, e := policyParam(c)
-	if e != nil {
-		return 0, nil, e
-	}
-	p.deletedAt, p.updatedAt = c.now, c.now
-	return http.StatusNoContent, nil, nil
 }
 
 func hPolicyEntitlements(attach bool) func(c *call) (int, any, *apiError) {

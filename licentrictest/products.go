@@ -33,13 +33,7 @@ func validKeyPrefix(s string) bool {
 
 func checkProduct(req *wire.ProductRequest, create bool) *apiError {
 	var is issues
-	if req.Name != nil {
-		if n := len(*req.Name); n < 1 || n > 255 {
-			is.add("name", "invalid_string", "Name must be 1 to 255 characters")
-		}
-	} else if create {
-		is.add("name", "invalid_type", "Required")
-	}
+	checkName(&is, req.Name, create)
 	if req.Code != nil {
 		if !validProductCode(*req.Code) {
 			is.add("code", "invalid_string", "Code must be 1 to 50 characters of A-Z, a-z, 0-9, _ and -")
@@ -74,12 +68,8 @@ func (s *Server) createProduct(st *state, env string, req wire.ProductRequest, n
 		return nil, conflict("A product with code %q already exists", *req.Code)
 	}
 	p := &productRec{base: st.newBase(env, now, req.Metadata), name: *req.Name, code: *req.Code, keyPrefix: "LIC"}
-	if req.Description != nil {
-		p.description = *req.Description
-	}
-	if req.KeyPrefix != nil {
-		p.keyPrefix = *req.KeyPrefix
-	}
+	set(&p.description, req.Description)
+	set(&p.keyPrefix, req.KeyPrefix)
 	st.products = append(st.products, p)
 	st.byID[p.id] = p
 	return p, nil
@@ -105,21 +95,7 @@ func hListProducts(c *call) (int, any, *apiError) {
 	return listPage(c, c.st.products, nil, func(p *productRec) any { return c.st.productView(p, c.s.accountID) })
 }
 
-func productParam(c *call) (*productRec, *apiError) {
-	p := c.st.product(c.env, c.params[0])
-	if p == nil {
-		return nil, notFound("Product")
-	}
-	return p, nil
-}
-
-func hGetProduct(c *call) (int, any, *apiError) {
-	p, e := productParam(c)
-	if e != nil {
-		return 0, nil, e
-	}
-	return http.StatusOK, productData(c, p), nil
-}
+func productParam(c *call) (*productRec, *apiError) { return param[*productRec](c, "Product") }
 
 func hUpdateProduct(c *call) (int, any, *apiError) {
 	p, e := productParam(c)
@@ -136,30 +112,13 @@ func hUpdateProduct(c *call) (int, any, *apiError) {
 	if req.Code != nil && c.st.productCodeTaken(c.env, *req.Code, p.id) {
 		return 0, nil, conflict("A product with code %q already exists", *req.Code)
 	}
-	if req.Name != nil {
-		p.name = *req.Name
-	}
-	if req.Code != nil {
-		p.code = *req.Code
-	}
-	if req.Description != nil {
-		p.description = *req.Description
-	}
-	if req.KeyPrefix != nil {
-		p.keyPrefix = *req.KeyPrefix
-	}
+	set(&p.name, req.Name)
+	set(&p.code, req.Code)
+	set(&p.description, req.Description)
+	set(&p.keyPrefix, req.KeyPrefix)
 	if req.Metadata != nil {
 		p.metadata = req.Metadata
 	}
 	p.updatedAt = c.now
 	return http.StatusOK, productData(c, p), nil
-}
-
-func hDeleteProduct(c *call) (int, any, *apiError) {
-	p, e := productParam(c)
-	if e != nil {
-		return 0, nil, e
-	}
-	p.deletedAt, p.updatedAt = c.now, c.now
-	return http.StatusNoContent, nil, nil
 }

@@ -113,52 +113,40 @@ func (st *state) newBase(env string, now time.Time, md wire.Metadata) base {
 	return base{id: id, env: env, seq: st.seq, createdAt: now, updatedAt: now, metadata: md}
 }
 
+// live returns the record of type R with id if it belongs to env and is not
+// deleted.
+func live[R record](st *state, env, id string) (R, bool) {
+	r, ok := st.byID[id].(R)
+	if !ok || r.self().env != env || r.self().deleted() {
+		var none R
+		return none, false
+	}
+	return r, true
+}
+
 // lookup helpers: a record of env that is not deleted, or nil.
 func (st *state) product(env, id string) *productRec {
-	r, _ := st.byID[id].(*productRec)
-	if r == nil || r.env != env || r.deleted() {
-		return nil
-	}
+	r, _ := live[*productRec](st, env, id)
 	return r
 }
 
 func (st *state) policy(env, id string) *policyRec {
-	r, _ := st.byID[id].(*policyRec)
-	if r == nil || r.env != env || r.deleted() {
-		return nil
-	}
+	r, _ := live[*policyRec](st, env, id)
 	return r
 }
 
 func (st *state) license(env, id string) *licenseRec {
-	r, _ := st.byID[id].(*licenseRec)
-	if r == nil || r.env != env || r.deleted() {
-		return nil
-	}
+	r, _ := live[*licenseRec](st, env, id)
 	return r
 }
 
 func (st *state) machine(env, id string) *machineRec {
-	r, _ := st.byID[id].(*machineRec)
-	if r == nil || r.env != env || r.deleted() {
-		return nil
-	}
+	r, _ := live[*machineRec](st, env, id)
 	return r
 }
 
 func (st *state) entitlement(env, id string) *entitlementRec {
-	r, _ := st.byID[id].(*entitlementRec)
-	if r == nil || r.env != env || r.deleted() {
-		return nil
-	}
-	return r
-}
-
-func (st *state) webhook(env, id string) *webhookRec {
-	r, _ := st.byID[id].(*webhookRec)
-	if r == nil || r.env != env || r.deleted() {
-		return nil
-	}
+	r, _ := live[*entitlementRec](st, env, id)
 	return r
 }
 

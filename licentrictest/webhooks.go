@@ -128,20 +128,10 @@ func hListWebhooks(c *call) (int, any, *apiError) {
 	return listPage(c, c.st.webhooks, nil, func(w *webhookRec) any { return webhookView(w, "") })
 }
 
-func webhookParam(c *call) (*webhookRec, *apiError) {
-	w := c.st.webhook(c.env, c.params[0])
-	if w == nil {
-		return nil, notFound("Webhook")
-	}
-	return w, nil
-}
+func webhookParam(c *call) (*webhookRec, *apiError) { return param[*webhookRec](c, "Webhook") }
 
-func hGetWebhook(c *call) (int, any, *apiError) {
-	w, e := webhookParam(c)
-	if e != nil {
-		return 0, nil, e
-	}
-	return http.StatusOK, wire.Data[*wire.Webhook]{Data: webhookView(w, c.s.accountID)}, nil
+func webhookData(c *call, w *webhookRec) wire.Data[*wire.Webhook] {
+	return wire.Data[*wire.Webhook]{Data: webhookView(w, c.s.accountID)}
 }
 
 func hUpdateWebhook(c *call) (int, any, *apiError) {
@@ -163,23 +153,12 @@ func hUpdateWebhook(c *call) (int, any, *apiError) {
 	if e := is.err(); e != nil {
 		return 0, nil, e
 	}
-	if req.URL != nil {
-		w.url = *req.URL
-	}
+	set(&w.url, req.URL)
 	if req.Events != nil {
 		w.events = append([]string{}, req.Events...)
 	}
 	w.updatedAt = c.now
-	return http.StatusOK, wire.Data[*wire.Webhook]{Data: webhookView(w, c.s.accountID)}, nil
-}
-
-func hDeleteWebhook(c *call) (int, any, *apiError) {
-	w, e := webhookParam(c)
-	if e != nil {
-		return 0, nil, e
-	}
-	w.deletedAt, w.updatedAt = c.now, c.now
-	return http.StatusNoContent, nil, nil
+	return http.StatusOK, webhookData(c, w), nil
 }
 
 // emit records an event of env and starts its deliveries; s.mu is held.

@@ -91,22 +91,7 @@ func (r *reader) literal(lit string) {
 //	for more := r.objectStart(); more; more = r.objectNext() {
 //		switch r.key() { ... }
 //	}
-func (r *reader) objectStart() bool {
-	r.expect('{')
-	if r.err != "" {
-		return false
-	}
-	if r.depth++; r.depth > maxDepth {
-		r.fail("nesting too deep")
-		return false
-	}
-	if r.peek() == '}' {
-		r.i++
-		r.depth--
-		return false
-	}
-	return true
-}
+func (r *reader) objectStart() bool { return r.open('{', '}') }
 
 // key reads an object key and the colon after it.
 func (r *reader) key() string {
@@ -123,22 +108,16 @@ func (r *reader) key() string {
 	return k
 }
 
-func (r *reader) objectNext() bool {
-	switch r.peek() {
-	case ',':
-		r.i++
-		return true
-	case '}':
-		r.i++
-		r.depth--
-		return false
-	}
-	r.fail("expected , or } in object")
-	return false
-}
+func (r *reader) objectNext() bool { return r.next('}', "expected , or } in object") }
 
-func (r *reader) arrayStart() bool {
-	r.expect('[')
+func (r *reader) arrayStart() bool { return r.open('[', ']') }
+
+func (r *reader) arrayNext() bool { return r.next(']', "expected , or ] in array") }
+
+// open reads the opening delimiter of an object or array and reports
+// whether a member follows; it reads the closing one too if none does.
+func (r *reader) open(opening, closing byte) bool {
+	r.expect(opening)
 	if r.err != "" {
 		return false
 	}
@@ -146,7 +125,7 @@ func (r *reader) arrayStart() bool {
 		r.fail("nesting too deep")
 		return false
 	}
-	if r.peek() == ']' {
+	if r.peek() == closing {
 		r.i++
 		r.depth--
 		return false
@@ -154,17 +133,19 @@ func (r *reader) arrayStart() bool {
 	return true
 }
 
-func (r *reader) arrayNext() bool {
+// next reads the comma or closing delimiter after a member and reports
+// whether another member follows.
+func (r *reader) next(closing byte, failure string) bool {
 	switch r.peek() {
 	case ',':
 		r.i++
 		return true
-	case ']':
+	case closing:
 		r.i++
 		r.depth--
 		return false
 	}
-	r.fail("expected , or ] in array")
+	r.fail(failure)
 	return false
 }
 

@@ -96,33 +96,29 @@ func parse(body []byte) (*Event, error) {
 // or when data is null, and one matching ErrInvalidEvent when Data does not
 // decode. Each call returns a fresh copy.
 func (e Event) License() (*wire.License, error) {
-	if resourceOf(e.Type) != resLicense {
-		return nil, fmt.Errorf("%w: %.64q events carry no license", ErrNoResource, e.Type)
-	}
-	if isNull(e.Data) {
-		return nil, fmt.Errorf("%w: data is null", ErrNoResource)
-	}
-	var l wire.License
-	if err := decodeJSON(e.Data, &l); err != nil {
-		return nil, fmt.Errorf("license data: %w", err)
-	}
-	return &l, nil
+	return decodeResource[wire.License](e, resLicense, "license")
 }
 
 // Machine decodes Data as the Machine of a machine.* event. Errors are as
 // for License.
 func (e Event) Machine() (*wire.Machine, error) {
-	if resourceOf(e.Type) != resMachine {
-		return nil, fmt.Errorf("%w: %.64q events carry no machine", ErrNoResource, e.Type)
+	return decodeResource[wire.Machine](e, resMachine, "machine")
+}
+
+// decodeResource decodes Data as a T when e's type carries resource want,
+// called name in errors.
+func decodeResource[T any](e Event, want resource, name string) (*T, error) {
+	if resourceOf(e.Type) != want {
+		return nil, fmt.Errorf("%w: %.64q events carry no %s", ErrNoResource, e.Type, name)
 	}
 	if isNull(e.Data) {
 		return nil, fmt.Errorf("%w: data is null", ErrNoResource)
 	}
-	var m wire.Machine
-	if err := decodeJSON(e.Data, &m); err != nil {
-		return nil, fmt.Errorf("machine data: %w", err)
+	var v T
+	if err := decodeJSON(e.Data, &v); err != nil {
+		return nil, fmt.Errorf("%s data: %w", name, err)
 	}
-	return &m, nil
+	return &v, nil
 }
 
 // LicenseID returns the id of the license the event concerns: the

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -48,9 +47,7 @@ other users of the machine can see).
 
 // fingerprint is "licentric fingerprint".
 func (c *cli) fingerprint(_ context.Context, name string, args []string) int {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	o := newFlags(fs, name)
-	pos, code, ok := c.parse(fs, name, args)
+	o, pos, code, ok := c.parse(name, args)
 	if !ok {
 		return code
 	}
@@ -124,9 +121,7 @@ func checkEnv(env string) bool { return env == "live" || env == "test" }
 
 // verify is "licentric verify".
 func (c *cli) verify(_ context.Context, name string, args []string) int {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	o := newFlags(fs, name)
-	pos, code, ok := c.parse(fs, name, args)
+	o, pos, code, ok := c.parse(name, args)
 	if !ok {
 		return code
 	}
@@ -179,9 +174,7 @@ func (c *cli) verifyFailed(name, path, env string, err error) int {
 
 // checkout is "licentric checkout".
 func (c *cli) checkout(ctx context.Context, name string, args []string) int {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	o := newFlags(fs, name)
-	pos, code, ok := c.parse(fs, name, args)
+	o, pos, code, ok := c.parse(name, args)
 	if !ok {
 		return code
 	}

@@ -138,10 +138,13 @@ func (c *cli) commandUsage(w io.Writer, name string, cmd *command, fs *flag.Flag
 	fmt.Fprint(w, "\n", exitCodesText)
 }
 
-// parse parses args into fs, allowing positional arguments between flags.
-// It returns the positional arguments, or an exit code when the command
-// should stop: exitOK after --help, exitUsage after a bad flag.
-func (c *cli) parse(fs *flag.FlagSet, name string, args []string) ([]string, int, bool) {
+// parse parses args with command name's flags, allowing positional
+// arguments between flags. It returns the flags' values and the positional
+// arguments, or an exit code when the command should stop: exitOK after
+// --help, exitUsage after a bad flag.
+func (c *cli) parse(name string, args []string) (*options, []string, int, bool) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	o := newFlags(fs, name)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	var pos []string
@@ -149,17 +152,17 @@ func (c *cli) parse(fs *flag.FlagSet, name string, args []string) ([]string, int
 		err := fs.Parse(args)
 		if errors.Is(err, flag.ErrHelp) {
 			c.commandUsage(c.stdout, name, commands()[name], fs)
-			return nil, exitOK, false
+			return nil, nil, exitOK, false
 		}
 		if err != nil {
-			return nil, c.usageError(name, "%v", err), false
+			return nil, nil, c.usageError(name, "%v", err), false
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
-			return pos, 0, true
+			return o, pos, 0, true
 		}
 		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
-			return append(pos, rest...), 0, true
+			return o, append(pos, rest...), 0, true
 		}
 		pos = append(pos, rest[0])
 		args = rest[1:]

@@ -44,7 +44,7 @@ func Write(path string, data []byte, perm os.FileMode) (err error) {
 	if err = os.Rename(tmpName, path); err != nil {
 		return fmt.Errorf("atomicfile: rename: %w", err)
 	}
-	syncDir(dir)
+	SyncDir(dir)
 	return nil
 }
 
@@ -69,10 +69,10 @@ func ReadCapped(path string, limit int64) ([]byte, error) {
 // ErrTooLarge reports a file over the size limit given to ReadCapped.
 var ErrTooLarge = errors.New("atomicfile: file exceeds size limit")
 
-// syncDir flushes the directory entry of a rename. Failures are ignored: some
-// platforms and file systems cannot sync directories, and the rename itself
-// has already succeeded.
-func syncDir(dir string) {
+// SyncDir flushes dir's entries, such as a rename or link just made in it.
+// Failures are ignored: some platforms and file systems cannot sync
+// directories, and the change itself has already succeeded.
+func SyncDir(dir string) {
 	d, err := os.Open(dir)
 	if err != nil {
 		return
