@@ -371,12 +371,10 @@ func appendRequestPart(b []byte, fp string, ents []string) []byte {
 	return b
 }
 
-// normalizeEntitlements returns codes sorted and without duplicates. It
+// normalizeEntitlements returns codes sorted and without repeats. It
 // returns codes itself when it already is, so the common cases (none, one,
-// a sorted list) do not allocate.
-// normalizeEntitlements returns codes sorted and without repeats. When
-// codes is not already so, the result is built in buf's backing array (which
-// a caller may keep on its stack).
+// a sorted list) do not allocate; otherwise the result is built in buf's
+// backing array (which a caller may keep on its stack).
 func normalizeEntitlements(buf, codes []string) []string {
 	sorted := true
 	for i := 1; i < len(codes); i++ {
@@ -531,10 +529,14 @@ func (c *Client) afterWrite(r *request) {
 	}
 	switch out := r.out.(type) {
 	case *License:
-		c.InvalidateLicense(out.Key)
-		c.InvalidateLicenseID(out.ID)
+		if out != nil {
+			c.InvalidateLicense(out.Key)
+			c.InvalidateLicenseID(out.ID)
+		}
 	case *Machine:
-		c.InvalidateLicenseID(out.LicenseID)
+		if out != nil {
+			c.InvalidateLicenseID(out.LicenseID)
+		}
 	}
 	if r.licenseKey != "" {
 		c.InvalidateLicense(r.licenseKey)
@@ -551,4 +553,13 @@ func (c *Client) afterWrite(r *request) {
 		strings.HasPrefix(r.path, wire.PathEntitlements+"/"):
 		c.invalidateAll()
 	}
+}
+
+// afterRecoveredWrite does for a write that failed on its retry because a
+// lost earlier attempt had already acted (see Activate, Deactivate,
+// deleteResource, LicensesService.transition) what afterWrite does for a
+// plain success. out is the resource the recovery found, or nil.
+func (c *Client) afterRecoveredWrite(r *request, out any) {
+	r.out = out
+	c.afterWrite(r)
 }

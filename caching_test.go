@@ -335,6 +335,44 @@ func TestOwnWritesInvalidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	expect(t, mustValidate(t, c, key, licentric.WithFingerprint(fpA)), false, licentric.CodeFingerprintNotFound, licentric.ErrFingerprintNotFound)
+
+	// The same when the response of a write is lost and the client
+	// recovers (activation through FINGERPRINT_CONFLICT, a transition or
+	// delete refused on the retry because the first attempt acted).
+	validate := func() *licentric.Validation { return mustValidate(t, c, key, licentric.WithFingerprint(fpA)) }
+	lose := func(method, path string) {
+		s.srv.InjectFault(licentrictest.Fault{Method: method, Path: path, DropResponse: true})
+	}
+	lose(http.MethodPost, wire.PathMachines)
+	if m, err = c.Activate(t.Context(), key, licentric.ActivateParams{Fingerprint: fpA}); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, validate(), true, licentric.CodeValid, nil)
+	lose(http.MethodPost, "/licenses/"+fx.License.ID+"/suspend")
+	if _, err := c.Licenses.Suspend(t.Context(), fx.License.ID); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, validate(), false, licentric.CodeSuspended, licentric.ErrSuspended)
+	if _, err := c.Licenses.Reinstate(t.Context(), fx.License.ID); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, validate(), true, licentric.CodeValid, nil)
+	lose(http.MethodDelete, "/machines/"+m.ID)
+	if err := c.Deactivate(t.Context(), key, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, validate(), false, licentric.CodeFingerprintNotFound, licentric.ErrFingerprintNotFound)
+	// Through the management API.
+	lose(http.MethodPost, wire.PathMachines)
+	if m, err = c.Machines.Create(t.Context(), &licentric.MachineRequest{LicenseID: fx.License.ID, Fingerprint: fpA}); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, validate(), true, licentric.CodeValid, nil)
+	lose(http.MethodDelete, "/machines/"+m.ID)
+	if err := c.Machines.Delete(t.Context(), m.ID); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, validate(), false, licentric.CodeFingerprintNotFound, licentric.ErrFingerprintNotFound)
 }
 
 func TestWebhookSuspensionSeenAtOnce(t *testing.T) {

@@ -79,13 +79,7 @@ func (c *Client) Checkout(ctx context.Context, licenseID string, p CheckoutParam
 	if err != nil {
 		return nil, err
 	}
-	if p.Fingerprint == "" {
-		fp, err := c.Fingerprint()
-		if err != nil {
-			return nil, err
-		}
-		p.Fingerprint = fp
-	} else if err := checkFingerprint(p.Fingerprint); err != nil {
+	if p.Fingerprint, err = c.fingerprintOrDefault(p.Fingerprint); err != nil {
 		return nil, err
 	}
 	r := &request{

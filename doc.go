@@ -2,12 +2,34 @@
 //
 // A licensed application builds a Client with NewClient and uses three
 // calls: Validate checks a license key (a license that is not valid is a
-// result with a Code, not an error), Activate registers this machine on the
-// license, identified by a fingerprint (see WithAppID and package
-// fingerprint), and StartHeartbeat keeps the machine alive when the policy
-// requires heartbeats. Vendors' back ends add an API key (WithAPIKey) for the
-// management calls; its lk_live_ or lk_test_ prefix selects the environment,
-// and a test key validates test licenses.
+// result with a Code, not an error; Validation.Err turns it into a sentinel
+// such as ErrExpired), Activate registers this machine on the license,
+// identified by a fingerprint (see WithAppID and package fingerprint), and
+// StartHeartbeat keeps the machine alive when the policy requires
+// heartbeats. Vendors' back ends add an API key (WithAPIKey) for the
+// management calls; its lk_live_ or lk_test_ prefix selects the
+// environment, and a test key validates test licenses.
+//
+// Validations are cheap to repeat. Results are cached (in memory by default,
+// for DefaultCacheTTL; see WithValidationCache and package cache) under the
+// environment, key, fingerprint and entitlements, never past the license's
+// expiry; concurrent identical calls share one request; and a client-side
+// rate budget per tier (WithRateBudget) keeps the client inside the
+// service's limits, serving a cached result marked Stale, or waiting, rather
+// than sending a request that would be refused. When the service is down,
+// the last result is served marked Stale for a while (WithStaleIfError).
+// WebhookHandler (see package webhook) and InvalidateLicense drop cached
+// results at once, so a suspension is seen by the next Validate.
+//
+// The management API is reached through services on the client, in the
+// go-github style: Products, Policies, Entitlements, Licenses, Machines,
+// Webhooks and Keys, each with typed requests whose unset fields stay off
+// the wire. Lists are iterators (iter.Seq2) that page transparently, or
+// ListPage for a page at a time.
+//
+// Checkout obtains a signed license file for offline use, and
+// RefreshLicenseFile keeps a stored one fresh; package offline verifies it
+// without a network.
 //
 // Requests go over HTTPS (plain http only to loopback), carry the contract's
 // headers, and are retried with jittered exponential backoff on 429, 5xx and
@@ -19,5 +41,5 @@
 // never contain the API key or a full license key.
 //
 // Package licentrictest runs a complete in-process server for tests and
-// examples; package offline verifies license files without a network.
+// examples.
 package licentric

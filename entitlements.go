@@ -60,6 +60,28 @@ func (s *EntitlementsService) lister(opts *ListOptions) *lister[Entitlement] {
 	return newLister(s.client, wire.PathEntitlements, opts, nil, checkEntitlementResource)
 }
 
+// setEntitlements attaches (POST) or detaches (DELETE) the entitlements
+// with codes on resource id of collection (licenses or policies) and
+// returns the updated resource; what names the resource in errors. Attach
+// and detach have set semantics: repeating one leaves the same set, so a
+// retry after a lost response is harmless.
+func setEntitlements[T any](ctx context.Context, c *Client, method, collection, what, id string, codes []string, check func(*T) error) (*T, error) {
+	if err := checkID(what+" ID", id); err != nil {
+		return nil, err
+	}
+	body, err := entitlementCodes(codes)
+	if err != nil {
+		return nil, err
+	}
+	return sendResource(ctx, c, &request{
+		method:     method,
+		path:       wire.SubPath(collection, id, wire.SegmentEntitlements),
+		body:       body,
+		auth:       authAPIKey,
+		idempotent: true,
+	}, check)
+}
+
 // entitlementCodes checks codes and returns the attach/detach body. At
 // least one code is needed; codes are sent as given.
 func entitlementCodes(codes []string) (*wire.EntitlementCodesRequest, error) {

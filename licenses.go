@@ -86,42 +86,34 @@ func (s *LicensesService) Delete(ctx context.Context, id string) error {
 // List yields every license the options select, oldest first, fetching
 // pages as the loop advances. It stops at the first error, which it yields.
 func (s *LicensesService) List(ctx context.Context, opts *LicenseListOptions) iter.Seq2[*License, error] {
-	l, err := s.lister(opts)
-	if err != nil {
-		return errSeq[License](err)
-	}
-	return l.all(ctx)
+	return s.lister(opts).all(ctx)
 }
 
 // ListPage returns one page of the licenses the options select.
 func (s *LicensesService) ListPage(ctx context.Context, opts *LicenseListOptions) (*Page[License], error) {
-	l, err := s.lister(opts)
-	if err != nil {
-		return nil, err
-	}
-	return l.first(ctx)
+	return s.lister(opts).first(ctx)
 }
 
-func (s *LicensesService) lister(opts *LicenseListOptions) (*lister[License], error) {
+func (s *LicensesService) lister(opts *LicenseListOptions) *lister[License] {
 	if opts == nil {
-		return newLister(s.client, wire.PathLicenses, nil, nil, checkLicenseResource), nil
+		return newLister(s.client, wire.PathLicenses, nil, nil, checkLicenseResource)
 	}
 	switch opts.Status {
 	case "", StatusActive, StatusSuspended, StatusExpired, StatusRevoked, StatusBanned:
 	default:
-		return nil, fmt.Errorf("%w: unknown license status %q", ErrInvalidArgument, sanitize(opts.Status, 40))
+		return failedLister[License](fmt.Errorf("%w: unknown license status %q", ErrInvalidArgument, sanitize(opts.Status, 40)))
 	}
 	if err := checkOptionalID("product ID", opts.ProductID); err != nil {
-		return nil, err
+		return failedLister[License](err)
 	}
 	if err := checkOptionalID("policy ID", opts.PolicyID); err != nil {
-		return nil, err
+		return failedLister[License](err)
 	}
 	f := url.Values{}
 	f.Set(wire.QueryProductID, opts.ProductID)
 	f.Set(wire.QueryPolicyID, opts.PolicyID)
 	f.Set(wire.QueryStatus, opts.Status)
-	return newLister(s.client, wire.PathLicenses, &opts.ListOptions, f, checkLicenseResource), nil
+	return newLister(s.client, wire.PathLicenses, &opts.ListOptions, f, checkLicenseResource)
 }
 
 // Suspend suspends an active license and returns it. Validations then
@@ -177,6 +169,7 @@ func (s *LicensesService) transition(ctx context.Context, id, action, want strin
 	if err != nil {
 		if res != nil && res.Ambiguous && errors.Is(err, ErrConflict) {
 			if cur, gerr := s.Get(ctx, id); gerr == nil && cur.Status == want {
+				s.client.afterRecoveredWrite(r, cur)
 				return cur, nil
 			}
 		}
@@ -192,30 +185,12 @@ func (s *LicensesService) transition(ctx context.Context, id, action, want strin
 // license id (on top of its policy's) and returns the license. An unknown
 // code is an error matching ErrNotFound.
 func (s *LicensesService) AttachEntitlements(ctx context.Context, id string, codes ...string) (*License, error) {
-	return s.entitlements(ctx, http.MethodPost, id, codes)
+	return setEntitlements(ctx, s.client, http.MethodPost, wire.PathLicenses, "license", id, codes, checkLicenseResource)
 }
 
 // DetachEntitlements removes the entitlements with the given codes from
 // license id's own set and returns the license. Entitlements the license
 // inherits from its policy are not affected.
 func (s *LicensesService) DetachEntitlements(ctx context.Context, id string, codes ...string) (*License, error) {
-	return s.entitlements(ctx, http.MethodDelete, id, codes)
-}
-
-func (s *LicensesService) entitlements(ctx context.Context, method, id string, codes []string) (*License, error) {
-	if err := checkID("license ID", id); err != nil {
-		return nil, err
-	}
-	body, err := entitlementCodes(codes)
-	if err != nil {
-		return nil, err
-	}
-	return sendResource(ctx, s.client, &request{
-		method: method,
-		path:   wire.SubPath(wire.PathLicenses, id, wire.SegmentEntitlements),
-		body:   body,
-		auth:   authAPIKey,
-		// Set semantics: a repeated attach or detach changes nothing more.
-		idempotent: true,
-	}, checkLicenseResource)
+	return setEntitlements(ctx, s.client, http.MethodDelete, wire.PathLicenses, "license", id, codes, checkLicenseResource)
 }

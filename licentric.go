@@ -34,15 +34,15 @@ type Environment string
 // Environments. EnvironmentNone is a client without an API key: it can
 // validate live licenses and act with license keys, nothing more.
 const (
-	EnvironmentNone Environment = ""
+	EnvironmentNone Environment = "none"
 	EnvironmentLive Environment = wire.EnvLive
 	EnvironmentTest Environment = wire.EnvTest
 )
 
-// String returns "live", "test" or "none".
+// String returns "live", "test" or "none" (also for the zero Environment).
 func (e Environment) String() string {
-	if e == EnvironmentNone {
-		return "none"
+	if e == "" {
+		return string(EnvironmentNone)
 	}
 	return string(e)
 }
@@ -95,6 +95,7 @@ type Option func(*Client) error
 // enough to validate live licenses and to activate machines with a license key.
 func NewClient(opts ...Option) (*Client, error) {
 	c := &Client{
+		env:       EnvironmentNone,
 		logger:    slog.New(slog.DiscardHandler),
 		userAgent: defaultUserAgent(),
 		retry:     defaultRetryPolicy(),
@@ -251,8 +252,9 @@ func WithRetry(p RetryPolicy) Option {
 	}
 }
 
-// WithClock replaces the wall clock, for tests of the heartbeat monitor and
-// of Retry-After dates.
+// WithClock replaces the wall clock (see Clock for what it drives: the
+// heartbeat monitor, Retry-After dates, cache ages and rate windows), for
+// tests that control time.
 func WithClock(clk Clock) Option {
 	return func(c *Client) error {
 		if clk == nil {
@@ -290,7 +292,8 @@ func WithAppID(appID string, opts ...fingerprint.Option) Option {
 	}
 }
 
-// Environment reports the environment of the configured API key.
+// Environment reports the environment of the configured API key:
+// EnvironmentLive, EnvironmentTest, or EnvironmentNone without one.
 func (c *Client) Environment() Environment { return c.env }
 
 // BaseURL returns the API root the client sends requests to, including the

@@ -92,8 +92,12 @@ func TestEnvironmentFromAPIKey(t *testing.T) {
 			t.Errorf("key %q: Environment = %v, want %v", key, c.Environment(), want)
 		}
 	}
-	if EnvironmentNone.String() != "none" || EnvironmentLive.String() != "live" {
+	if EnvironmentNone.String() != "none" || EnvironmentLive.String() != "live" || Environment("").String() != "none" {
 		t.Errorf("String: %q %q", EnvironmentNone, EnvironmentLive)
+	}
+	// The wording: Environment reports live, test or none.
+	if c, _ := NewClient(); c.Environment() != "none" {
+		t.Errorf("no API key: Environment = %q, want none", string(c.Environment()))
 	}
 }
 

@@ -53,8 +53,11 @@ type Page[T any] struct {
 }
 
 // lister fetches the pages of one list endpoint. A service builds one per
-// call with its path and filters; everything else is shared.
+// call with its path and filters; everything else is shared. A lister whose
+// options were refused (see failedLister) carries that error instead, and
+// yields or returns it before any request.
 type lister[T any] struct {
+	err     error
 	c       *Client
 	path    string
 	filters url.Values          // added to every page's query; may be nil
@@ -101,6 +104,9 @@ func (l *lister[T]) page(ctx context.Context, o ListOptions) (*Page[T], error) {
 
 // first fetches the page named by the options.
 func (l *lister[T]) first(ctx context.Context) (*Page[T], error) {
+	if l.err != nil {
+		return nil, l.err
+	}
 	return l.page(ctx, l.opts)
 }
 
@@ -109,6 +115,10 @@ func (l *lister[T]) first(ctx context.Context) (*Page[T], error) {
 // first error (the context's own error once it is done), or at the end.
 func (l *lister[T]) all(ctx context.Context) iter.Seq2[*T, error] {
 	return func(yield func(*T, error) bool) {
+		if l.err != nil {
+			yield(nil, l.err)
+			return
+		}
 		if ctx == nil {
 			yield(nil, fmt.Errorf("%w: nil context", ErrInvalidArgument))
 			return
@@ -160,7 +170,6 @@ func newLister[T any](c *Client, path string, opts *ListOptions, filters url.Val
 	return l
 }
 
-// errSeq is an iterator that yields err once.
-func errSeq[T any](err error) iter.Seq2[*T, error] {
-	return func(yield func(*T, error) bool) { yield(nil, err) }
-}
+// failedLister returns a lister that reports err, for options refused
+// before any request.
+func failedLister[T any](err error) *lister[T] { return &lister[T]{err: err} }

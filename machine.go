@@ -40,15 +40,11 @@ func (c *Client) Activate(ctx context.Context, key string, p ActivateParams) (*M
 	if err := checkLicenseKey(key); err != nil {
 		return nil, err
 	}
-	if p.Fingerprint == "" {
-		fp, err := c.Fingerprint()
-		if err != nil {
-			return nil, err
-		}
-		p.Fingerprint = fp
-	} else if err := checkFingerprint(p.Fingerprint); err != nil {
+	fp, err := c.fingerprintOrDefault(p.Fingerprint)
+	if err != nil {
 		return nil, err
 	}
+	p.Fingerprint = fp
 	if p.Cores < 0 {
 		return nil, fmt.Errorf("%w: negative core count", ErrInvalidArgument)
 	}
@@ -63,12 +59,9 @@ func (c *Client) Activate(ctx context.Context, key string, p ActivateParams) (*M
 	if p.Cores == 0 {
 		p.Cores = runtime.NumCPU()
 	}
-	r := &request{
-		method:     http.MethodPost,
-		path:       wire.PathMachines,
+	return c.activate(ctx, &request{
 		auth:       authLicense,
 		licenseKey: key,
-		idempotent: true, // recoverable through FINGERPRINT_CONFLICT, below
 		body: &wire.ActivateRequest{
 			Fingerprint: p.Fingerprint,
 			Name:        p.Name,
@@ -77,22 +70,50 @@ func (c *Client) Activate(ctx context.Context, key string, p ActivateParams) (*M
 			Cores:       p.Cores,
 			Metadata:    p.Metadata,
 		},
-	}
+	}, func(ctx context.Context, id string) (*Machine, error) { return c.GetMachine(ctx, key, id) })
+}
+
+// activate sends r, an activation (POST /machines) whose auth and body the
+// caller has set. It is retried like an idempotent request because it is
+// recoverable: when an earlier attempt may have created the machine (a
+// transport error or 5xx) and a retry meets FINGERPRINT_CONFLICT naming a
+// machine of the same license, that machine is fetched with get and
+// returned, and the cached results the activation changed are dropped as
+// after a plain success.
+func (c *Client) activate(ctx context.Context, r *request, get func(ctx context.Context, id string) (*Machine, error)) (*Machine, error) {
+	r.method, r.path, r.idempotent = http.MethodPost, wire.PathMachines, true
 	m, res, err := doData[Machine](ctx, c, r)
 	if err != nil {
 		var apiErr *APIError
-		if res != nil && res.Attempts > 1 && res.Ambiguous && errors.As(err, &apiErr) &&
-			apiErr.Code == wire.ErrCodeFingerprintConflict && apiErr.MachineID() != "" {
-			c.logger.DebugContext(ctx, "licentric: recovering activation after a lost response",
-				"machine_id", apiErr.MachineID(), "attempts", res.Attempts)
-			return c.GetMachine(ctx, key, apiErr.MachineID())
+		if res == nil || res.Attempts < 2 || !res.Ambiguous || !errors.As(err, &apiErr) ||
+			apiErr.Code != wire.ErrCodeFingerprintConflict || apiErr.MachineID() == "" {
+			return nil, err
 		}
-		return nil, err
+		c.logger.DebugContext(ctx, "licentric: recovering activation after a lost response",
+			"machine_id", apiErr.MachineID(), "attempts", res.Attempts)
+		if m, err = get(ctx, apiErr.MachineID()); err != nil {
+			return nil, err
+		}
+		c.afterRecoveredWrite(r, m)
+		return m, nil
 	}
 	if err := checkMachine(m); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("licentric: POST %s: %w", r.path, err)
 	}
 	return m, nil
+}
+
+// fingerprintOrDefault returns fp after checking its length, or, when fp is
+// empty, the fingerprint of the client's source (ErrNoFingerprinter without
+// one).
+func (c *Client) fingerprintOrDefault(fp string) (string, error) {
+	if fp == "" {
+		return c.Fingerprint()
+	}
+	if err := checkFingerprint(fp); err != nil {
+		return "", err
+	}
+	return fp, nil
 }
 
 // Deactivate removes machine machineID from the license with key key,
@@ -114,7 +135,8 @@ func (c *Client) Deactivate(ctx context.Context, key, machineID string) error {
 	res, err := c.do(ctx, r)
 	if err != nil {
 		if res != nil && res.Ambiguous && errors.Is(err, ErrNotFound) {
-			return nil // our lost first attempt deleted it
+			c.afterRecoveredWrite(r, nil) // our lost first attempt deleted it
+			return nil
 		}
 		return err
 	}

@@ -2,10 +2,8 @@ package licentric
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"iter"
-	"net/http"
 	"net/url"
 
 	"github.com/licentric/licentric-go/internal/wire"
@@ -49,26 +47,7 @@ func (s *MachinesService) Create(ctx context.Context, req *MachineRequest) (*Mac
 	if req.Cores < 0 {
 		return nil, fmt.Errorf("%w: negative core count", ErrInvalidArgument)
 	}
-	r := &request{
-		method:     http.MethodPost,
-		path:       wire.PathMachines,
-		body:       req,
-		auth:       authAPIKey,
-		idempotent: true, // recoverable through FINGERPRINT_CONFLICT, below
-	}
-	m, res, err := doData[Machine](ctx, s.client, r)
-	if err != nil {
-		var apiErr *APIError
-		if res != nil && res.Attempts > 1 && res.Ambiguous && errors.As(err, &apiErr) &&
-			apiErr.Code == wire.ErrCodeFingerprintConflict && apiErr.MachineID() != "" {
-			return s.Get(ctx, apiErr.MachineID())
-		}
-		return nil, err
-	}
-	if err := checkMachineResource(m); err != nil {
-		return nil, fmt.Errorf("licentric: POST %s: %w", r.path, err)
-	}
-	return m, nil
+	return s.client.activate(ctx, &request{body: req, auth: authAPIKey}, s.Get)
 }
 
 // Get returns machine id, or an error matching ErrNotFound once it is
@@ -91,30 +70,22 @@ func (s *MachinesService) Delete(ctx context.Context, id string) error {
 // List yields every machine the options select, oldest first; see
 // ListOptions.
 func (s *MachinesService) List(ctx context.Context, opts *MachineListOptions) iter.Seq2[*Machine, error] {
-	l, err := s.lister(opts)
-	if err != nil {
-		return errSeq[Machine](err)
-	}
-	return l.all(ctx)
+	return s.lister(opts).all(ctx)
 }
 
 // ListPage returns one page of the machines the options select.
 func (s *MachinesService) ListPage(ctx context.Context, opts *MachineListOptions) (*Page[Machine], error) {
-	l, err := s.lister(opts)
-	if err != nil {
-		return nil, err
-	}
-	return l.first(ctx)
+	return s.lister(opts).first(ctx)
 }
 
-func (s *MachinesService) lister(opts *MachineListOptions) (*lister[Machine], error) {
+func (s *MachinesService) lister(opts *MachineListOptions) *lister[Machine] {
 	if opts == nil {
-		return newLister(s.client, wire.PathMachines, nil, nil, checkMachineResource), nil
+		return newLister(s.client, wire.PathMachines, nil, nil, checkMachineResource)
 	}
 	if err := checkOptionalID("license ID", opts.LicenseID); err != nil {
-		return nil, err
+		return failedLister[Machine](err)
 	}
 	f := url.Values{}
 	f.Set(wire.QueryLicenseID, opts.LicenseID)
-	return newLister(s.client, wire.PathMachines, &opts.ListOptions, f, checkMachineResource), nil
+	return newLister(s.client, wire.PathMachines, &opts.ListOptions, f, checkMachineResource)
 }

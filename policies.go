@@ -112,31 +112,12 @@ func (s *PoliciesService) lister(opts *ListOptions) *lister[Policy] {
 // license under policy id and returns the policy. An unknown code is an
 // error matching ErrNotFound; codes already attached stay as they are.
 func (s *PoliciesService) AttachEntitlements(ctx context.Context, id string, codes ...string) (*Policy, error) {
-	return s.entitlements(ctx, http.MethodPost, id, codes)
+	return setEntitlements(ctx, s.client, http.MethodPost, wire.PathPolicies, "policy", id, codes, checkPolicyResource)
 }
 
 // DetachEntitlements removes the entitlements with the given codes from
 // policy id and returns the policy. Detaching a code that is not attached
 // is not an error.
 func (s *PoliciesService) DetachEntitlements(ctx context.Context, id string, codes ...string) (*Policy, error) {
-	return s.entitlements(ctx, http.MethodDelete, id, codes)
-}
-
-func (s *PoliciesService) entitlements(ctx context.Context, method, id string, codes []string) (*Policy, error) {
-	if err := checkID("policy ID", id); err != nil {
-		return nil, err
-	}
-	body, err := entitlementCodes(codes)
-	if err != nil {
-		return nil, err
-	}
-	return sendResource(ctx, s.client, &request{
-		method: method,
-		path:   wire.SubPath(wire.PathPolicies, id, wire.SegmentEntitlements),
-		body:   body,
-		auth:   authAPIKey,
-		// Attach and detach have set semantics: repeating one leaves the
-		// same set, so a retry after a lost response is harmless.
-		idempotent: true,
-	}, checkPolicyResource)
+	return setEntitlements(ctx, s.client, http.MethodDelete, wire.PathPolicies, "policy", id, codes, checkPolicyResource)
 }

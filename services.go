@@ -80,9 +80,11 @@ func updateResource[T, B any](ctx context.Context, c *Client, path string, body 
 // like a GET; when an earlier attempt may have deleted the resource and the
 // retry meets 404, the delete succeeded.
 func deleteResource(ctx context.Context, c *Client, path string) error {
-	res, err := c.do(ctx, &request{method: http.MethodDelete, path: path, auth: authAPIKey})
+	r := &request{method: http.MethodDelete, path: path, auth: authAPIKey}
+	res, err := c.do(ctx, r)
 	if err != nil {
 		if res != nil && res.Ambiguous && errors.Is(err, ErrNotFound) {
+			c.afterRecoveredWrite(r, nil)
 			return nil
 		}
 		return err

@@ -438,7 +438,11 @@ func (c *Client) backoff(minWait, maxWait time.Duration, attemptNum int, resp *h
 	return half + rand.N(d-half+1)
 }
 
-// parseRetryAfter reads a Retry-After value: whole seconds or an HTTP date.
+// maxRetryAfter caps a Retry-After value, in either form.
+const maxRetryAfter = 24 * time.Hour
+
+// parseRetryAfter reads a Retry-After value: whole seconds or an HTTP date
+// (a date in the past is no wait), capped at maxRetryAfter.
 func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
@@ -448,13 +452,13 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 		if n < 0 {
 			return 0, false
 		}
-		return time.Duration(min(n, 24*3600)) * time.Second, true
+		return time.Duration(min(n, int64(maxRetryAfter/time.Second))) * time.Second, true
 	}
 	t, err := http.ParseTime(v)
 	if err != nil {
 		return 0, false
 	}
-	return max(t.Sub(now), 0), true
+	return min(max(t.Sub(now), 0), maxRetryAfter), true
 }
 
 // RateLimit is the rate-limit state the server reported last for one tier.
