@@ -205,3 +205,16 @@ func EventTypes() []string {
 		EventMachineHeartbeat, EventMachineDead, EventValidationSuccess, EventValidationFailed,
 	}
 }
+
+// TierOf returns the rate-limit tier of a request (contract §9): the
+// client's budget and the server's limiter both read it, so they never
+// disagree. path is relative to APIPrefix.
+func TierOf(method, path string) string {
+	switch {
+	case method == "POST" && path == PathValidateKey:
+		return TierValidation
+	case method == "POST" && path == PathMachines:
+		return TierActivation
+	}
+	return TierManagement
+}

@@ -1,118 +1,29 @@
 package wire
 
-import "encoding/json"
+import (
+	"encoding/json"
 
-// Metadata is the free-form JSON object most resources carry.
-type Metadata map[string]any
+	"github.com/licentric/licentric-go/resource"
+)
 
-// License is a license key and its state (contract §3).
-type License struct {
-	ID                  string    `json:"id"`
-	Key                 string    `json:"key"`
-	Name                string    `json:"name"`
-	Status              string    `json:"status"` // active | suspended | expired | revoked | banned
-	ProductID           string    `json:"productId"`
-	PolicyID            string    `json:"policyId"`
-	UserEmail           string    `json:"userEmail"`
-	UserName            string    `json:"userName"`
-	ExpiresAt           Timestamp `json:"expiresAt"` // zero (null): never expires
-	MaxMachinesOverride *int      `json:"maxMachinesOverride"`
-	MaxUsesOverride     *int      `json:"maxUsesOverride"`
-	UsesCount           int       `json:"usesCount"`
-	MachineCount        int       `json:"machineCount"`
-	Entitlements        []string  `json:"entitlements"` // the license's own entitlement codes
-	Metadata            Metadata  `json:"metadata"`
-	CreatedAt           Timestamp `json:"createdAt"`
-	UpdatedAt           Timestamp `json:"updatedAt"`
-	DeletedAt           Timestamp `json:"deletedAt"`
-	Policy              *Policy   `json:"policy"` // snapshot of the governing policy
-}
+// The resources are defined, with their field docs, in the public package
+// resource; these aliases keep wire the one place the contract is read from.
+type (
+	Metadata    = resource.Metadata
+	License     = resource.License
+	Policy      = resource.Policy
+	Machine     = resource.Machine
+	Product     = resource.Product
+	Entitlement = resource.Entitlement
+	Webhook     = resource.Webhook
+)
 
-// Policy is the set of rules licenses are issued under (contract §3,
-// defaults in docs-facts §4).
-type Policy struct {
-	ID                       string    `json:"id"`
-	ProductID                string    `json:"productId"`
-	Name                     string    `json:"name"`
-	Template                 string    `json:"template"`
-	MaxMachines              *int      `json:"maxMachines"` // nil: unlimited
-	MaxUses                  *int      `json:"maxUses"`     // nil: unlimited
-	Floating                 bool      `json:"floating"`
-	DurationDays             *int      `json:"durationDays"` // nil: never expires
-	ExpirationStrategy       string    `json:"expirationStrategy"`
-	RequireHeartbeat         bool      `json:"requireHeartbeat"`
-	HeartbeatIntervalMinutes int       `json:"heartbeatIntervalMinutes"`
-	HeartbeatCullStrategy    string    `json:"heartbeatCullStrategy"`
-	RequireFingerprint       bool      `json:"requireFingerprint"`
-	FingerprintUniqueness    string    `json:"fingerprintUniqueness"`
-	OfflineAllowed           bool      `json:"offlineAllowed"`
-	OfflineMaxDays           int       `json:"offlineMaxDays"`
-	AllowMachineTransfer     bool      `json:"allowMachineTransfer"`
-	IsTrial                  bool      `json:"isTrial"`
-	TrialDurationDays        *int      `json:"trialDurationDays"`
-	Overridable              bool      `json:"overridable"`
-	Entitlements             []string  `json:"entitlements"`
-	Metadata                 Metadata  `json:"metadata"`
-	CreatedAt                Timestamp `json:"createdAt"`
-	UpdatedAt                Timestamp `json:"updatedAt"`
-	DeletedAt                Timestamp `json:"deletedAt"`
-}
 
-// Machine is a device activated on a license.
-type Machine struct {
-	ID              string    `json:"id"`
-	LicenseID       string    `json:"licenseId"`
-	Fingerprint     string    `json:"fingerprint"`
-	Name            string    `json:"name"`
-	Platform        string    `json:"platform"`
-	Hostname        string    `json:"hostname"`
-	Cores           int       `json:"cores"`
-	Status          string    `json:"status"` // active | dead
-	LastHeartbeatAt Timestamp `json:"lastHeartbeatAt"`
-	CreatedAt       Timestamp `json:"createdAt"`
-	UpdatedAt       Timestamp `json:"updatedAt"`
-	DeletedAt       Timestamp `json:"deletedAt"`
-	Metadata        Metadata  `json:"metadata"`
-}
 
-// Product is something a vendor sells licenses for.
-type Product struct {
-	ID            string    `json:"id"`
-	Name          string    `json:"name"`
-	Code          string    `json:"code"`
-	Description   string    `json:"description"`
-	KeyPrefix     string    `json:"keyPrefix"`
-	AccountID     string    `json:"accountId"`
-	LicensesCount int       `json:"licensesCount"`
-	CreatedAt     Timestamp `json:"createdAt"`
-	UpdatedAt     Timestamp `json:"updatedAt"`
-	DeletedAt     Timestamp `json:"deletedAt"`
-	Metadata      Metadata  `json:"metadata"`
-}
 
-// Entitlement is a named feature a license or policy can grant.
-type Entitlement struct {
-	ID        string    `json:"id"`
-	Code      string    `json:"code"`
-	Name      string    `json:"name"`
-	AccountID string    `json:"accountId"`
-	CreatedAt Timestamp `json:"createdAt"`
-	UpdatedAt Timestamp `json:"updatedAt"`
-	DeletedAt Timestamp `json:"deletedAt"`
-	Metadata  Metadata  `json:"metadata"`
-}
 
-// Webhook is a registered delivery endpoint. Secret is returned by create only.
-type Webhook struct {
-	ID        string    `json:"id"`
-	URL       string    `json:"url"`
-	Events    []string  `json:"events"`
-	AccountID string    `json:"accountId,omitempty"`
-	Secret    string    `json:"secret,omitempty"`
-	CreatedAt Timestamp `json:"createdAt"`
-	UpdatedAt Timestamp `json:"updatedAt"`
-	DeletedAt Timestamp `json:"deletedAt"`
-}
+
+
 
 // Validation is the body of a validate-key response (inside "data").
 type Validation struct {
