@@ -76,6 +76,7 @@ type Client struct {
 	retry         RetryPolicy
 	clock         Clock
 	fingerprinter func() (string, error)
+	fleet         Fleet
 
 	rc *retryablehttp.Client
 

@@ -1,0 +1,67 @@
+package licentric
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// A Fleet shares validation results, the validation rate budget and
+// in-flight validations among the clients of several processes (replicas
+// behind one egress address). Package fleet implements it on Redis; other
+// backends can implement the same methods. WithFleet installs one.
+//
+// The client treats every method as fallible and slow-prone: it calls each
+// with a short deadline, and on any error it falls back to its own local
+// cache and a local budget of LocalShare validations a minute, so a fleet
+// backend that is down is never an outage of the application.
+//
+// Keys handed to a Fleet never hold a license key in clear: license is an
+// opaque digest of the environment and license key, request a digest of the
+// fingerprint and entitlement set. Values are the client's own encoding of a
+// result; a Fleet must seal or authenticate what it stores so that a writer
+// to the backend cannot grant a license.
+type Fleet interface {
+	// GetResult returns the value stored for (license, request), if any.
+	GetResult(ctx context.Context, license, request string) (value []byte, ok bool, err error)
+	// SetResult stores value for (license, request) for ttl.
+	SetResult(ctx context.Context, license, request string, value []byte, ttl time.Duration) error
+	// InvalidateLicense drops every result of license for the whole fleet
+	// and tells every member (see Subscribe).
+	InvalidateLicense(ctx context.Context, license string) error
+	// InvalidateAll drops every result for the whole fleet and tells every
+	// member.
+	InvalidateAll(ctx context.Context) error
+	// Subscribe calls fn with the license digest (or "" for all) of every
+	// invalidation published by any member, this one included, until the
+	// returned stop function is called. fn must not block.
+	Subscribe(fn func(license string)) (stop func())
+
+	// TakeBudget takes one unit of the shared budget of tier in the
+	// service's fixed window that ends at windowEnd, of which limit units
+	// exist; ok is false when the window's units are spent.
+	TakeBudget(ctx context.Context, tier string, windowEnd time.Time, limit int) (ok bool, err error)
+	// LocalShare is the validations a minute one member may send on its
+	// own while the backend is unreachable (the limit divided among the
+	// expected replicas).
+	LocalShare(limit int) int
+
+	// Acquire makes this member the one that asks the service for key for
+	// at most ttl; acquired is false when another member holds it. release
+	// gives it up early (it is safe to call after ttl and more than once).
+	Acquire(ctx context.Context, key string, ttl time.Duration) (release func(), acquired bool, err error)
+}
+
+// WithFleet makes the client share validation results, the validation
+// rate budget and in-flight validations with every other client built with
+// a Fleet on the same backend and namespace (see package fleet). The local
+// cache stays, as each member's small first-level copy.
+func WithFleet(f Fleet) Option {
+	return func(c *Client) error {
+		if f == nil {
+			return fmt.Errorf("%w: nil Fleet", ErrInvalidArgument)
+		}
+		c.fleet = f
+		return nil
+	}
+}
