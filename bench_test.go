@@ -40,8 +40,8 @@ func benchEntry(b *testing.B) (*Client, string, string, *cacheEntry) {
 	if err != nil || !v.Valid {
 		b.Fatalf("Validate: %+v, %v", v, err)
 	}
-	ck := c.cacheKey(fx.License.Key, fp, nil)
-	e := c.lookup(ck)
+	ck := c.results.cacheKey(fx.License.Key, fp, nil)
+	e := c.results.lookup(ck)
 	if e == nil {
 		b.Fatal("result not cached")
 	}

@@ -3,24 +3,31 @@ package licentric
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
 
+	"github.com/licentric/licentric-go/clock"
 	"github.com/licentric/licentric-go/internal/wire"
 )
 
-// ErrBudgetExhausted is the StaleReason of a cached result served because
-// the client's own rate budget for validations was spent (see
-// WithRateBudget). It matches ErrRateLimited as well.
+// ErrBudgetExhausted reports that the client's own rate budget held a
+// request back: the StaleReason of a cached result served because no unit
+// was free, and the error of a call whose context ended while it waited for
+// one (that error matches the context's error too). It matches
+// ErrRateLimited as well.
 var ErrBudgetExhausted = fmt.Errorf("%w: client rate budget for this minute is spent", ErrRateLimited)
 
-// windowSeconds is the length of the service's fixed rate-limit windows.
-const windowSeconds = 60
+// windowLength is the length of the service's fixed rate-limit windows.
+const windowLength = 60 * time.Second
 
-// maxResetAhead bounds how far ahead of the client's clock a reported
-// X-RateLimit-Reset may lie and still be believed.
-const maxResetAhead = 2 * windowSeconds * time.Second
+// fleetRetryAfter is how long the budget keeps to its local share after the
+// fleet's shared budget failed, before it asks the fleet again.
+const fleetRetryAfter = 5 * time.Second
+
+// fleetTimeout bounds one call to the fleet's shared budget.
+const fleetTimeout = 100 * time.Millisecond
 
 // budgetTiers are the tiers in the order of budget.tiers.
 var budgetTiers = [3]string{wire.TierValidation, wire.TierActivation, wire.TierManagement}
@@ -34,214 +41,78 @@ func tierIndex(tier string) int {
 	return -1
 }
 
-// rateBudget keeps the client inside the service's rate limits: fixed
-// windows aligned to the Unix minute of the client's clock, as the server
-// counts them (contract §11.1). Each attempt takes one unit before it is
-// sent and waits, on the clock, for the next window when none is left.
-// Responses correct the count from their X-RateLimit-* headers (the
-// server's limit, how much of the window others used, a server clock
-// ahead of the client's), and a 429's Retry-After holds every attempt of
-// the tier back.
-type rateBudget struct {
-	clock   Clock
-	maxWait time.Duration // cap on a Retry-After hold (the retry policy's MaxWait)
+// budget keeps the client inside the service's rate limits (contract §9,
+// §11.1): fixed 60-second windows on the service's clock, whose bounds the
+// client learns from the service itself rather than from its own clock,
+// which may run minutes ahead or behind:
+//
+//   - A window is known by its X-RateLimit-Reset (the service's Unix second
+//     at which it ends). It changes only when a response reports a later
+//     reset, or when the client's clock shows that it has certainly ended
+//     (60 s after the first answer that reported it, or the Retry-After of
+//     a 429).
+//   - While no window is known (at start, after an idle spell, after a 429's
+//     hold) the budget sends one request, a probe, and lets the rest wait
+//     for its answer, which names the window and how much of it is used.
+//   - Within a known window each attempt takes a unit before it is sent;
+//     the answers correct the count from X-RateLimit-Limit/Remaining (other
+//     processes sharing the limit), and units still in flight when a window
+//     changes count in the new one until their answers say otherwise.
+//   - A 429 holds the whole tier until its Retry-After, then probes.
+//
+// A server that sends no rate-limit headers gets windows on the client's
+// clock instead. With a Fleet, units also come from the fleet's shared
+// counter of the same window.
+type budget struct {
+	clock   clock.Clock
+	maxWait time.Duration // cap on a 429's hold (the retry policy's MaxWait)
+	fleet   Fleet
+	logger  *slog.Logger
 
-	mu    sync.Mutex
-	tiers [3]tierBudget
+	mu      sync.Mutex
+	tiers   [3]tierBudget
+	changed chan struct{} // closed and replaced whenever an answer changes a tier
 }
 
 type tierBudget struct {
-	limit     int   // units per window; 0: no budget for the tier
-	explicit  bool  // limit set by WithRateBudget: the server's limit does not raise it
-	windowEnd int64 // Unix seconds at which the current window ends; 0: none yet
+	limit    int  // units per window; 0: no budget for the tier
+	explicit bool // set by WithRateBudget: the server's limit does not raise it
+
+	windowEnd int64     // the current window's X-RateLimit-Reset; 0: none known
+	endBy     time.Time // on the client's clock, the window has ended by then
+	local     bool      // the server sends no rate headers: windows on the client's clock
+
 	// taken counts the client's units that may count in the current
-	// window: those taken in it, and those still in flight from earlier
-	// windows (the server may count them in this one).
+	// window: those taken in it, and those in flight from earlier ones.
 	taken int
-	// counted is the most the server has reported counting in the current
-	// window (X-RateLimit-Limit − X-RateLimit-Remaining). Beyond taken, it
-	// reveals other clients sharing the limit (other processes on the same
-	// IP address or API key).
+	// counted is the most the server has reported counting in the window
+	// (limit − remaining); beyond taken it reveals other clients. pending
+	// is the client's units the server may not have counted yet: those in
+	// flight at the answer that reported counted, and those taken since.
 	counted  int
-	inflight int // units taken whose response has not been observed
-	blocked  time.Time
+	pending  int
+	inflight int
+
+	blocked time.Time // a 429's hold, on the client's clock
+	probing bool      // a probe is in flight
+
+	fleetDownUntil time.Time // the fleet failed: local share until then
+	loggedDown     bool
 }
 
-// left is the number of units free in the current window. Counting the
-// client's own requests once (taken) and the server's view once (counted)
-// uses the whole limit when the client is alone and backs off by what
-// others use when it is not.
-func (t *tierBudget) left() int {
-	return t.limit - max(t.taken, t.counted)
-}
+// left is the number of units free in the current window: the limit less
+// the larger of the client's own count and the server's count plus what
+// the server may not have seen yet.
+func (t *tierBudget) left(limit int) int { return limit - max(t.taken, t.counted+t.pending) }
 
-// roll starts the window that contains now, if the current one is over.
-// Units still in flight count in the new window (the server may count them
-// there) until their responses show otherwise: so every unit in flight is
-// always part of taken.
-func (t *tierBudget) roll(now time.Time) {
-	s := now.Unix()
-	if t.windowEnd != 0 && s < t.windowEnd {
-		return
-	}
-	t.windowEnd = s - mod(s, windowSeconds) + windowSeconds
-	t.taken, t.counted = t.inflight, 0
-}
-
-func mod(a, b int64) int64 {
-	m := a % b
-	if m < 0 {
-		m += b
-	}
-	return m
-}
-
-// budgetToken records a unit taken for one attempt. The zero value is no
-// unit.
-type budgetToken struct {
+// unit is one unit of the budget taken for one attempt; the zero value is
+// no unit.
+type unit struct {
 	taken  bool
-	tier   int   // index into rateBudget.tiers
-	window int64 // windowEnd when taken
-}
-
-var noToken = budgetToken{}
-
-// take takes a unit of tier at now if one is free. Otherwise it returns
-// when to try again.
-func (b *rateBudget) take(i int) (budgetToken, time.Time, bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	t := &b.tiers[i]
-	if t.limit <= 0 {
-		return noToken, time.Time{}, true
-	}
-	now := b.clock.Now()
-	t.roll(now)
-	switch {
-	case now.Before(t.blocked):
-		return noToken, t.blocked, false
-	case t.left() <= 0:
-		return noToken, time.Unix(t.windowEnd, 0), false
-	}
-	t.taken++
-	t.inflight++
-	return budgetToken{taken: true, tier: i, window: t.windowEnd}, time.Time{}, true
-}
-
-// tryTake takes a unit of tier without waiting; ok is false when the tier's
-// budget is spent (or held back by a 429) at the moment.
-func (b *rateBudget) tryTake(tier string) (budgetToken, bool) {
-	i := tierIndex(tier)
-	if b == nil || i < 0 {
-		return noToken, true
-	}
-	tok, _, ok := b.take(i)
-	return tok, ok
-}
-
-// wait takes a unit of tier, waiting on the clock until one is free or ctx
-// ends (then it returns ctx's error and takes nothing).
-func (b *rateBudget) wait(ctx context.Context, tier string) (budgetToken, error) {
-	i := tierIndex(tier)
-	if b == nil || i < 0 {
-		return noToken, nil
-	}
-	for {
-		if err := ctx.Err(); err != nil {
-			return noToken, err
-		}
-		tok, until, ok := b.take(i)
-		if ok {
-			return tok, nil
-		}
-		select {
-		case <-ctx.Done():
-			return noToken, ctx.Err()
-		case <-b.clock.After(until.Sub(b.clock.Now())):
-		}
-	}
-}
-
-// giveBack returns a unit that was taken but never used.
-func (b *rateBudget) giveBack(tok budgetToken) {
-	if b == nil || !tok.taken {
-		return
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	// Every unit in flight counts in the current window (see roll), so a
-	// unit never used leaves it.
-	t := &b.tiers[tok.tier]
-	if t.limit > 0 {
-		t.roll(b.clock.Now())
-	}
-	t.inflight = max(0, t.inflight-1)
-	t.taken = max(0, t.taken-1)
-}
-
-// observe settles the unit of an attempt that got resp (nil after a
-// transport error) and corrects the tier from resp's headers.
-func (b *rateBudget) observe(tok budgetToken, tier string, resp *http.Response) {
-	i := tierIndex(tier)
-	if b == nil || i < 0 {
-		return
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	t := &b.tiers[i]
-	now := b.clock.Now()
-	if t.limit > 0 {
-		// Roll first: a unit in flight at the roll counts in the new window
-		// until its response says where the server counted it.
-		t.roll(now)
-	}
-	if tok.taken {
-		t.inflight = max(0, t.inflight-1)
-	}
-	if t.limit <= 0 || resp == nil {
-		return
-	}
-	if resp.StatusCode == http.StatusTooManyRequests {
-		// The service refused: hold the tier back for Retry-After (capped by
-		// the retry policy's MaxWait, like every wait of a retry), or until
-		// the reported reset.
-		until := time.Time{}
-		if d, ok := parseRetryAfter(resp.Header.Get(wire.HeaderRetryAfter), now); ok {
-			until = now.Add(min(d, b.maxWait))
-		} else if l, ok := parseRateLimit(resp.Header); ok && !l.Reset.IsZero() && l.Reset.Sub(now) <= maxResetAhead {
-			until = now.Add(min(l.Reset.Sub(now), b.maxWait))
-		} else {
-			until = now.Add(min(time.Unix(t.windowEnd, 0).Sub(now), b.maxWait))
-		}
-		if until.After(t.blocked) {
-			t.blocked = until
-		}
-		return
-	}
-	l, ok := parseRateLimit(resp.Header)
-	if !ok {
-		return
-	}
-	if l.Limit > 0 && !t.explicit {
-		t.limit = l.Limit
-	}
-	if l.Reset.IsZero() || l.Limit <= 0 {
-		return
-	}
-	reset := l.Reset.Unix()
-	counted := max(0, l.Limit-l.Remaining)
-	switch {
-	case reset == t.windowEnd:
-		t.counted = max(t.counted, counted)
-	case reset > t.windowEnd && l.Reset.Sub(now) <= maxResetAhead:
-		// The server's clock is ahead: its window is already the next one.
-		t.windowEnd = reset
-		t.taken, t.counted = t.inflight, counted
-	case tok.taken && tok.window < t.windowEnd && reset < t.windowEnd:
-		// Taken in an earlier window, in flight when this one began, and
-		// counted in an earlier one after all.
-		t.taken = max(0, t.taken-1)
-	}
+	tier   int
+	window int64 // windowEnd when taken; 0 for a probe
+	probe  bool
+	sentAt time.Time
 }
 
 // budgetSetting is one tier's configuration from the options.
@@ -250,10 +121,9 @@ type budgetSetting struct {
 	limit int // 0: off
 }
 
-// newRateBudget builds the budget from the options' settings; nil when
-// every tier is off.
-func newRateBudget(clock Clock, maxWait time.Duration, settings [3]budgetSetting) *rateBudget {
-	b := &rateBudget{clock: clock, maxWait: maxWait}
+// newBudget builds the budget from the options; nil when every tier is off.
+func newBudget(clk clock.Clock, maxWait time.Duration, settings [3]budgetSetting, f Fleet, logger *slog.Logger) *budget {
+	b := &budget{clock: clk, maxWait: maxWait, fleet: f, logger: logger, changed: make(chan struct{})}
 	defaults := [3]int{wire.LimitValidation, wire.LimitActivation, wire.LimitManagement}
 	on := false
 	for i := range b.tiers {
@@ -271,20 +141,290 @@ func newRateBudget(clock Clock, maxWait time.Duration, settings [3]budgetSetting
 	return b
 }
 
+// take takes a unit of tier for an attempt about to be sent, waiting on the
+// clock (or for an answer that changes the tier) until one is free. With
+// noWait it fails at once instead. A wait that outlives ctx fails with an
+// error matching both ErrBudgetExhausted and ctx's error.
+func (b *budget) take(ctx context.Context, tier string, noWait bool) (unit, error) {
+	i := tierIndex(tier)
+	if b == nil || i < 0 {
+		return unit{}, nil
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return unit{}, fmt.Errorf("%w: %w", ErrBudgetExhausted, err)
+		}
+		u, until, wake, ok := b.tryTake(i)
+		if ok && b.fleet != nil && i == 0 {
+			ok, until = b.takeShared(ctx, u)
+			if !ok {
+				b.giveBack(u)
+			}
+		}
+		if ok {
+			return u, nil
+		}
+		if noWait {
+			return unit{}, ErrBudgetExhausted
+		}
+		var timer <-chan time.Time
+		if !until.IsZero() {
+			timer = b.clock.After(until.Sub(b.clock.Now()))
+		}
+		select {
+		case <-ctx.Done():
+			return unit{}, fmt.Errorf("%w: %w", ErrBudgetExhausted, ctx.Err())
+		case <-timer:
+		case <-wake:
+		}
+	}
+}
+
+// tryTake takes a unit of tier i if one is free now. Otherwise it returns
+// when to look again (zero: only when wake is closed).
+func (b *budget) tryTake(i int) (u unit, until time.Time, wake <-chan struct{}, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t := &b.tiers[i]
+	if t.limit <= 0 {
+		return unit{}, time.Time{}, nil, true
+	}
+	now := b.clock.Now()
+	b.expire(t, now)
+	limit := t.limit
+	if b.fleet != nil && i == 0 && now.Before(t.fleetDownUntil) {
+		limit = max(1, b.fleet.LocalShare(limit))
+	}
+	switch {
+	case now.Before(t.blocked):
+		return unit{}, t.blocked, b.changed, false
+	case t.windowEnd == 0 && t.probing:
+		// A probe is out; its answer will name the window. Look again at
+		// the latest when the retry policy would have given up waiting.
+		return unit{}, now.Add(b.maxWait), b.changed, false
+	case t.windowEnd == 0:
+		if t.left(limit) <= 0 {
+			return unit{}, now.Add(windowLength), b.changed, false
+		}
+		t.probing = true
+		t.taken++
+		t.pending++
+		t.inflight++
+		return unit{taken: true, tier: i, probe: true}, time.Time{}, nil, true
+	case t.left(limit) <= 0:
+		return unit{}, t.endBy, b.changed, false
+	}
+	t.taken++
+	t.pending++
+	t.inflight++
+	return unit{taken: true, tier: i, window: t.windowEnd}, time.Time{}, nil, true
+}
+
+// expire forgets a window that has certainly ended on the client's clock:
+// the next unit is a probe (or, without rate headers, starts a window on
+// the client's clock). A clock that moved back brings endBy within reach.
+func (b *budget) expire(t *tierBudget, now time.Time) {
+	if t.windowEnd == 0 {
+		return
+	}
+	if t.endBy.Sub(now) > windowLength {
+		t.endBy = now.Add(windowLength)
+	}
+	if now.Before(t.endBy) {
+		return
+	}
+	if t.local {
+		b.localWindow(t, now)
+		return
+	}
+	t.windowEnd = 0
+	t.taken, t.counted, t.pending = t.inflight, 0, t.inflight
+}
+
+// localWindow starts the client-clock window that contains now.
+func (b *budget) localWindow(t *tierBudget, now time.Time) {
+	s := now.Unix()
+	end := s - mod(s, int64(windowLength/time.Second)) + int64(windowLength/time.Second)
+	if end != t.windowEnd {
+		t.taken, t.counted, t.pending = t.inflight, 0, t.inflight
+	}
+	t.windowEnd, t.endBy, t.local = end, time.Unix(end, 0), true
+}
+
+func mod(a, b int64) int64 {
+	m := a % b
+	if m < 0 {
+		m += b
+	}
+	return m
+}
+
+// takeShared takes u's unit from the fleet's shared counter too. When the
+// fleet fails it keeps to the local share for a while; ok false means the
+// shared window is spent (until: when to look again).
+func (b *budget) takeShared(ctx context.Context, u unit) (ok bool, until time.Time) {
+	b.mu.Lock()
+	t := &b.tiers[u.tier]
+	now := b.clock.Now()
+	if now.Before(t.fleetDownUntil) {
+		b.mu.Unlock()
+		return true, time.Time{}
+	}
+	window, limit, endBy := u.window, t.limit, t.endBy
+	if window == 0 { // a probe: key it by the client clock's window
+		s := now.Unix()
+		window = s - mod(s, 60) + 60
+		endBy = time.Unix(window, 0)
+	}
+	b.mu.Unlock()
+
+	fctx, cancel := context.WithTimeout(ctx, fleetTimeout)
+	got, err := b.fleet.TakeBudget(fctx, budgetTiers[u.tier], time.Unix(window, 0), limit)
+	cancel()
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err != nil {
+		if ctx.Err() != nil {
+			return true, time.Time{}
+		}
+		t.fleetDownUntil = b.clock.Now().Add(fleetRetryAfter)
+		if !t.loggedDown {
+			t.loggedDown = true
+			b.logger.Warn("licentric: fleet budget unavailable; using the local share", "error", err.Error())
+		}
+		// The local share applies from now on; this unit was taken within
+		// the full local limit, which is still within the service's.
+		return true, time.Time{}
+	}
+	if t.loggedDown {
+		t.loggedDown = false
+		b.logger.Info("licentric: fleet budget available again")
+	}
+	if !got {
+		return false, endBy
+	}
+	return true, time.Time{}
+}
+
+// giveBack returns a unit that was taken but never sent.
+func (b *budget) giveBack(u unit) {
+	if b == nil || !u.taken {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t := &b.tiers[u.tier]
+	t.inflight = max(0, t.inflight-1)
+	t.taken = max(0, t.taken-1)
+	t.pending = max(0, t.pending-1)
+	if u.probe {
+		t.probing = false
+	}
+	b.broadcast()
+}
+
+// broadcast wakes every take waiting for an answer.
+func (b *budget) broadcast() {
+	close(b.changed)
+	b.changed = make(chan struct{})
+}
+
+// observe settles the unit of an attempt that got resp (nil after a
+// transport error) and learns the tier's window from resp's headers.
+func (b *budget) observe(u unit, tier string, resp *http.Response) {
+	i := tierIndex(tier)
+	if b == nil || i < 0 {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	defer b.broadcast()
+	t := &b.tiers[i]
+	if u.taken {
+		t.inflight = max(0, t.inflight-1)
+		if u.probe {
+			t.probing = false
+		}
+	}
+	if t.limit <= 0 || resp == nil {
+		return
+	}
+	now := b.clock.Now()
+	l, hasRate := parseRateLimit(resp.Header)
+	if hasRate && l.Limit > 0 && !t.explicit {
+		t.limit = l.Limit
+	}
+	if resp.StatusCode == http.StatusTooManyRequests {
+		// The service refused: hold the tier until Retry-After (capped by
+		// the retry policy's MaxWait, like every wait of a retry), then
+		// probe. The window is full, and it ends by the Retry-After.
+		hold := windowLength
+		if d, ok := parseRetryAfter(resp.Header.Get(wire.HeaderRetryAfter), now); ok {
+			hold = d
+		}
+		hold = min(hold, b.maxWait)
+		if until := now.Add(hold); until.After(t.blocked) {
+			t.blocked = until
+		}
+		if hasRate && !l.Reset.IsZero() && l.Reset.Unix() >= t.windowEnd {
+			if l.Reset.Unix() > t.windowEnd {
+				t.taken = t.inflight
+			}
+			t.windowEnd, t.local = l.Reset.Unix(), false
+			t.counted, t.pending = t.limit, t.inflight
+		}
+		t.endBy = now.Add(hold)
+		return
+	}
+	if !hasRate || l.Reset.IsZero() || l.Limit <= 0 {
+		if t.windowEnd == 0 || t.local {
+			b.localWindow(t, now)
+		}
+		return
+	}
+	reset := l.Reset.Unix()
+	counted := max(0, l.Limit-l.Remaining)
+	// The server answered within the window that ends at reset, so that
+	// window ends within 60 s of now.
+	endBy := now.Add(windowLength)
+	own := 0
+	if u.taken {
+		own = 1 // this answer's unit counted in its window
+	}
+	switch {
+	case t.windowEnd == 0 || t.local || reset > t.windowEnd:
+		t.windowEnd, t.local, t.endBy = reset, false, endBy
+		t.taken, t.counted, t.pending = t.inflight+own, counted, t.inflight
+	case reset == t.windowEnd:
+		t.counted = max(t.counted, counted)
+		t.pending = t.inflight
+		if endBy.Before(t.endBy) {
+			t.endBy = endBy
+		}
+	case u.taken && u.window < t.windowEnd:
+		// Taken before this window began, in flight when it did, and
+		// counted in an earlier one after all.
+		t.taken = max(0, t.taken-1)
+	}
+}
+
 // WithRateBudget sets the client's budget for tier (TierValidation,
 // TierActivation or TierManagement) to perMinute requests per fixed
-// one-minute window. By default the budget of each tier is the service's
-// documented limit (60 validations, 10 activations, 120 management
-// requests a minute), raised or lowered to the X-RateLimit-Limit the
-// service reports; a budget set here is never raised. A perMinute of 0
+// one-minute window of the service. By default the budget of each tier is
+// the service's documented limit (60 validations, 10 activations, 120
+// management requests a minute), raised or lowered to the X-RateLimit-Limit
+// the service reports; a budget set here is never raised. A perMinute of 0
 // turns the tier's budget off; a negative one is refused.
 //
 // Every request (and every retry) takes one unit before it is sent; with
-// none left it waits for the next window, within its context. Lower the
-// budget when several processes share one IP address (validation and
-// activation are limited per IP) or one API key.
+// none left it waits for the next window, within its context. The windows
+// are the service's, learned from its X-RateLimit-Reset headers, so a
+// client clock that runs ahead or behind does not send into a 429. Lower
+// the budget when several processes share one IP address (validation and
+// activation are limited per IP) or one API key, or share it with WithFleet.
 func WithRateBudget(tier string, perMinute int) Option {
-	return func(c *Client) error {
+	return func(c *config) error {
 		i := tierIndex(tier)
 		if i < 0 {
 			return fmt.Errorf("%w: unknown rate-limit tier %q", ErrInvalidArgument, sanitize(tier, 32))
@@ -292,7 +432,7 @@ func WithRateBudget(tier string, perMinute int) Option {
 		if perMinute < 0 {
 			return fmt.Errorf("%w: rate budget must not be negative", ErrInvalidArgument)
 		}
-		c.budgetSettings[i] = budgetSetting{set: true, limit: perMinute}
+		c.budgets[i] = budgetSetting{set: true, limit: perMinute}
 		return nil
 	}
 }
@@ -301,9 +441,9 @@ func WithRateBudget(tier string, perMinute int) Option {
 // requests are sent at once, and the service's 429 answers (retried as the
 // retry policy says) are the only limit.
 func WithoutRateBudget() Option {
-	return func(c *Client) error {
-		for i := range c.budgetSettings {
-			c.budgetSettings[i] = budgetSetting{set: true}
+	return func(c *config) error {
+		for i := range c.budgets {
+			c.budgets[i] = budgetSetting{set: true}
 		}
 		return nil
 	}

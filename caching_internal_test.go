@@ -55,7 +55,7 @@ func (g *flightGroup) waiters(key string) int {
 // than one request reaching g fails the test.
 func waitForWaiters(t *testing.T, c *Client, g gate, key string, n int) {
 	t.Helper()
-	for c.flights.waiters(key) < n {
+	for c.results.flights.waiters(key) < n {
 		if g.count.Load() > 1 {
 			t.Fatalf("%d requests sent while callers gathered", g.count.Load())
 		}
@@ -63,7 +63,7 @@ func waitForWaiters(t *testing.T, c *Client, g gate, key string, n int) {
 	}
 }
 
-func gatedClient(t *testing.T, opts ...Option) (*Client, *licentrictest.Server, *License, gate) {
+func gatedClient(t *testing.T, opts ...Option) (*Client, *licentrictest.Server, *licentrictest.License, gate) {
 	t.Helper()
 	srv := licentrictest.NewServer(licentrictest.WithoutRateLimits())
 	t.Cleanup(srv.Close)
@@ -97,9 +97,9 @@ func TestConcurrentValidationsShareOneRequest(t *testing.T) {
 				wg.Go(func() { results[i], errs[i] = c.Validate(t.Context(), l.Key) })
 			}
 			// Every caller has joined the one request before it may go.
-			key := c.rawCacheKey(l.Key, "", nil)
-			if c.cacheStore != nil {
-				key = c.cacheKey(l.Key, "", nil)
+			key := c.results.rawCacheKey(l.Key, "", nil)
+			if c.results.store != nil {
+				key = c.results.cacheKey(l.Key, "", nil)
 			}
 			waitForWaiters(t, c, g, key, callers)
 			close(g.open)
@@ -121,7 +121,7 @@ func TestConcurrentValidationsShareOneRequest(t *testing.T) {
 
 func TestSharedRequestSurvivesOneCallerLeaving(t *testing.T) {
 	c, srv, l, g := gatedClient(t)
-	key := c.cacheKey(l.Key, "", nil)
+	key := c.results.cacheKey(l.Key, "", nil)
 	ctx, cancel := context.WithCancel(t.Context())
 	first := make(chan error, 1)
 	go func() { _, err := c.Validate(ctx, l.Key); first <- err }()
@@ -180,69 +180,26 @@ func TestPersistentKeysHoldNoLicenseKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{filed.cacheKey(key, fp, []string{"pro"}), filed.licensePrefix(EnvironmentLive, key)} {
+	for _, k := range []string{filed.results.cacheKey(key, fp, []string{"pro"}), filed.results.licensePrefix(EnvironmentLive, key)} {
 		if strings.Contains(k, key) || strings.Contains(k, fp) || !strings.HasPrefix(k, "v1/") {
 			t.Errorf("persistent key %q", k)
 		}
 	}
-	if ck := filed.cacheKey(key, fp, []string{"pro"}); !strings.HasPrefix(ck, filed.licensePrefix(EnvironmentNone, key)) {
+	if ck := filed.results.cacheKey(key, fp, []string{"pro"}); !strings.HasPrefix(ck, filed.results.licensePrefix(EnvironmentNone, key)) {
 		t.Errorf("persistent key %q not under its license prefix", ck)
 	}
 	// In memory the key may appear; prefixes still separate licenses.
-	if ck := mem.cacheKey(key, fp, nil); !strings.HasPrefix(ck, mem.licensePrefix(EnvironmentNone, key)) {
+	if ck := mem.results.cacheKey(key, fp, nil); !strings.HasPrefix(ck, mem.results.licensePrefix(EnvironmentNone, key)) {
 		t.Errorf("memory key %q not under its license prefix", ck)
 	}
 	// Unambiguous: a key with '/' and a fingerprint with '/' do not collide.
-	a := mem.cacheKey("A/B", "fingerprint", nil)
-	b := mem.cacheKey("A", "B/fingerprint", nil)
-	if a == b || strings.HasPrefix(a, mem.licensePrefix(EnvironmentNone, "A")) {
+	a := mem.results.cacheKey("A/B", "fingerprint", nil)
+	b := mem.results.cacheKey("A", "B/fingerprint", nil)
+	if a == b || strings.HasPrefix(a, mem.results.licensePrefix(EnvironmentNone, "A")) {
 		t.Errorf("ambiguous keys %q and %q", a, b)
 	}
-	if mem.cacheKey("K", "", []string{"a,b"}) == mem.cacheKey("K", "", []string{"a", "b"}) {
+	if mem.results.cacheKey("K", "", []string{"a,b"}) == mem.results.cacheKey("K", "", []string{"a", "b"}) {
 		t.Error("entitlement lists collide")
-	}
-}
-
-func TestBudgetGiveBackAndRoll(t *testing.T) {
-	clk := &stepClock{now: time.Date(2026, 1, 1, 0, 0, 10, 0, time.UTC)}
-	b := newRateBudget(clk, time.Minute, [3]budgetSetting{{set: true, limit: 2}, {}, {}})
-	t1, ok1 := b.tryTake(wire.TierValidation)
-	t2, ok2 := b.tryTake(wire.TierValidation)
-	if !ok1 || !ok2 {
-		t.Fatal("budget of 2 refused")
-	}
-	if _, ok := b.tryTake(wire.TierValidation); ok {
-		t.Fatal("third unit granted")
-	}
-	b.giveBack(t1)
-	t3, ok := b.tryTake(wire.TierValidation)
-	if !ok {
-		t.Fatal("given-back unit not reusable")
-	}
-	oldWindow := func() *http.Response { // the server counted it in the first window
-		resp := &http.Response{StatusCode: 200, Header: http.Header{}}
-		resp.Header.Set(wire.HeaderRateLimitLimit, "2")
-		resp.Header.Set(wire.HeaderRateLimitRemaining, "0")
-		resp.Header.Set(wire.HeaderRateLimitReset, "1767225660") // 00:01:00, the first window's end
-		return resp
-	}
-	b.observe(t3, wire.TierValidation, oldWindow())
-
-	// t2 is still in flight at the next window: it may count there.
-	clk.now = clk.now.Add(time.Minute)
-	if _, ok := b.tryTake(wire.TierValidation); !ok {
-		t.Fatal("new window refused")
-	}
-	if _, ok := b.tryTake(wire.TierValidation); ok {
-		t.Fatal("unit in flight across the roll handed out again")
-	}
-	// Its response shows it counted in the old window: the unit is free.
-	b.observe(t2, wire.TierValidation, oldWindow())
-	if _, ok := b.tryTake(wire.TierValidation); !ok {
-		t.Fatal("unit counted in the old window not freed")
-	}
-	if _, ok := b.tryTake(wire.TierValidation); ok {
-		t.Fatal("budget of 2 exceeded")
 	}
 }
 

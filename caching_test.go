@@ -32,7 +32,7 @@ type sim struct {
 // otherwise) and a fake client clock at the same time.
 func newSim(t *testing.T, opts ...licentrictest.Option) *sim {
 	t.Helper()
-	srv := licentrictest.NewServer(append([]licentrictest.Option{licentrictest.WithStartTime(simStart)}, opts...)...)
+	srv := licentrictest.NewServer(append([]licentrictest.Option{licentrictest.WithFrozenClock(simStart)}, opts...)...)
 	t.Cleanup(srv.Close)
 	return &sim{srv: srv, clk: clocktest.New(simStart)}
 }
@@ -60,7 +60,7 @@ func (s *sim) client(t *testing.T, opts ...licentric.Option) *licentric.Client {
 }
 
 // license seeds a license that needs no fingerprint.
-func (s *sim) license(t *testing.T, req licentric.LicenseRequest) *licentric.License {
+func (s *sim) license(t *testing.T, req licentric.LicenseRequest) *licentrictest.License {
 	t.Helper()
 	fx, err := s.srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Ptr(false)}, License: req})
 	if err != nil {

@@ -92,7 +92,7 @@ func (c *Client) Checkout(ctx context.Context, licenseID string, p CheckoutParam
 	if p.LicenseKey != "" {
 		r.auth, r.licenseKey = authLicense, p.LicenseKey
 	}
-	raw, _, err := doData[wire.Checkout](ctx, c, r)
+	raw, _, err := callData[wire.Checkout](ctx, c, r) // drops nothing: a file changes no validation
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +220,7 @@ func (c *Client) RefreshLicenseFile(ctx context.Context, path, licenseID string,
 	if oldErr == nil && old.License.ID != licenseID {
 		old, oldErr = nil, errOtherLicense
 	}
-	if oldErr == nil && !refreshDue(old, c.clock.Now(), fraction) {
+	if oldErr == nil && !refreshDue(old, c.cfg.clock.Now(), fraction) {
 		return old, false, nil
 	}
 	fail := func(err error) (*offline.File, bool, error) {

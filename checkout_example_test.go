@@ -17,7 +17,7 @@ import (
 // now and then) it refreshes the file when less than half of its lifetime
 // is left, and otherwise runs from the file alone.
 func ExampleClient_RefreshLicenseFile() {
-	srv := licentrictest.NewServer()
+	srv := licentrictest.NewServer(licentrictest.WithFrozenClock(time.Now())) // time moves only with srv.Advance
 	defer srv.Close()
 	fx, err := srv.Seed(licentrictest.Seed{
 		Env:    licentrictest.EnvLive,

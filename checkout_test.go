@@ -32,7 +32,7 @@ var coRetry = licentric.RetryPolicy{MaxRetries: 2, MinWait: time.Millisecond, Ma
 // (test API key, the server's clock, fingerprint coFP) and the fixture.
 func coSetup(t *testing.T, maxDays int) (*licentrictest.Server, *licentric.Client, *licentrictest.Fixture) {
 	t.Helper()
-	srv := licentrictest.NewServer(licentrictest.WithoutRateLimits())
+	srv := licentrictest.NewServer(licentrictest.WithoutRateLimits(), licentrictest.WithFrozenClock(time.Now()))
 	t.Cleanup(srv.Close)
 	fx, err := srv.Seed(licentrictest.Seed{Policy: licentrictest.PolicyRequest{
 		OfflineAllowed: licentric.Ptr(true),
@@ -258,7 +258,8 @@ func TestCheckoutArgumentsNoRequest(t *testing.T) {
 	}{
 		"empty license ID":  {"", licentric.CheckoutParams{Fingerprint: coFP}},
 		"short fingerprint": {fx.License.ID, licentric.CheckoutParams{Fingerprint: "abc"}},
-		"bad license key":   {fx.License.ID, licentric.CheckoutParams{Fingerprint: coFP, LicenseKey: "has space"}},
+		"bad license key":   {fx.License.ID, licentric.CheckoutParams{Fingerprint: coFP, LicenseKey: " leading space"}},
+		"control character": {fx.License.ID, licentric.CheckoutParams{Fingerprint: coFP, LicenseKey: "KEY\x00NUL"}},
 	}
 	for name, tc := range cases {
 		if _, err := c.Checkout(ctx, tc.id, tc.p); !errors.Is(err, licentric.ErrInvalidArgument) {

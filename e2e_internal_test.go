@@ -24,7 +24,7 @@ func TestE2ECreatingPOSTRetriedOnlyOn429(t *testing.T) {
 	n := 0
 	create := func() (*Product, error) {
 		n++
-		p, _, err := doData[Product](t.Context(), c, &request{
+		p, _, err := callData[Product](t.Context(), c, &request{
 			method: http.MethodPost, path: wire.PathProducts, auth: authAPIKey,
 			body: &ProductRequest{Name: Ptr("Pro"), Code: Ptr(fmt.Sprintf("pro-%d", n))},
 		})

@@ -22,7 +22,7 @@ var tinyRetry = licentric.RetryPolicy{MaxRetries: 3, MinWait: time.Millisecond, 
 
 func newServer(t *testing.T) *licentrictest.Server {
 	t.Helper()
-	s := licentrictest.NewServer(licentrictest.WithoutRateLimits())
+	s := licentrictest.NewServer(licentrictest.WithoutRateLimits(), licentrictest.WithFrozenClock(time.Now()))
 	t.Cleanup(s.Close)
 	return s
 }
@@ -309,7 +309,7 @@ func TestE2EHeartbeatMonitorKeepsMachineAlive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mon, err := c.StartHeartbeat(t.Context(), fx.License.Key, m.ID, licentric.WithHeartbeatPolicy(fx.Policy))
+	mon, err := c.StartHeartbeat(t.Context(), fx.License.Key, m.ID, licentric.WithHeartbeatPolicy(licentric.PolicyFrom(fx.Policy)))
 	if err != nil {
 		t.Fatal(err)
 	}

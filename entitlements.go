@@ -19,7 +19,7 @@ func checkEntitlementResource(e *Entitlement) error { return needID("entitlement
 // Create creates an entitlement. Code (lowercase letters, digits, - and _;
 // unique in the environment, else ErrConflict) and Name are required.
 func (s *EntitlementsService) Create(ctx context.Context, req *EntitlementRequest) (*Entitlement, error) {
-	return createResource(ctx, s.client, wire.PathEntitlements, req, checkEntitlementResource)
+	return createResource(ctx, s.client, wire.PathEntitlements, req, dropsNothing(), checkEntitlementResource)
 }
 
 // Get returns entitlement id, or an error matching ErrNotFound.
@@ -35,7 +35,7 @@ func (s *EntitlementsService) Update(ctx context.Context, id string, req *Entitl
 	if err := checkID("entitlement ID", id); err != nil {
 		return nil, err
 	}
-	return updateResource(ctx, s.client, wire.ResourcePath(wire.PathEntitlements, id), req, checkEntitlementResource)
+	return updateResource(ctx, s.client, wire.ResourcePath(wire.PathEntitlements, id), req, dropsAll(), checkEntitlementResource)
 }
 
 // Delete deletes entitlement id (a soft delete).
@@ -43,7 +43,7 @@ func (s *EntitlementsService) Delete(ctx context.Context, id string) error {
 	if err := checkID("entitlement ID", id); err != nil {
 		return err
 	}
-	return deleteResource(ctx, s.client, wire.ResourcePath(wire.PathEntitlements, id))
+	return deleteResource(ctx, s.client, wire.ResourcePath(wire.PathEntitlements, id), dropsAll())
 }
 
 // List yields every entitlement, oldest first; see ListOptions.
@@ -65,7 +65,7 @@ func (s *EntitlementsService) lister(opts *ListOptions) *lister[Entitlement] {
 // returns the updated resource; what names the resource in errors. Attach
 // and detach have set semantics: repeating one leaves the same set, so a
 // retry after a lost response is harmless.
-func setEntitlements[T any](ctx context.Context, c *Client, method, collection, what, id string, codes []string, check func(*T) error) (*T, error) {
+func setEntitlements[T any](ctx context.Context, c *Client, method, collection, what, id string, codes []string, drops invalidation, check func(*T) error) (*T, error) {
 	if err := checkID(what+" ID", id); err != nil {
 		return nil, err
 	}
@@ -79,6 +79,7 @@ func setEntitlements[T any](ctx context.Context, c *Client, method, collection, 
 		body:       body,
 		auth:       authAPIKey,
 		idempotent: true,
+		drops:      drops,
 	}, check)
 }
 

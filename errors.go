@@ -231,10 +231,7 @@ const (
 // headers and (capped) body. tooLarge reports that the body exceeded the cap.
 // redact removes secrets from text that came from the server. It never fails:
 // whatever the body, the result carries the status.
-func decodeAPIError(status int, h http.Header, body []byte, tooLarge bool, redact func(string) string) *APIError {
-	if redact == nil {
-		redact = func(s string) string { return s }
-	}
+func decodeAPIError(status int, h http.Header, body []byte, tooLarge bool, red redactor) *APIError {
 	e := &APIError{StatusCode: status}
 	switch {
 	case tooLarge:
@@ -249,11 +246,11 @@ func decodeAPIError(status int, h http.Header, body []byte, tooLarge bool, redac
 			e.Message = fmt.Sprintf("malformed error response (HTTP %d)", status)
 			break
 		}
-		e.Code = sanitize(eb.Code, 64)
-		e.Message = redact(sanitize(eb.Error, maxMessageRunes))
-		e.RequestID = redact(sanitize(eb.RequestID, maxRequestIDRunes))
+		e.Code = scrubKeyShapes(sanitize(eb.Code, 64))
+		e.Message = red.clean(eb.Error, maxMessageRunes)
+		e.RequestID = red.clean(eb.RequestID, maxRequestIDRunes)
 		if d := bytes.TrimSpace(eb.Details); len(d) > 0 && !bytes.Equal(d, []byte("null")) && json.Valid(d) {
-			if r := redact(string(d)); r == string(d) {
+			if r := red.redact(string(d)); r == string(d) && scrubKeyShapes(r) == r {
 				e.Details = json.RawMessage(d)
 			}
 		}
@@ -262,7 +259,7 @@ func decodeAPIError(status int, h http.Header, body []byte, tooLarge bool, redac
 		}
 	}
 	if e.RequestID == "" && h != nil {
-		e.RequestID = redact(sanitize(h.Get(wire.HeaderRequestID), maxRequestIDRunes))
+		e.RequestID = red.clean(h.Get(wire.HeaderRequestID), maxRequestIDRunes)
 	}
 	return e
 }
@@ -317,13 +314,4 @@ func sanitize(s string, n int) string {
 		count++
 	}
 	return strings.TrimSpace(b.String())
-}
-
-// redactKey shows at most a short prefix of a secret: "DSK-A1B2-…".
-func redactKey(k string) string {
-	n := min(len(k)*2/5, 9)
-	for n > 0 && !utf8.RuneStart(k[n]) {
-		n--
-	}
-	return k[:n] + "…"
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"time"
 
 	"github.com/licentric/licentric-go"
 	"github.com/licentric/licentric-go/internal/clocktest"
@@ -14,7 +15,7 @@ import (
 // exampleServer starts an in-process server with one live license whose
 // policy allows two machines and needs a heartbeat every 10 minutes.
 func exampleServer() (*licentrictest.Server, *licentrictest.Fixture) {
-	srv := licentrictest.NewServer()
+	srv := licentrictest.NewServer(licentrictest.WithFrozenClock(time.Now())) // time moves only with srv.Advance
 	fx, err := srv.Seed(licentrictest.Seed{
 		Env:     licentrictest.EnvLive,
 		Product: licentric.ProductRequest{KeyPrefix: licentric.Ptr("DSK")},
@@ -106,7 +107,7 @@ func ExampleClient_StartHeartbeat() {
 	}
 
 	mon, err := client.StartHeartbeat(ctx, fx.License.Key, m.ID,
-		licentric.WithHeartbeatPolicy(fx.License.Policy),
+		licentric.WithHeartbeatPolicy(licentric.PolicyFrom(fx.License.Policy)),
 		licentric.OnHeartbeatError(func(err error) { fmt.Println("heartbeat failed:", errors.Is(err, licentric.ErrNotFound)) }))
 	if err != nil {
 		log.Fatal(err)

@@ -57,7 +57,7 @@ type Fleet interface {
 // a Fleet on the same backend and namespace (see package fleet). The local
 // cache stays, as each member's small first-level copy.
 func WithFleet(f Fleet) Option {
-	return func(c *Client) error {
+	return func(c *config) error {
 		if f == nil {
 			return fmt.Errorf("%w: nil Fleet", ErrInvalidArgument)
 		}

@@ -168,7 +168,7 @@ func (m *HeartbeatMonitor) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-m.c.clock.After(wait):
+		case <-m.c.cfg.clock.After(wait):
 		}
 	}
 }

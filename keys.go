@@ -31,7 +31,7 @@ type SigningKey struct {
 // error matching ErrMalformedResponse.
 func (s *KeysService) GetSigningKey(ctx context.Context) (*SigningKey, error) {
 	// A GET: retried on 429, 5xx and transport errors.
-	raw, _, err := doData[wire.SigningKey](ctx, s.client, &request{
+	raw, _, err := callData[wire.SigningKey](ctx, s.client, &request{
 		method: http.MethodGet,
 		path:   wire.PathSigningKey,
 		auth:   authAPIKey,

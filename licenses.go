@@ -39,7 +39,7 @@ func checkLicenseResource(l *License) error { return needID("license", l.ID) }
 // key is an error matching ErrConflict). ExpiresAt defaults to now plus the
 // policy's durationDays; Null() means never.
 func (s *LicensesService) Create(ctx context.Context, req *LicenseRequest) (*License, error) {
-	return createResource(ctx, s.client, wire.PathLicenses, req, checkLicenseResource)
+	return createResource(ctx, s.client, wire.PathLicenses, req, dropsAnswer(), checkLicenseResource) // a cached NOT_FOUND of a custom key goes
 }
 
 // Get returns license id with its policy snapshot. A license of the other
@@ -72,7 +72,7 @@ func (s *LicensesService) Update(ctx context.Context, id string, req *LicenseReq
 	if err := checkID("license ID", id); err != nil {
 		return nil, err
 	}
-	return updateResource(ctx, s.client, wire.ResourcePath(wire.PathLicenses, id), req, checkLicenseResource)
+	return updateResource(ctx, s.client, wire.ResourcePath(wire.PathLicenses, id), req, dropsLicenseID(id), checkLicenseResource)
 }
 
 // Delete deletes license id (a soft delete; its machines go with it).
@@ -80,7 +80,7 @@ func (s *LicensesService) Delete(ctx context.Context, id string) error {
 	if err := checkID("license ID", id); err != nil {
 		return err
 	}
-	return deleteResource(ctx, s.client, wire.ResourcePath(wire.PathLicenses, id))
+	return deleteResource(ctx, s.client, wire.ResourcePath(wire.PathLicenses, id), dropsLicenseID(id))
 }
 
 // List yields every license the options select, oldest first, fetching
@@ -148,6 +148,7 @@ func (s *LicensesService) Renew(ctx context.Context, id string) (*License, error
 		method: http.MethodPost,
 		path:   wire.SubPath(wire.PathLicenses, id, wire.ActionRenew),
 		auth:   authAPIKey,
+		drops:  dropsLicenseID(id),
 	}, checkLicenseResource)
 }
 
@@ -164,12 +165,13 @@ func (s *LicensesService) transition(ctx context.Context, id, action, want strin
 		path:       wire.SubPath(wire.PathLicenses, id, action),
 		auth:       authAPIKey,
 		idempotent: true,
+		drops:      dropsLicenseID(id),
 	}
-	l, res, err := doData[License](ctx, s.client, r)
+	l, res, err := callData[License](ctx, s.client, r)
 	if err != nil {
 		if res != nil && res.Ambiguous && errors.Is(err, ErrConflict) {
 			if cur, gerr := s.Get(ctx, id); gerr == nil && cur.Status == want {
-				s.client.afterRecoveredWrite(r, cur)
+				s.client.recovered(r, cur)
 				return cur, nil
 			}
 		}
@@ -185,12 +187,12 @@ func (s *LicensesService) transition(ctx context.Context, id, action, want strin
 // license id (on top of its policy's) and returns the license. An unknown
 // code is an error matching ErrNotFound.
 func (s *LicensesService) AttachEntitlements(ctx context.Context, id string, codes ...string) (*License, error) {
-	return setEntitlements(ctx, s.client, http.MethodPost, wire.PathLicenses, "license", id, codes, checkLicenseResource)
+	return setEntitlements(ctx, s.client, http.MethodPost, wire.PathLicenses, "license", id, codes, dropsLicenseID(id), checkLicenseResource)
 }
 
 // DetachEntitlements removes the entitlements with the given codes from
 // license id's own set and returns the license. Entitlements the license
 // inherits from its policy are not affected.
 func (s *LicensesService) DetachEntitlements(ctx context.Context, id string, codes ...string) (*License, error) {
-	return setEntitlements(ctx, s.client, http.MethodDelete, wire.PathLicenses, "license", id, codes, checkLicenseResource)
+	return setEntitlements(ctx, s.client, http.MethodDelete, wire.PathLicenses, "license", id, codes, dropsLicenseID(id), checkLicenseResource)
 }

@@ -349,7 +349,7 @@ func TestLicenseKeyNotInErrors(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), key) {
 		t.Errorf("GetByKey error %q shows the key", err)
 	}
-	if _, err := c.Licenses.GetByKey(t.Context(), "bad key"); !errors.Is(err, licentric.ErrInvalidArgument) {
-		t.Errorf("key with a space: %v", err)
+	if _, err := c.Licenses.GetByKey(t.Context(), "bad key\n"); !errors.Is(err, licentric.ErrInvalidArgument) {
+		t.Errorf("key with a control character: %v", err)
 	}
 }

@@ -1,18 +1,17 @@
 package licentric
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
-	"sync"
-	"time"
+		"time"
 
-	"github.com/hashicorp/go-retryablehttp"
-
+	"github.com/licentric/licentric-go/cache"
+	"github.com/licentric/licentric-go/clock"
 	"github.com/licentric/licentric-go/fingerprint"
 	"github.com/licentric/licentric-go/internal/wire"
 )
@@ -23,9 +22,6 @@ const Version = "0.1.0"
 // defaultTimeout bounds one HTTP attempt of the default HTTP client (the
 // official SDKs' documented timeout).
 const defaultTimeout = 30 * time.Second
-
-// maxRedirects bounds the redirects the default HTTP client follows.
-const maxRedirects = 5
 
 // Environment is where a client's API key lives: every resource is either
 // live or test, and the two never mix.
@@ -53,113 +49,135 @@ func (e Environment) String() string {
 // default is 3 retries, MinWait 500ms and MaxWait 60s: a rate window is 60 s
 // long, so the default always honours a Retry-After.
 type RetryPolicy struct {
-	MaxRetries int           // retries after the first attempt; 0 disables retries
-	MinWait    time.Duration // first wait
-	MaxWait    time.Duration // cap on any single wait, Retry-After included
+	// MaxRetries is the retries after the first attempt; 0 disables them.
+	MaxRetries int
+	// MinWait is the first wait.
+	MinWait time.Duration
+	// MaxWait caps any single wait, Retry-After included.
+	MaxWait time.Duration
+	// AttemptTimeout bounds one attempt, from sending the request to
+	// reading the last byte of the response, whatever http.Client was
+	// given (a shorter Timeout of the caller's client also applies); 0
+	// keeps the default of 30 s.
+	AttemptTimeout time.Duration
 }
 
 // defaultRetryPolicy is the policy of a client built without WithRetry.
 func defaultRetryPolicy() RetryPolicy {
-	return RetryPolicy{MaxRetries: 3, MinWait: 500 * time.Millisecond, MaxWait: 60 * time.Second}
+	return RetryPolicy{MaxRetries: 3, MinWait: 500 * time.Millisecond, MaxWait: 60 * time.Second, AttemptTimeout: defaultTimeout}
 }
 
 // Client talks to the Licentric API. Build it with NewClient; it is safe for
 // concurrent use.
+//
+// A validation flows one way through its parts: Validate (validate.go)
+// asks the results part (results.go: cache, shared in-flight requests,
+// stale serving), which on a miss calls the transport (transport.go: a
+// unit of the rate budget, send, cap and classify, backoff on the client's
+// clock), which takes its units from the budget (budget.go). Writes go
+// through the same transport and then drop, by name, the cached results
+// they change (invalidate.go).
 type Client struct {
-	base          string // normalized base URL including wire.APIPrefix, no trailing slash
+	// Products manages products (/products).
+	Products *ProductsService
+	// Policies manages policies and their entitlements (/policies).
+	Policies *PoliciesService
+	// Entitlements manages entitlements (/entitlements).
+	Entitlements *EntitlementsService
+	// Licenses manages licenses: lifecycle, renewal and entitlements
+	// (/licenses).
+	Licenses *LicensesService
+	// Machines lists, inspects, activates and removes machines with the
+	// API key (/machines). Client applications use Activate, Deactivate
+	// and Heartbeat with a license key instead.
+	Machines *MachinesService
+	// Webhooks manages webhook endpoints (/webhooks).
+	Webhooks *WebhooksService
+	// Keys fetches the account's license-file signing key (/keys/signing).
+	Keys *KeysService
+
+	cfg       config     // as NewClient left it; never changed after
+	transport *transport // the send loop
+	results   *results   // cache, shared requests, stale serving
+	hub       guardHub   // the guards webhook events reach
+}
+
+// config is what the options fill in; NewClient turns it into the parts.
+type config struct {
+	base          string // normalized base URL including wire.APIPrefix
 	apiKey        string
 	env           Environment
-	httpClient    *http.Client
-	ownHTTPClient bool
+	httpClient    *http.Client // nil: the client's own
 	logger        *slog.Logger
 	userAgent     string
 	retry         RetryPolicy
-	clock         Clock
+	clock         clock.Clock
 	fingerprinter func() (string, error)
 	fleet         Fleet
 
-	rc *retryablehttp.Client
-
-	rateMu sync.Mutex
-	rates  map[string]RateLimit
-
-	services // Products, Policies, ... (services.go)
-	caching  // validation cache, rate budget (caching.go)
+	cacheStore  cache.Store
+	cacheOff    bool
+	cacheTTL    time.Duration
+	staleMaxAge time.Duration
+	staleSet    bool
+	budgets     [3]budgetSetting
 }
 
 // An Option configures NewClient. Options check their input and make
 // NewClient fail with a clear error; none of them touches the network.
-type Option func(*Client) error
+type Option func(*config) error
 
 // NewClient returns a client configured by opts. Without options it talks to
 // wire's default base URL (https://licentric.com) with no API key, which is
 // enough to validate live licenses and to activate machines with a license key.
 func NewClient(opts ...Option) (*Client, error) {
-	c := &Client{
+	cfg := config{
 		env:       EnvironmentNone,
 		logger:    slog.New(slog.DiscardHandler),
 		userAgent: defaultUserAgent(),
 		retry:     defaultRetryPolicy(),
-		clock:     realClock{},
-		rates:     make(map[string]RateLimit),
+		clock:     clock.Wall{},
 	}
 	base, err := normalizeBaseURL(wire.DefaultBaseURL)
 	if err != nil {
 		return nil, err
 	}
-	c.base = base
+	cfg.base = base
 	for _, opt := range opts {
 		if opt == nil {
 			continue
 		}
-		if err := opt(c); err != nil {
+		if err := opt(&cfg); err != nil {
 			return nil, err
 		}
 	}
-	if c.httpClient == nil {
-		c.httpClient = defaultHTTPClient()
-		c.ownHTTPClient = true
+	if !cfg.staleSet {
+		cfg.staleMaxAge = DefaultStaleIfError
 	}
-	c.rc = c.newRetryClient()
-	c.initServices()
-	if err := c.initCaching(); err != nil {
-		return nil, err
+	if cfg.cacheTTL == 0 {
+		cfg.cacheTTL = DefaultCacheTTL
 	}
+	c := &Client{cfg: cfg}
+	b := newBudget(cfg.clock, cfg.retry.MaxWait, cfg.budgets, cfg.fleet, cfg.logger)
+	c.transport = newTransport(&cfg, b)
+	c.results = newResults(&cfg)
+	c.Products = &ProductsService{client: c}
+	c.Policies = &PoliciesService{client: c}
+	c.Entitlements = &EntitlementsService{client: c}
+	c.Licenses = &LicensesService{client: c}
+	c.Machines = &MachinesService{client: c}
+	c.Webhooks = &WebhooksService{client: c}
+	c.Keys = &KeysService{client: c}
 	return c, nil
 }
 
 func defaultUserAgent() string { return "licentric-go/" + Version }
 
-// defaultHTTPClient has its own transport (a clone of the default one), a
-// per-attempt timeout, and follows a few redirects but never from https to
-// plain http off loopback.
-func defaultHTTPClient() *http.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	return &http.Client{
-		Transport: tr,
-		Timeout:   defaultTimeout,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= maxRedirects {
-				return errTooManyRedirects
-			}
-			if req.URL.Scheme != "https" && !isLoopbackHost(req.URL.Hostname()) {
-				return errInsecureRedirect
-			}
-			return nil
-		},
-	}
-}
-
-var (
-	errTooManyRedirects = errors.New("licentric: too many redirects")
-	errInsecureRedirect = errors.New("licentric: refusing redirect to a non-https URL")
-)
-
 // WithAPIKey sets the API key (lk_live_… or lk_test_…). It is sent as a
 // Bearer token on management calls and on validation, where it selects the
 // key's environment. A key with neither prefix is refused.
 func WithAPIKey(key string) Option {
-	return func(c *Client) error {
+	return func(c *config) error {
 		var env Environment
 		switch {
 		case strings.HasPrefix(key, wire.LiveKeyPrefix):
@@ -179,11 +197,12 @@ func WithAPIKey(key string) Option {
 }
 
 // WithBaseURL sets the service's address, e.g. "https://acme.licentric.com",
-// with or without a trailing "/api/v1". Plain http is refused unless the host
+// with or without a trailing "/api/v1" (another version, such as "/api/v2",
+// is refused: this client speaks v1). Plain http is refused unless the host
 // is loopback (127.0.0.0/8, ::1, localhost), so that keys never cross a
 // network in clear text.
 func WithBaseURL(u string) Option {
-	return func(c *Client) error {
+	return func(c *config) error {
 		base, err := normalizeBaseURL(u)
 		if err != nil {
 			return err
@@ -197,12 +216,11 @@ func WithBaseURL(u string) Option {
 // never modifies hc (transport, timeout, redirect policy and jar stay the
 // caller's), and it never closes hc's idle connections.
 func WithHTTPClient(hc *http.Client) Option {
-	return func(c *Client) error {
+	return func(c *config) error {
 		if hc == nil {
 			return fmt.Errorf("%w: nil *http.Client", ErrInvalidArgument)
 		}
 		c.httpClient = hc
-		c.ownHTTPClient = false
 		return nil
 	}
 }
@@ -210,7 +228,7 @@ func WithHTTPClient(hc *http.Client) Option {
 // WithLogger sends debug logs (method, path, status, attempt, request id;
 // never a key) to l. The default logger discards everything.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *Client) error {
+	return func(c *config) error {
 		if l == nil {
 			return fmt.Errorf("%w: nil *slog.Logger", ErrInvalidArgument)
 		}
@@ -222,7 +240,7 @@ func WithLogger(l *slog.Logger) Option {
 // WithUserAgent puts s (e.g. "myapp/1.2") in front of the client's own
 // User-Agent, "licentric-go/<Version>".
 func WithUserAgent(s string) Option {
-	return func(c *Client) error {
+	return func(c *config) error {
 		s = strings.TrimSpace(s)
 		if s == "" || !validToken(strings.ReplaceAll(s, " ", "")) {
 			return fmt.Errorf("%w: user agent must be printable text", ErrInvalidArgument)
@@ -235,8 +253,8 @@ func WithUserAgent(s string) Option {
 // WithRetry replaces the default retry policy. Negative values are refused; a zero
 // MinWait or MaxWait keeps the default of that field.
 func WithRetry(p RetryPolicy) Option {
-	return func(c *Client) error {
-		if p.MaxRetries < 0 || p.MinWait < 0 || p.MaxWait < 0 {
+	return func(c *config) error {
+		if p.MaxRetries < 0 || p.MinWait < 0 || p.MaxWait < 0 || p.AttemptTimeout < 0 {
 			return fmt.Errorf("%w: retry policy values must not be negative", ErrInvalidArgument)
 		}
 		if p.MinWait == 0 {
@@ -244,6 +262,9 @@ func WithRetry(p RetryPolicy) Option {
 		}
 		if p.MaxWait == 0 {
 			p.MaxWait = defaultRetryPolicy().MaxWait
+		}
+		if p.AttemptTimeout == 0 {
+			p.AttemptTimeout = defaultRetryPolicy().AttemptTimeout
 		}
 		if p.MaxWait < p.MinWait {
 			return fmt.Errorf("%w: retry MaxWait is less than MinWait", ErrInvalidArgument)
@@ -253,11 +274,13 @@ func WithRetry(p RetryPolicy) Option {
 	}
 }
 
-// WithClock replaces the wall clock (see Clock for what it drives: the
-// heartbeat monitor, Retry-After dates, cache ages and rate windows), for
-// tests that control time.
-func WithClock(clk Clock) Option {
-	return func(c *Client) error {
+// WithClock replaces the wall clock, for tests that control time (pass a
+// licentrictest server's Clock() to share its simulated time). It drives
+// everything time-based the client decides itself: the heartbeat monitor,
+// the waits between retries, Retry-After dates, the freshness, age and
+// stale limits of cached results, and the rate budget's waits.
+func WithClock(clk clock.Clock) Option {
+	return func(c *config) error {
 		if clk == nil {
 			return fmt.Errorf("%w: nil Clock", ErrInvalidArgument)
 		}
@@ -270,7 +293,7 @@ func WithClock(clk Clock) Option {
 // fingerprint, used by Fingerprint and by Activate when no fingerprint is
 // given. It replaces WithAppID.
 func WithFingerprinter(f func() (string, error)) Option {
-	return func(c *Client) error {
+	return func(c *config) error {
 		if f == nil {
 			return fmt.Errorf("%w: nil fingerprinter", ErrInvalidArgument)
 		}
@@ -283,7 +306,7 @@ func WithFingerprinter(f func() (string, error)) Option {
 // appID (see fingerprint.New for opts). The fingerprint is computed on first
 // use and then kept.
 func WithAppID(appID string, opts ...fingerprint.Option) Option {
-	return func(c *Client) error {
+	return func(c *config) error {
 		g, err := fingerprint.New(appID, opts...)
 		if err != nil {
 			return fmt.Errorf("licentric: fingerprint: %w", err)
@@ -295,19 +318,19 @@ func WithAppID(appID string, opts ...fingerprint.Option) Option {
 
 // Environment reports the environment of the configured API key:
 // EnvironmentLive, EnvironmentTest, or EnvironmentNone without one.
-func (c *Client) Environment() Environment { return c.env }
+func (c *Client) Environment() Environment { return c.cfg.env }
 
 // BaseURL returns the API root the client sends requests to, including the
 // "/api/v1" prefix.
-func (c *Client) BaseURL() string { return c.base }
+func (c *Client) BaseURL() string { return c.cfg.base }
 
 // Fingerprint returns this machine's fingerprint from the source configured
 // with WithAppID or WithFingerprinter.
 func (c *Client) Fingerprint() (string, error) {
-	if c.fingerprinter == nil {
+	if c.cfg.fingerprinter == nil {
 		return "", ErrNoFingerprinter
 	}
-	fp, err := c.fingerprinter()
+	fp, err := c.cfg.fingerprinter()
 	if err != nil {
 		return "", fmt.Errorf("licentric: fingerprint: %w", err)
 	}
@@ -342,8 +365,15 @@ func normalizeBaseURL(raw string) (string, error) {
 	p := strings.TrimRight(u.EscapedPath(), "/")
 	p = strings.TrimSuffix(p, wire.APIPrefix)
 	p = strings.TrimRight(p, "/")
+	if m := apiVersionSuffix.FindString(p); m != "" {
+		return "", bad("names API version " + strings.TrimPrefix(m, "/api/") + "; this client speaks " + wire.APIPrefix + " (give the service's root URL)")
+	}
 	return u.Scheme + "://" + u.Host + p + wire.APIPrefix, nil
 }
+
+// apiVersionSuffix matches a base URL path that names an API version of its
+// own (".../api/v2"), which would otherwise become ".../api/v2/api/v1".
+var apiVersionSuffix = regexp.MustCompile(`/api/v[0-9]+$`)
 
 func isLoopbackHost(h string) bool {
 	if strings.EqualFold(h, "localhost") {

@@ -2,6 +2,8 @@ package licentric
 
 import (
 	"errors"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"net/http"
 	"testing"
 	"time"
@@ -126,7 +128,7 @@ func TestFingerprintSource(t *testing.T) {
 	if err != nil {
 		t.Fatalf("WithAppID: %v", err)
 	}
-	if c.fingerprinter == nil {
+	if c.cfg.fingerprinter == nil {
 		t.Error("WithAppID set no fingerprinter")
 	}
 }
@@ -148,34 +150,24 @@ func TestCallerHTTPClientIsNotMutated(t *testing.T) {
 	}
 }
 
-func TestDefaultHTTPClientRefusesInsecureRedirects(t *testing.T) {
-	hc := defaultHTTPClient()
+func TestHTTPClientRedirectsStayOnTheBaseOrigin(t *testing.T) {
+	hc := newHTTPClient(nil, "https://licentric.com/api/v1", time.Second)
 	mk := func(u string) *http.Request {
 		req, err := http.NewRequest(http.MethodGet, u, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		return req
 	}
 	via := []*http.Request{mk("https://licentric.com/api/v1/x")}
-	if err := hc.CheckRedirect(mk("http://evil.example/api/v1/x"), via); !errors.Is(err, errInsecureRedirect) {
-		t.Errorf("https->http redirect: %v", err)
-	}
-	if err := hc.CheckRedirect(mk("https://www.licentric.com/api/v1/x"), via); err != nil {
-		t.Errorf("https redirect: %v", err)
-	}
-	if err := hc.CheckRedirect(mk("http://127.0.0.1/x"), via); err != nil {
-		t.Errorf("loopback redirect: %v", err)
-	}
+	assert.ErrorIs(t, hc.CheckRedirect(mk("http://licentric.com/api/v1/x"), via), errOffOriginRedirect, "https->http")
+	assert.ErrorIs(t, hc.CheckRedirect(mk("https://www.licentric.com/api/v1/x"), via), errOffOriginRedirect, "other host")
+	assert.ErrorIs(t, hc.CheckRedirect(mk("https://licentric.com:8443/api/v1/x"), via), errOffOriginRedirect, "other port")
+	assert.NoError(t, hc.CheckRedirect(mk("https://licentric.com/api/v1/y"), via), "same origin")
 	long := make([]*http.Request, maxRedirects)
-	if err := hc.CheckRedirect(mk("https://licentric.com/x"), long); !errors.Is(err, errTooManyRedirects) {
-		t.Errorf("redirect loop: %v", err)
-	}
-	if !permanentTransportError(errInsecureRedirect) {
-		t.Error("insecure redirect would be retried")
-	}
-	c, _ := NewClient()
-	if c.retry != defaultRetryPolicy() || c.userAgent != "licentric-go/"+Version {
-		t.Errorf("defaults: %+v %q", c.retry, c.userAgent)
-	}
+	assert.ErrorIs(t, hc.CheckRedirect(mk("https://licentric.com/x"), long), errTooManyRedirects)
+	assert.True(t, permanentTransportError(errInsecureRedirect), "insecure redirect would be retried")
+	assert.True(t, permanentTransportError(errOffOriginRedirect), "off-origin redirect would be retried")
+	c, err := NewClient()
+	require.NoError(t, err)
+	assert.Equal(t, defaultRetryPolicy(), c.cfg.retry)
+	assert.Equal(t, "licentric-go/"+Version, c.cfg.userAgent)
 }

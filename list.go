@@ -79,7 +79,7 @@ func (l *lister[T]) page(ctx context.Context, o ListOptions) (*Page[T], error) {
 		}
 	}
 	// A GET is retried on 429, 5xx and transport errors (request.retriesAll).
-	res, err := l.c.do(ctx, &request{method: http.MethodGet, path: l.path, query: q, auth: authAPIKey})
+	res, err := l.c.call(ctx, &request{method: http.MethodGet, path: l.path, query: q, auth: authAPIKey}, nil)
 	if err != nil {
 		return nil, err
 	}

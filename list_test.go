@@ -27,7 +27,7 @@ var mgmtRetry = licentric.RetryPolicy{MaxRetries: 2, MinWait: time.Millisecond, 
 // many calls) unless opts say otherwise.
 func mgmtServer(t *testing.T, opts ...licentrictest.Option) *licentrictest.Server {
 	t.Helper()
-	srv := licentrictest.NewServer(append([]licentrictest.Option{licentrictest.WithoutRateLimits()}, opts...)...)
+	srv := licentrictest.NewServer(append([]licentrictest.Option{licentrictest.WithoutRateLimits(), licentrictest.WithFrozenClock(time.Now())}, opts...)...)
 	t.Cleanup(srv.Close)
 	return srv
 }

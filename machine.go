@@ -62,6 +62,7 @@ func (c *Client) Activate(ctx context.Context, key string, p ActivateParams) (*M
 	return c.activate(ctx, &request{
 		auth:       authLicense,
 		licenseKey: key,
+		drops:      dropsLicenseKey(key),
 		body: &wire.ActivateRequest{
 			Fingerprint: p.Fingerprint,
 			Name:        p.Name,
@@ -82,19 +83,19 @@ func (c *Client) Activate(ctx context.Context, key string, p ActivateParams) (*M
 // after a plain success.
 func (c *Client) activate(ctx context.Context, r *request, get func(ctx context.Context, id string) (*Machine, error)) (*Machine, error) {
 	r.method, r.path, r.idempotent = http.MethodPost, wire.PathMachines, true
-	m, res, err := doData[Machine](ctx, c, r)
+	m, res, err := callData[Machine](ctx, c, r)
 	if err != nil {
 		var apiErr *APIError
 		if res == nil || res.Attempts < 2 || !res.Ambiguous || !errors.As(err, &apiErr) ||
 			apiErr.Code != wire.ErrCodeFingerprintConflict || apiErr.MachineID() == "" {
 			return nil, err
 		}
-		c.logger.DebugContext(ctx, "licentric: recovering activation after a lost response",
+		c.cfg.logger.DebugContext(ctx, "licentric: recovering activation after a lost response",
 			"machine_id", apiErr.MachineID(), "attempts", res.Attempts)
 		if m, err = get(ctx, apiErr.MachineID()); err != nil {
 			return nil, err
 		}
-		c.afterRecoveredWrite(r, m)
+		c.recovered(r, m)
 		return m, nil
 	}
 	if err := checkMachine(m); err != nil {
@@ -131,11 +132,12 @@ func (c *Client) Deactivate(ctx context.Context, key, machineID string) error {
 		path:       wire.ResourcePath(wire.PathMachines, machineID),
 		auth:       authLicense,
 		licenseKey: key,
+		drops:      dropsLicenseKey(key),
 	}
-	res, err := c.do(ctx, r)
+	res, err := c.call(ctx, r, nil)
 	if err != nil {
 		if res != nil && res.Ambiguous && errors.Is(err, ErrNotFound) {
-			c.afterRecoveredWrite(r, nil) // our lost first attempt deleted it
+			c.recovered(r, nil) // our lost first attempt deleted it
 			return nil
 		}
 		return err
@@ -145,7 +147,9 @@ func (c *Client) Deactivate(ctx context.Context, key, machineID string) error {
 
 // Heartbeat reports that machine machineID is alive and returns it with a
 // fresh LastHeartbeatAt. A machine that was culled is an error matching
-// ErrNotFound: activate again.
+// ErrNotFound: activate again. Either way the license's cached validation
+// results are dropped: a beat revives a dead machine, and a culled one is
+// no longer what a cached VALID names.
 func (c *Client) Heartbeat(ctx context.Context, key, machineID string) (*Machine, error) {
 	if err := checkLicenseKey(key); err != nil {
 		return nil, err
@@ -153,14 +157,19 @@ func (c *Client) Heartbeat(ctx context.Context, key, machineID string) (*Machine
 	if err := checkID("machine ID", machineID); err != nil {
 		return nil, err
 	}
-	m, _, err := doData[Machine](ctx, c, &request{
+	r := &request{
 		method:     http.MethodPost,
 		path:       wire.SubPath(wire.PathMachines, machineID, wire.SegmentHeartbeat),
 		auth:       authLicense,
 		licenseKey: key,
 		idempotent: true,
-	})
+		drops:      dropsLicenseKey(key),
+	}
+	m, _, err := callData[Machine](ctx, c, r)
 	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			c.recovered(r, nil) // culled: what the cache says of it is wrong
+		}
 		return nil, err
 	}
 	if err := checkMachine(m); err != nil {
@@ -177,7 +186,7 @@ func (c *Client) GetMachine(ctx context.Context, key, machineID string) (*Machin
 	if err := checkID("machine ID", machineID); err != nil {
 		return nil, err
 	}
-	m, _, err := doData[Machine](ctx, c, &request{
+	m, _, err := callData[Machine](ctx, c, &request{
 		method:     http.MethodGet,
 		path:       wire.ResourcePath(wire.PathMachines, machineID),
 		auth:       authLicense,

@@ -47,7 +47,7 @@ func (s *MachinesService) Create(ctx context.Context, req *MachineRequest) (*Mac
 	if req.Cores < 0 {
 		return nil, fmt.Errorf("%w: negative core count", ErrInvalidArgument)
 	}
-	return s.client.activate(ctx, &request{body: req, auth: authAPIKey}, s.Get)
+	return s.client.activate(ctx, &request{body: req, auth: authAPIKey, drops: dropsLicenseID(req.LicenseID)}, s.Get)
 }
 
 // Get returns machine id, or an error matching ErrNotFound once it is
@@ -64,7 +64,7 @@ func (s *MachinesService) Delete(ctx context.Context, id string) error {
 	if err := checkID("machine ID", id); err != nil {
 		return err
 	}
-	return deleteResource(ctx, s.client, wire.ResourcePath(wire.PathMachines, id))
+	return deleteResource(ctx, s.client, wire.ResourcePath(wire.PathMachines, id), dropsAll()) // the machine's license is not known here
 }
 
 // List yields every machine the options select, oldest first; see

@@ -50,7 +50,7 @@ func checkPolicyResource(p *Policy) error { return needID("policy", p.ID) }
 // MaxMachines unless the template sets it: Value(0) allows no machines,
 // Null() (with AllowUnlimitedActivations: Ptr(true)) allows any number.
 func (s *PoliciesService) Create(ctx context.Context, req *PolicyRequest) (*Policy, error) {
-	return createResource(ctx, s.client, wire.PathPolicies, req, checkPolicyResource)
+	return createResource(ctx, s.client, wire.PathPolicies, req, dropsNothing(), checkPolicyResource)
 }
 
 // CreateFromTemplate creates a policy from template t: req supplies at
@@ -83,7 +83,7 @@ func (s *PoliciesService) Update(ctx context.Context, id string, req *PolicyRequ
 	if err := checkID("policy ID", id); err != nil {
 		return nil, err
 	}
-	return updateResource(ctx, s.client, wire.ResourcePath(wire.PathPolicies, id), req, checkPolicyResource)
+	return updateResource(ctx, s.client, wire.ResourcePath(wire.PathPolicies, id), req, dropsAll(), checkPolicyResource)
 }
 
 // Delete deletes policy id (a soft delete).
@@ -91,7 +91,7 @@ func (s *PoliciesService) Delete(ctx context.Context, id string) error {
 	if err := checkID("policy ID", id); err != nil {
 		return err
 	}
-	return deleteResource(ctx, s.client, wire.ResourcePath(wire.PathPolicies, id))
+	return deleteResource(ctx, s.client, wire.ResourcePath(wire.PathPolicies, id), dropsAll())
 }
 
 // List yields every policy, oldest first; see ListOptions.
@@ -112,12 +112,12 @@ func (s *PoliciesService) lister(opts *ListOptions) *lister[Policy] {
 // license under policy id and returns the policy. An unknown code is an
 // error matching ErrNotFound; codes already attached stay as they are.
 func (s *PoliciesService) AttachEntitlements(ctx context.Context, id string, codes ...string) (*Policy, error) {
-	return setEntitlements(ctx, s.client, http.MethodPost, wire.PathPolicies, "policy", id, codes, checkPolicyResource)
+	return setEntitlements(ctx, s.client, http.MethodPost, wire.PathPolicies, "policy", id, codes, dropsAll(), checkPolicyResource)
 }
 
 // DetachEntitlements removes the entitlements with the given codes from
 // policy id and returns the policy. Detaching a code that is not attached
 // is not an error.
 func (s *PoliciesService) DetachEntitlements(ctx context.Context, id string, codes ...string) (*Policy, error) {
-	return setEntitlements(ctx, s.client, http.MethodDelete, wire.PathPolicies, "policy", id, codes, checkPolicyResource)
+	return setEntitlements(ctx, s.client, http.MethodDelete, wire.PathPolicies, "policy", id, codes, dropsAll(), checkPolicyResource)
 }

@@ -17,7 +17,7 @@ func checkProductResource(p *Product) error { return needID("product", p.ID) }
 // the environment (a taken code is an error matching ErrConflict). Field
 // errors match ErrValidation; see (*APIError).FieldErrors.
 func (s *ProductsService) Create(ctx context.Context, req *ProductRequest) (*Product, error) {
-	return createResource(ctx, s.client, wire.PathProducts, req, checkProductResource)
+	return createResource(ctx, s.client, wire.PathProducts, req, dropsNothing(), checkProductResource)
 }
 
 // Get returns product id. A product of the other environment, a deleted one
@@ -34,7 +34,7 @@ func (s *ProductsService) Update(ctx context.Context, id string, req *ProductReq
 	if err := checkID("product ID", id); err != nil {
 		return nil, err
 	}
-	return updateResource(ctx, s.client, wire.ResourcePath(wire.PathProducts, id), req, checkProductResource)
+	return updateResource(ctx, s.client, wire.ResourcePath(wire.PathProducts, id), req, dropsAll(), checkProductResource)
 }
 
 // Delete deletes product id (a soft delete: it then reads as not found).
@@ -42,7 +42,7 @@ func (s *ProductsService) Delete(ctx context.Context, id string) error {
 	if err := checkID("product ID", id); err != nil {
 		return err
 	}
-	return deleteResource(ctx, s.client, wire.ResourcePath(wire.PathProducts, id))
+	return deleteResource(ctx, s.client, wire.ResourcePath(wire.PathProducts, id), dropsAll())
 }
 
 // List yields every product, oldest first, fetching pages as the loop

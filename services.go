@@ -7,58 +7,54 @@ import (
 	"net/http"
 )
 
-// services holds the management API services, reached as fields of Client
-// (client.Products, client.Licenses, ...). Every call of every service
-// authenticates with the client's API key (WithAPIKey) and fails with
-// ErrNoAPIKey, before any request, on a client without one. Calls act in
-// the key's environment only: test and live data never mix.
-type services struct {
-	// Products manages products (/products).
-	Products *ProductsService
-	// Policies manages policies and their entitlements (/policies).
-	Policies *PoliciesService
-	// Entitlements manages entitlements (/entitlements).
-	Entitlements *EntitlementsService
-	// Licenses manages licenses: lifecycle, renewal and entitlements (/licenses).
-	Licenses *LicensesService
-	// Machines lists, inspects, activates and removes machines with the
-	// API key (/machines). Client apps use Activate, Deactivate and
-	// Heartbeat with a license key instead.
-	Machines *MachinesService
-	// Webhooks manages webhook endpoints (/webhooks).
-	Webhooks *WebhooksService
-	// Keys fetches the account's license-file signing key (/keys/signing).
-	Keys *KeysService
-}
-
 // service is what every service holds: the client it sends through.
 type service struct{ client *Client }
 
-// initServices wires every service to c.
-func (c *Client) initServices() {
-	c.services = services{
-		Products:     &ProductsService{client: c},
-		Policies:     &PoliciesService{client: c},
-		Entitlements: &EntitlementsService{client: c},
-		Licenses:     &LicensesService{client: c},
-		Machines:     &MachinesService{client: c},
-		Webhooks:     &WebhooksService{client: c},
-		Keys:         &KeysService{client: c},
-	}
-}
-
 // The generic calls below are shared by every service. Each checks its
 // arguments before any request and the decoded resource after.
+
+// call sends r through the transport, decodes the "data" of its answer
+// into out (when not nil) and then drops the cached results r.drops names:
+// every write says, where it builds its request, what it invalidates.
+func (c *Client) call(ctx context.Context, r *request, out any) (*response, error) {
+	res, err := c.transport.send(ctx, r)
+	if err != nil {
+		return res, err
+	}
+	if out != nil {
+		if err := decodeDataInto(res.Body, out); err != nil {
+			return nil, fmt.Errorf("%w: %s %s: %s", ErrMalformedResponse, r.method, r.path, err.Error())
+		}
+	}
+	c.results.drop(r.drops, out)
+	return res, nil
+}
+
+// recovered drops what r.drops names for a write that failed on its retry
+// because a lost earlier attempt had already acted (see Activate,
+// Deactivate, deleteResource, LicensesService.transition); out is the
+// resource the recovery found, or nil.
+func (c *Client) recovered(r *request, out any) { c.results.drop(r.drops, out) }
+
+// callData sends r and returns the decoded "data" of its 2xx answer.
+func callData[T any](ctx context.Context, c *Client, r *request) (*T, *response, error) {
+	out := new(T)
+	res, err := c.call(ctx, r, out)
+	if err != nil {
+		return nil, res, err
+	}
+	return out, res, nil
+}
 
 // createResource POSTs body to path and returns the created resource. A
 // create is not idempotent: retried only on 429, which the server refused
 // before acting, never after a 5xx or a lost response that may have
 // created the resource already.
-func createResource[T, B any](ctx context.Context, c *Client, path string, body *B, check func(*T) error) (*T, error) {
+func createResource[T, B any](ctx context.Context, c *Client, path string, body *B, drops invalidation, check func(*T) error) (*T, error) {
 	if body == nil {
 		return nil, fmt.Errorf("%w: nil request", ErrInvalidArgument)
 	}
-	return sendResource(ctx, c, &request{method: http.MethodPost, path: path, body: body, auth: authAPIKey}, check)
+	return sendResource(ctx, c, &request{method: http.MethodPost, path: path, body: body, auth: authAPIKey, drops: drops}, check)
 }
 
 // getResource GETs one resource (retried on 429, 5xx and transport errors).
@@ -69,22 +65,22 @@ func getResource[T any](ctx context.Context, c *Client, path string, check func(
 // updateResource PATCHes body to path. A PATCH sets the fields it names to
 // the values it carries, so sending it twice leaves the same state: it is
 // retried like a GET.
-func updateResource[T, B any](ctx context.Context, c *Client, path string, body *B, check func(*T) error) (*T, error) {
+func updateResource[T, B any](ctx context.Context, c *Client, path string, body *B, drops invalidation, check func(*T) error) (*T, error) {
 	if body == nil {
 		return nil, fmt.Errorf("%w: nil request", ErrInvalidArgument)
 	}
-	return sendResource(ctx, c, &request{method: http.MethodPatch, path: path, body: body, auth: authAPIKey, idempotent: true}, check)
+	return sendResource(ctx, c, &request{method: http.MethodPatch, path: path, body: body, auth: authAPIKey, idempotent: true, drops: drops}, check)
 }
 
 // deleteResource DELETEs path (a soft delete; 204). A DELETE is retried
 // like a GET; when an earlier attempt may have deleted the resource and the
 // retry meets 404, the delete succeeded.
-func deleteResource(ctx context.Context, c *Client, path string) error {
-	r := &request{method: http.MethodDelete, path: path, auth: authAPIKey}
-	res, err := c.do(ctx, r)
+func deleteResource(ctx context.Context, c *Client, path string, drops invalidation) error {
+	r := &request{method: http.MethodDelete, path: path, auth: authAPIKey, drops: drops}
+	res, err := c.call(ctx, r, nil)
 	if err != nil {
 		if res != nil && res.Ambiguous && errors.Is(err, ErrNotFound) {
-			c.afterRecoveredWrite(r, nil)
+			c.recovered(r, nil)
 			return nil
 		}
 		return err
@@ -94,7 +90,7 @@ func deleteResource(ctx context.Context, c *Client, path string) error {
 
 // sendResource sends r and decodes and checks the resource it returns.
 func sendResource[T any](ctx context.Context, c *Client, r *request, check func(*T) error) (*T, error) {
-	v, _, err := doData[T](ctx, c, r)
+	v, _, err := callData[T](ctx, c, r)
 	if err != nil {
 		return nil, err
 	}

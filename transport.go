@@ -15,12 +15,26 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/hashicorp/go-retryablehttp"
 
+	"github.com/licentric/licentric-go/clock"
 	"github.com/licentric/licentric-go/internal/wire"
 )
+
+// The transport is the client's send loop: for every attempt of a request
+// it takes a unit of the rate budget, sends, caps and classifies the
+// answer, and waits out the backoff on the client's clock. It knows nothing
+// of the cache: what a write invalidates is the caller's business
+// (Client.call). go-retryablehttp runs the loop; its hooks are the adapter:
+// RequestLogHook counts attempts, CheckRetry settles the budget unit and
+// decides, Backoff is zero because PrepareRetry waits instead, on the
+// client's clock (retryablehttp's own sleep cannot be given a clock), and
+// then takes the next unit.
 
 // authKind says which credential a request carries.
 type authKind int
@@ -33,7 +47,7 @@ const (
 )
 
 // request describes one API call. Adding an endpoint is filling one in and
-// calling do (or doData).
+// calling Client.call (or callData).
 type request struct {
 	method     string
 	path       string     // relative to the API root, from wire (already escaped)
@@ -41,20 +55,19 @@ type request struct {
 	body       any        // JSON-encoded when non-nil
 	auth       authKind
 	licenseKey string // for authLicense
-	// tier is the rate-limit tier; empty derives it from method and path.
-	tier string
 	// idempotent requests are retried on 429, 5xx and transport errors;
 	// others only on 429. GET, HEAD, PUT and DELETE are always idempotent.
 	idempotent bool
-	// out, when non-nil, receives the "data" member of a 2xx body.
-	out any
+	// noWait makes the request fail at once with ErrBudgetExhausted when
+	// the rate budget has no unit free, instead of waiting for one (the
+	// results part asks so when it holds a stale result to serve instead).
+	noWait bool
 	// secrets are extra strings (e.g. a license key in the path) to redact
 	// from logs and errors; the API key and licenseKey always are.
 	secrets []string
-	// reserved says that budget is a unit of the rate budget already taken
-	// for the first attempt; otherwise do takes one (waiting if need be).
-	reserved bool
-	budget   budgetToken
+	// drops is what a success invalidates (see invalidate.go). The
+	// transport does not read it; Client.call does.
+	drops invalidation
 }
 
 func (r *request) retriesAll() bool {
@@ -63,18 +76,6 @@ func (r *request) retriesAll() bool {
 		return true
 	}
 	return r.idempotent
-}
-
-func (r *request) rateTier() string {
-	switch {
-	case r.tier != "":
-		return r.tier
-	case r.path == wire.PathValidateKey:
-		return wire.TierValidation
-	case r.method == http.MethodPost && r.path == wire.PathMachines:
-		return wire.TierActivation
-	}
-	return wire.TierManagement
 }
 
 // response is a 2xx (or, alongside an error, non-2xx) answer.
@@ -89,82 +90,165 @@ type response struct {
 	Ambiguous bool
 }
 
-// reqState travels in the request context to the retry hooks.
-type reqState struct {
-	r             *request
-	tier          string
-	logPath       string
-	attempts      int
-	lastAmbiguous bool
-	ambiguous     bool
-	tok           budgetToken // the rate-budget unit of the attempt in flight
+// transport is the send loop of a Client.
+type transport struct {
+	base      string
+	apiKey    string
+	userAgent string
+	clock     clock.Clock
+	logger    *slog.Logger
+	retry     RetryPolicy
+	budget    *budget
+	rc        *retryablehttp.Client
+
+	rateMu sync.Mutex
+	rates  map[string]RateLimit
 }
 
-type stateKey struct{}
-
-// callerTransport sends through a caller's *http.Client without touching it:
-// the retry client gets its own *http.Client around it, so that nothing
-// (not even CloseIdleConnections) reaches the caller's value.
-type callerTransport struct{ hc *http.Client }
-
-func (t callerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.hc.Do(req)
-	if err != nil {
-		return nil, unwrapURLError(err)
+// newTransport builds the send loop from the options.
+func newTransport(cfg *config, b *budget) *transport {
+	t := &transport{
+		base:      cfg.base,
+		apiKey:    cfg.apiKey,
+		userAgent: cfg.userAgent,
+		clock:     cfg.clock,
+		logger:    cfg.logger,
+		retry:     cfg.retry,
+		budget:    b,
+		rates:     make(map[string]RateLimit),
 	}
+	t.rc = &retryablehttp.Client{
+		HTTPClient:     newHTTPClient(cfg.httpClient, cfg.base, cfg.retry.AttemptTimeout),
+		Logger:         nil, // the transport logs through slog itself
+		RetryWaitMin:   cfg.retry.MinWait,
+		RetryWaitMax:   cfg.retry.MaxWait,
+		RetryMax:       cfg.retry.MaxRetries,
+		CheckRetry:     t.checkRetry,
+		Backoff:        func(time.Duration, time.Duration, int, *http.Response) time.Duration { return 0 },
+		ErrorHandler:   retryablehttp.PassthroughErrorHandler,
+		RequestLogHook: t.beforeAttempt,
+		PrepareRetry:   t.beforeRetry,
+	}
+	return t
+}
+
+// newHTTPClient returns the *http.Client the transport sends through: the
+// caller's RoundTripper, cookie jar and (shorter) timeout when one was given
+// (the caller's value itself is never modified), every attempt bounded by
+// attemptTimeout, and redirects followed only within the base URL's origin
+// (scheme, host and port), so that credentials and bodies never reach
+// another origin.
+func newHTTPClient(caller *http.Client, base string, attemptTimeout time.Duration) *http.Client {
+	var rt http.RoundTripper
+	hc := &http.Client{}
+	if caller != nil {
+		rt = caller.Transport
+		hc.Jar = caller.Jar
+		hc.Timeout = caller.Timeout
+	}
+	if rt == nil {
+		if caller != nil {
+			rt = http.DefaultTransport
+		} else {
+			rt = http.DefaultTransport.(*http.Transport).Clone()
+		}
+	}
+	hc.Transport = attemptTimeoutTransport{next: rt, d: attemptTimeout}
+	origin, _ := url.Parse(base)
+	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= maxRedirects {
+			return errTooManyRedirects
+		}
+		if origin == nil || req.URL.Scheme != origin.Scheme || req.URL.Host != origin.Host {
+			return errOffOriginRedirect
+		}
+		if req.URL.Scheme != "https" && !isLoopbackHost(req.URL.Hostname()) {
+			return errInsecureRedirect
+		}
+		return nil
+	}
+	return hc
+}
+
+// maxRedirects bounds the redirects followed within the base URL's origin.
+const maxRedirects = 5
+
+var (
+	errTooManyRedirects  = errors.New("licentric: too many redirects")
+	errInsecureRedirect  = errors.New("licentric: refusing redirect to a non-https URL")
+	errOffOriginRedirect = errors.New("licentric: refusing redirect off the base URL's origin")
+)
+
+// attemptTimeoutTransport bounds one attempt, body included, by d.
+type attemptTimeoutTransport struct {
+	next http.RoundTripper
+	d    time.Duration
+}
+
+func (t attemptTimeoutTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.d <= 0 {
+		return t.next.RoundTrip(req)
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), t.d)
+	resp, err := t.next.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
 	return resp, nil
 }
 
-func (c *Client) newRetryClient() *retryablehttp.Client {
-	hc := c.httpClient
-	if !c.ownHTTPClient {
-		hc = &http.Client{
-			Transport:     callerTransport{hc: c.httpClient},
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
-	}
-	return &retryablehttp.Client{
-		HTTPClient:     hc,
-		Logger:         nil, // the client logs through slog itself
-		RetryWaitMin:   c.retry.MinWait,
-		RetryWaitMax:   c.retry.MaxWait,
-		RetryMax:       c.retry.MaxRetries,
-		CheckRetry:     c.checkRetry,
-		Backoff:        c.backoff,
-		ErrorHandler:   retryablehttp.PassthroughErrorHandler,
-		RequestLogHook: c.beforeAttempt,
-		PrepareRetry:   c.beforeRetry,
-	}
+// cancelOnClose ends an attempt's context when its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
 }
 
-// do sends r, retrying as its class allows, and returns the response of a
+func (b *cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+// attempt travels in the request context to the retry hooks.
+type attempt struct {
+	r             *request
+	tier          string
+	logPath       string
+	red           redactor
+	attempts      int
+	lastAmbiguous bool
+	ambiguous     bool
+	unit          unit          // the budget unit of the attempt in flight
+	wait          time.Duration // backoff before the next attempt
+}
+
+type attemptKey struct{}
+
+// send sends r, retrying as its class allows, and returns the response of a
 // 2xx. A non-2xx is an *APIError (*RateLimitError for 429) together with the
-// response; a 2xx whose body is unusable is ErrMalformedResponse.
-func (c *Client) do(ctx context.Context, r *request) (res *response, err error) {
-	if r.reserved {
-		// Give the unit back if no attempt is made.
-		defer func() {
-			if r.reserved {
-				c.budget.giveBack(r.budget)
-			}
-		}()
-	}
+// response; a 2xx whose body is unusable is ErrMalformedResponse. A request
+// the rate budget holds back past ctx fails with an error matching both
+// ErrBudgetExhausted and ctx's error.
+func (t *transport) send(ctx context.Context, r *request) (*response, error) {
 	if ctx == nil {
 		return nil, fmt.Errorf("%w: nil context", ErrInvalidArgument)
 	}
-	redact := c.redactor(r)
-	op := r.method + " " + redact(r.path)
+	red := t.redactor(r)
+	st := &attempt{r: r, tier: wire.TierOf(r.method, r.path), logPath: red.redact(r.path), red: red}
+	op := r.method + " " + st.logPath
 
 	var authz string
 	switch r.auth {
 	case authAPIKey:
-		if c.apiKey == "" {
+		if t.apiKey == "" {
 			return nil, ErrNoAPIKey
 		}
-		authz = wire.SchemeBearer + " " + c.apiKey
+		authz = wire.SchemeBearer + " " + t.apiKey
 	case authAPIKeyIfAny:
-		if c.apiKey != "" {
-			authz = wire.SchemeBearer + " " + c.apiKey
+		if t.apiKey != "" {
+			authz = wire.SchemeBearer + " " + t.apiKey
 		}
 	case authLicense:
 		if err := checkLicenseKey(r.licenseKey); err != nil {
@@ -184,17 +268,16 @@ func (c *Client) do(ctx context.Context, r *request) (res *response, err error) 
 		}
 		body = b
 	}
-	u := c.base + r.path
+	u := t.base + r.path
 	if len(r.query) > 0 {
 		u += "?" + r.query.Encode()
 	}
-	st := &reqState{r: r, tier: r.rateTier(), logPath: redact(r.path)}
-	req, err := retryablehttp.NewRequestWithContext(context.WithValue(ctx, stateKey{}, st), r.method, u, body)
+	req, err := retryablehttp.NewRequestWithContext(context.WithValue(ctx, attemptKey{}, st), r.method, u, body)
 	if err != nil {
 		return nil, fmt.Errorf("licentric: %s: cannot build request", op)
 	}
 	req.Header.Set(wire.HeaderAccept, wire.ContentTypeJSON)
-	req.Header.Set(wire.HeaderUserAgent, c.userAgent)
+	req.Header.Set(wire.HeaderUserAgent, t.userAgent)
 	if body != nil {
 		req.Header.Set(wire.HeaderContentType, wire.ContentTypeJSON)
 	}
@@ -202,81 +285,202 @@ func (c *Client) do(ctx context.Context, r *request) (res *response, err error) 
 		req.Header.Set(wire.HeaderAuthorization, authz)
 	}
 
-	// Every attempt takes a unit of the tier's rate budget before it is
-	// sent: the first here, retries in beforeRetry.
-	if r.reserved {
-		st.tok, r.reserved = r.budget, false
-	} else if st.tok, err = c.budget.wait(ctx, st.tier); err != nil {
+	// Every attempt takes a unit of the tier's budget before it is sent:
+	// the first here, retries in beforeRetry.
+	if st.unit, err = t.budget.take(ctx, st.tier, r.noWait); err != nil {
 		return nil, fmt.Errorf("licentric: %s: %w", op, err)
 	}
-	resp, err := c.rc.Do(req)
+	defer func() { t.budget.giveBack(st.unit) }() // a unit never sent goes back
+	resp, err := t.rc.Do(req)
 	if err != nil {
 		if resp != nil {
 			_ = resp.Body.Close()
 		}
+		if errors.Is(err, ErrBudgetExhausted) {
+			return nil, fmt.Errorf("licentric: %s: %w", op, err)
+		}
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, fmt.Errorf("licentric: %s: %w", op, ctxErr)
 		}
-		return nil, fmt.Errorf("licentric: %s: %w", op, redactError(unwrapURLError(err), redact))
+		return nil, fmt.Errorf("licentric: %s: %w", op, red.redactError(unwrapURLError(err)))
 	}
 	defer func() { _ = resp.Body.Close() }()
 	data, tooLarge, readErr := readCapped(resp.Body, wire.MaxBodyBytes)
-	res = &response{
+	res := &response{
 		StatusCode: resp.StatusCode,
 		Header:     resp.Header,
 		Body:       data,
 		Attempts:   max(st.attempts, 1),
 		Ambiguous:  st.ambiguous,
 	}
-	if readErr != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, fmt.Errorf("licentric: %s: %w", op, ctxErr)
-		}
-		if resp.StatusCode < 200 || resp.StatusCode > 299 {
-			return res, c.apiError(resp, nil, false, redact)
-		}
-		return nil, fmt.Errorf("licentric: %s: reading response: %w", op, redactError(readErr, redact))
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return res, c.apiError(resp, data, tooLarge, redact)
-	}
-	if tooLarge {
+	ok := resp.StatusCode >= 200 && resp.StatusCode <= 299
+	switch {
+	case readErr != nil && ctx.Err() != nil:
+		return nil, fmt.Errorf("licentric: %s: %w", op, ctx.Err())
+	case readErr != nil && !ok:
+		return res, t.apiError(resp, nil, false, red)
+	case readErr != nil:
+		return nil, fmt.Errorf("licentric: %s: reading response: %w", op, red.redactError(readErr))
+	case !ok:
+		return res, t.apiError(resp, data, tooLarge, red)
+	case tooLarge:
 		return nil, fmt.Errorf("%w: %s: body exceeds %d bytes", ErrMalformedResponse, op, wire.MaxBodyBytes)
 	}
-	if r.out != nil {
-		if err := decodeDataInto(data, r.out); err != nil {
-			return nil, fmt.Errorf("%w: %s: %s", ErrMalformedResponse, op, err.Error())
-		}
-	}
-	c.afterWrite(r)
 	return res, nil
 }
 
-// doData sends r and returns the decoded "data" of its 2xx response.
-func doData[T any](ctx context.Context, c *Client, r *request) (*T, *response, error) {
-	out := new(T)
-	r.out = out
-	res, err := c.do(ctx, r)
-	if err != nil {
-		return nil, res, err
-	}
-	return out, res, nil
-}
-
 // apiError builds the error of a non-2xx response.
-func (c *Client) apiError(resp *http.Response, body []byte, tooLarge bool, redact func(string) string) error {
-	e := decodeAPIError(resp.StatusCode, resp.Header, body, tooLarge, redact)
+func (t *transport) apiError(resp *http.Response, body []byte, tooLarge bool, red redactor) error {
+	e := decodeAPIError(resp.StatusCode, resp.Header, body, tooLarge, red)
 	if resp.StatusCode != http.StatusTooManyRequests {
 		return e
 	}
 	rl := &RateLimitError{APIError: e}
-	if d, ok := parseRetryAfter(resp.Header.Get(wire.HeaderRetryAfter), c.clock.Now()); ok {
+	if d, ok := parseRetryAfter(resp.Header.Get(wire.HeaderRetryAfter), t.clock.Now()); ok {
 		rl.RetryAfter = d
 	}
 	if l, ok := parseRateLimit(resp.Header); ok {
 		rl.Limit, rl.Remaining, rl.Reset = l.Limit, l.Remaining, l.Reset
 	}
 	return rl
+}
+
+// beforeAttempt runs before every attempt (retryablehttp's RequestLogHook).
+func (t *transport) beforeAttempt(_ retryablehttp.Logger, req *http.Request, i int) {
+	st, _ := req.Context().Value(attemptKey{}).(*attempt)
+	if st == nil {
+		return
+	}
+	st.attempts = i + 1
+	st.unit.sentAt = t.clock.Now()
+	if i > 0 && st.lastAmbiguous {
+		st.ambiguous = true
+	}
+}
+
+// beforeRetry waits out the backoff on the client's clock and takes a unit
+// of the rate budget before a retry (retryablehttp's PrepareRetry); an
+// error ends the request without sending the retry.
+func (t *transport) beforeRetry(req *http.Request) error {
+	st, _ := req.Context().Value(attemptKey{}).(*attempt)
+	if st == nil {
+		return nil
+	}
+	ctx := req.Context()
+	if st.wait > 0 {
+		// The backoff ends when the client's clock says so (a test that
+		// advances its clock, or a synctest bubble, skips it) or, on a
+		// clock that stands still, when as much real time has passed.
+		real := time.NewTimer(st.wait)
+		defer real.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.clock.After(st.wait):
+		case <-real.C:
+		}
+	}
+	u, err := t.budget.take(ctx, st.tier, st.r.noWait)
+	if err != nil {
+		return err
+	}
+	st.unit = u
+	return nil
+}
+
+// checkRetry decides whether an attempt is retried (retryablehttp's
+// CheckRetry) and how long to wait first. It also settles the attempt's
+// budget unit, records rate-limit headers and logs the attempt.
+func (t *transport) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	st, _ := ctx.Value(attemptKey{}).(*attempt)
+	if st == nil {
+		st = &attempt{r: &request{}}
+	}
+	t.observe(ctx, st, resp, err)
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return false, ctxErr
+	}
+	retry := false
+	if err != nil {
+		st.lastAmbiguous = true
+		retry = st.r.retriesAll() && !permanentTransportError(err)
+	} else {
+		st.lastAmbiguous = resp.StatusCode >= 500
+		switch {
+		case resp.StatusCode == http.StatusTooManyRequests:
+			retry = true
+		case resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented:
+			retry = st.r.retriesAll()
+		}
+	}
+	if retry {
+		st.wait = t.backoff(t.retry.MinWait, t.retry.MaxWait, max(st.attempts, 1)-1, resp)
+	}
+	return retry, nil
+}
+
+// observe settles the budget unit of an attempt, records its rate-limit
+// headers and logs it.
+func (t *transport) observe(ctx context.Context, st *attempt, resp *http.Response, err error) {
+	t.budget.observe(st.unit, st.tier, resp)
+	st.unit = unit{}
+	if resp != nil && st.tier != "" {
+		if l, ok := parseRateLimit(resp.Header); ok {
+			t.rateMu.Lock()
+			t.rates[st.tier] = l
+			t.rateMu.Unlock()
+		}
+	}
+	if !t.logger.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("method", st.r.method),
+		slog.String("path", st.logPath),
+		slog.Int("attempt", max(st.attempts, 1)),
+	}
+	if resp != nil {
+		attrs = append(attrs,
+			slog.Int("status", resp.StatusCode),
+			slog.String("request_id", st.red.clean(resp.Header.Get(wire.HeaderRequestID), maxRequestIDRunes)))
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", scrubKeyShapes(st.red.redact(unwrapURLError(err).Error()))))
+	}
+	t.logger.LogAttrs(ctx, slog.LevelDebug, "licentric: http attempt", attrs...)
+}
+
+// backoff is the wait before retry n+1: Retry-After when the response has
+// one, else exponential from MinWait with jitter, never more than MaxWait.
+func (t *transport) backoff(minWait, maxWait time.Duration, n int, resp *http.Response) time.Duration {
+	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+		if d, ok := parseRetryAfter(resp.Header.Get(wire.HeaderRetryAfter), t.clock.Now()); ok && d > 0 {
+			return min(d, maxWait)
+		}
+	}
+	d := maxWait
+	if n < 30 {
+		d = min(minWait<<n, maxWait)
+	}
+	if d <= 0 {
+		return 0
+	}
+	half := d / 2
+	return half + rand.N(d-half+1)
+}
+
+// redactor returns the redactor of r: the API key, r's license key and r's
+// extra secrets.
+func (t *transport) redactor(r *request) redactor {
+	return newRedactor(append([]string{t.apiKey, r.licenseKey}, r.secrets...)...)
+}
+
+// rateLimit returns the last rate-limit headers of tier.
+func (t *transport) rateLimit(tier string) (RateLimit, bool) {
+	t.rateMu.Lock()
+	defer t.rateMu.Unlock()
+	l, ok := t.rates[tier]
+	return l, ok
 }
 
 // decodeDataInto decodes the "data" member of a success envelope into out.
@@ -332,112 +536,6 @@ func readCapped(r io.Reader, limit int) (data []byte, tooLarge bool, err error) 
 	return data, false, nil
 }
 
-// beforeAttempt runs before every attempt (retryablehttp's RequestLogHook).
-func (c *Client) beforeAttempt(_ retryablehttp.Logger, req *http.Request, i int) {
-	st, _ := req.Context().Value(stateKey{}).(*reqState)
-	if st == nil {
-		return
-	}
-	st.attempts = i + 1
-	if i > 0 && st.lastAmbiguous {
-		st.ambiguous = true
-	}
-}
-
-// beforeRetry takes a unit of the rate budget before a retry
-// (retryablehttp's PrepareRetry), waiting for one within the request's
-// context; an error ends the request without sending the retry.
-func (c *Client) beforeRetry(req *http.Request) error {
-	st, _ := req.Context().Value(stateKey{}).(*reqState)
-	if st == nil {
-		return nil
-	}
-	tok, err := c.budget.wait(req.Context(), st.tier)
-	if err != nil {
-		return err
-	}
-	st.tok = tok
-	return nil
-}
-
-// checkRetry decides whether an attempt is retried (retryablehttp's
-// CheckRetry). It also records rate-limit headers and logs the attempt.
-func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	st, _ := ctx.Value(stateKey{}).(*reqState)
-	if st == nil {
-		st = &reqState{r: &request{}}
-	}
-	c.observe(ctx, st, resp, err)
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return false, ctxErr
-	}
-	if err != nil {
-		st.lastAmbiguous = true
-		if !st.r.retriesAll() || permanentTransportError(err) {
-			return false, nil
-		}
-		return true, nil
-	}
-	st.lastAmbiguous = resp.StatusCode >= 500
-	switch {
-	case resp.StatusCode == http.StatusTooManyRequests:
-		return true, nil
-	case resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented:
-		return st.r.retriesAll(), nil
-	}
-	return false, nil
-}
-
-// observe records the rate-limit headers of an attempt and logs it.
-func (c *Client) observe(ctx context.Context, st *reqState, resp *http.Response, err error) {
-	c.budget.observe(st.tok, st.tier, resp)
-	st.tok = noToken
-	if resp != nil {
-		if l, ok := parseRateLimit(resp.Header); ok && st.tier != "" {
-			c.rateMu.Lock()
-			c.rates[st.tier] = l
-			c.rateMu.Unlock()
-		}
-	}
-	if !c.logger.Enabled(ctx, slog.LevelDebug) {
-		return
-	}
-	attrs := []slog.Attr{
-		slog.String("method", st.r.method),
-		slog.String("path", st.logPath),
-		slog.Int("attempt", max(st.attempts, 1)),
-	}
-	if resp != nil {
-		attrs = append(attrs,
-			slog.Int("status", resp.StatusCode),
-			slog.String("request_id", sanitize(resp.Header.Get(wire.HeaderRequestID), maxRequestIDRunes)))
-	}
-	if err != nil {
-		attrs = append(attrs, slog.String("error", c.redactor(st.r)(unwrapURLError(err).Error())))
-	}
-	c.logger.LogAttrs(ctx, slog.LevelDebug, "licentric: http attempt", attrs...)
-}
-
-// backoff is the wait before retry attemptNum+1 (retryablehttp's Backoff):
-// Retry-After when the response has one, else exponential with jitter,
-// never more than max.
-func (c *Client) backoff(minWait, maxWait time.Duration, attemptNum int, resp *http.Response) time.Duration {
-	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
-		if d, ok := parseRetryAfter(resp.Header.Get(wire.HeaderRetryAfter), c.clock.Now()); ok && d > 0 {
-			return min(d, maxWait)
-		}
-	}
-	d := maxWait
-	if attemptNum < 30 {
-		d = min(minWait<<attemptNum, maxWait)
-	}
-	if d <= 0 {
-		return 0
-	}
-	half := d / 2
-	return half + rand.N(d-half+1)
-}
-
 // maxRetryAfter caps a Retry-After value, in either form.
 const maxRetryAfter = 24 * time.Hour
 
@@ -472,10 +570,7 @@ type RateLimit struct {
 // (TierValidation, TierActivation or TierManagement); ok is false when no
 // response of that tier carried them yet.
 func (c *Client) RateLimit(tier string) (RateLimit, bool) {
-	c.rateMu.Lock()
-	defer c.rateMu.Unlock()
-	l, ok := c.rates[tier]
-	return l, ok
+	return c.transport.rateLimit(tier)
 }
 
 func parseRateLimit(h http.Header) (RateLimit, bool) {
@@ -502,7 +597,7 @@ func permanentTransportError(err error) bool {
 		invalidErr  x509.CertificateInvalidError
 		recordErr   tls.RecordHeaderError
 	)
-	return errors.Is(err, errInsecureRedirect) || errors.Is(err, errTooManyRedirects) ||
+	return errors.Is(err, errInsecureRedirect) || errors.Is(err, errTooManyRedirects) || errors.Is(err, errOffOriginRedirect) ||
 		errors.As(err, &certErr) || errors.As(err, &unknownAuth) || errors.As(err, &hostErr) ||
 		errors.As(err, &invalidErr) || errors.As(err, &recordErr)
 }
@@ -519,64 +614,29 @@ func unwrapURLError(err error) error {
 	}
 }
 
-// redactError returns err, or an error with the same chain but redacted
-// text when its text contains a secret.
-func redactError(err error, redact func(string) string) error {
-	if err == nil {
-		return nil
-	}
-	if s := err.Error(); redact(s) != s {
-		return &redactedError{msg: redact(s), err: err}
-	}
-	return err
-}
+// maxLicenseKeyLen bounds the license keys the client sends (contract
+// §13: custom keys run to 16,384 characters).
+const maxLicenseKeyLen = 16384
 
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
-
-// redactor returns a function that replaces the client's API key, r's
-// license key and r's extra secrets (raw and URL-escaped) by short prefixes.
-func (c *Client) redactor(r *request) func(string) string {
-	var pairs []string
-	add := func(s string) {
-		if len(s) < 4 {
-			return
-		}
-		red := redactKey(s)
-		for _, v := range []string{s, url.PathEscape(s), url.QueryEscape(s)} {
-			pairs = append(pairs, v, red)
-		}
-	}
-	add(c.apiKey)
-	add(r.licenseKey)
-	for _, s := range r.secrets {
-		add(s)
-	}
-	if len(pairs) == 0 {
-		return func(s string) string { return s }
-	}
-	rep := strings.NewReplacer(pairs...)
-	return rep.Replace
-}
-
-// maxLicenseKeyLen bounds the license keys the client sends.
-const maxLicenseKeyLen = 512
-
-// checkLicenseKey refuses license keys that cannot be sent safely. The key
-// never appears in the error.
+// checkLicenseKey refuses license keys the service cannot have (contract
+// §13): empty, longer than maxLicenseKeyLen, not UTF-8, with control
+// characters, or with leading or trailing white space. The key never
+// appears in the error.
 func checkLicenseKey(k string) error {
 	switch {
 	case k == "":
 		return fmt.Errorf("%w: license key is empty", ErrInvalidArgument)
 	case len(k) > maxLicenseKeyLen:
 		return fmt.Errorf("%w: license key is longer than %d bytes", ErrInvalidArgument, maxLicenseKeyLen)
-	case !validToken(k):
-		return fmt.Errorf("%w: license key contains spaces or control characters", ErrInvalidArgument)
+	case !utf8.ValidString(k):
+		return fmt.Errorf("%w: license key is not UTF-8", ErrInvalidArgument)
+	case strings.TrimSpace(k) != k:
+		return fmt.Errorf("%w: license key has leading or trailing white space", ErrInvalidArgument)
+	}
+	for _, r := range k {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("%w: license key contains control characters", ErrInvalidArgument)
+		}
 	}
 	return nil
 }

@@ -350,27 +350,27 @@ func TestBackoff(t *testing.T) {
 		}
 		return &http.Response{StatusCode: status, Header: h}
 	}
-	if d := c.backoff(time.Second, time.Minute, 0, resp(429, "7")); d != 7*time.Second {
+	if d := c.transport.backoff(time.Second, time.Minute, 0, resp(429, "7")); d != 7*time.Second {
 		t.Errorf("Retry-After seconds: %v", d)
 	}
 	date := clk.Now().Add(12 * time.Second).Format(http.TimeFormat)
-	if d := c.backoff(time.Second, time.Minute, 0, resp(503, date)); d != 12*time.Second {
+	if d := c.transport.backoff(time.Second, time.Minute, 0, resp(503, date)); d != 12*time.Second {
 		t.Errorf("Retry-After date: %v", d)
 	}
-	if d := c.backoff(time.Second, 5*time.Second, 0, resp(429, "600")); d != 5*time.Second {
+	if d := c.transport.backoff(time.Second, 5*time.Second, 0, resp(429, "600")); d != 5*time.Second {
 		t.Errorf("Retry-After not capped by MaxWait: %v", d)
 	}
 	past := clk.Now().Add(-time.Hour).Format(http.TimeFormat)
 	for _, ra := range []string{"", "soon", "-3", past} {
 		for attempt := range 6 {
-			d := c.backoff(time.Second, 10*time.Second, attempt, resp(429, ra))
+			d := c.transport.backoff(time.Second, 10*time.Second, attempt, resp(429, ra))
 			full := min(time.Second<<attempt, 10*time.Second)
 			if d < full/2 || d > full {
 				t.Errorf("Retry-After %q attempt %d: wait %v outside [%v, %v]", ra, attempt, d, full/2, full)
 			}
 		}
 	}
-	if d := c.backoff(time.Second, 10*time.Second, 200, nil); d < 5*time.Second || d > 10*time.Second {
+	if d := c.transport.backoff(time.Second, 10*time.Second, 200, nil); d < 5*time.Second || d > 10*time.Second {
 		t.Errorf("huge attempt number: %v", d)
 	}
 }
@@ -401,7 +401,7 @@ func TestRetryClasses(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c, mt := mockClient(t, WithAPIKey(testAPIKey))
 			mt.RegisterResponder(tc.method, apiURL(wire.PathProducts), respond(tc.status, `{"error":"x","code":"X"}`))
-			_, err := c.do(t.Context(), &request{method: tc.method, path: wire.PathProducts, auth: authAPIKey, idempotent: tc.idempotent, body: map[string]string{}})
+			_, err := c.transport.send(t.Context(), &request{method: tc.method, path: wire.PathProducts, auth: authAPIKey, idempotent: tc.idempotent, body: map[string]string{}})
 			var apiErr *APIError
 			if !errors.As(err, &apiErr) || apiErr.StatusCode != tc.status {
 				t.Fatalf("err = %v", err)
@@ -415,7 +415,7 @@ func TestRetryClasses(t *testing.T) {
 	for _, idem := range []bool{true, false} {
 		c, mt := mockClient(t, WithAPIKey(testAPIKey))
 		mt.RegisterResponder(http.MethodPost, apiURL(wire.PathProducts), httpmock.NewErrorResponder(errors.New("connection reset")))
-		_, err := c.do(t.Context(), &request{method: http.MethodPost, path: wire.PathProducts, auth: authAPIKey, idempotent: idem})
+		_, err := c.transport.send(t.Context(), &request{method: http.MethodPost, path: wire.PathProducts, auth: authAPIKey, idempotent: idem})
 		want := 1
 		if idem {
 			want = 4
@@ -426,7 +426,7 @@ func TestRetryClasses(t *testing.T) {
 	}
 	// Management calls need an API key; none is sent without one.
 	c, mt := mockClient(t)
-	if _, err := c.do(t.Context(), &request{method: http.MethodGet, path: wire.PathProducts, auth: authAPIKey}); !errors.Is(err, ErrNoAPIKey) || mt.GetTotalCallCount() != 0 {
+	if _, err := c.transport.send(t.Context(), &request{method: http.MethodGet, path: wire.PathProducts, auth: authAPIKey}); !errors.Is(err, ErrNoAPIKey) || mt.GetTotalCallCount() != 0 {
 		t.Errorf("no API key: %v", err)
 	}
 }
@@ -488,7 +488,7 @@ func TestSecretsNeverInErrorsOrLogs(t *testing.T) {
 	errs = append(errs, err)
 	_, err = c.Activate(t.Context(), testLicenseKey, ActivateParams{Fingerprint: testFP})
 	errs = append(errs, err)
-	_, err = c.do(t.Context(), &request{method: http.MethodGet, path: wire.LicenseByKeyPath(testLicenseKey), auth: authAPIKey, secrets: []string{testLicenseKey}})
+	_, err = c.transport.send(t.Context(), &request{method: http.MethodGet, path: wire.LicenseByKeyPath(testLicenseKey), auth: authAPIKey, secrets: []string{testLicenseKey}})
 	errs = append(errs, err)
 	_, err = c.Heartbeat(t.Context(), testLicenseKey, "m_1") // wrong shape: a machine without id
 	errs = append(errs, err)

@@ -33,8 +33,9 @@ const (
 // Validation is the result of validating a license key. A license that is
 // not valid is a result, not an error: check Valid (or Err).
 //
-// A result answered from the client's cache shares License, Machine and
-// Entitlements with the cache: treat them as read-only.
+// A Validation is a value of the caller's: it shares nothing with the
+// client's cache or with the results of other calls, so it may be modified
+// freely.
 type Validation struct {
 	// Valid reports whether the application should grant access. It is
 	// true for CodeValid, and for CodeExpired under the ALLOW_ACCESS
@@ -156,19 +157,33 @@ func (c *Client) Validate(ctx context.Context, key string, opts ...ValidateOptio
 	if ctx == nil {
 		return nil, fmt.Errorf("%w: nil context", ErrInvalidArgument)
 	}
-	if err := checkLicenseKey(key); err != nil {
+	var entBuf [8]string // keeps a cache hit's sorted codes off the heap
+	q, err := c.validateQuery(key, opts, entBuf[:0])
+	if err != nil {
 		return nil, err
 	}
-	var (
-		fp    string
-		ents  []string
-		fresh bool
-		nEnt  int
-	)
+	if v, ok := c.results.cached(&q); ok {
+		return v, nil
+	}
+	q.ents = slices.Clone(q.ents) // outlives this frame from here on
+	return c.results.get(ctx, &q, func(ctx context.Context, noWait bool) (*Validation, error) {
+		return c.validateRemote(ctx, &q, noWait)
+	})
+}
+
+// validateQuery checks Validate's arguments and builds its query; the
+// sorted entitlement codes may live in buf.
+func (c *Client) validateQuery(key string, opts []ValidateOption, buf []string) (query, error) {
+	if err := checkLicenseKey(key); err != nil {
+		return query{}, err
+	}
+	q := query{key: key}
+	var ents []string
+	nEnt := 0
 	for i := range opts {
 		switch o := &opts[i]; o.kind {
 		case optFingerprint:
-			fp = o.fingerprint
+			q.fp = o.fingerprint
 		case optEntitlements:
 			if nEnt == 0 {
 				ents = o.entitlements
@@ -177,54 +192,36 @@ func (c *Client) Validate(ctx context.Context, key string, opts ...ValidateOptio
 			}
 			nEnt++
 		case optFresh:
-			fresh = true
+			q.fresh = true
 		}
 	}
-	if fp != "" {
-		if err := checkFingerprint(fp); err != nil {
-			return nil, err
+	if q.fp != "" {
+		if err := checkFingerprint(q.fp); err != nil {
+			return query{}, err
 		}
 	}
 	for _, code := range ents {
 		if code == "" {
-			return nil, fmt.Errorf("%w: empty entitlement code", ErrInvalidArgument)
+			return query{}, fmt.Errorf("%w: empty entitlement code", ErrInvalidArgument)
 		}
 	}
-	var entBuf [8]string // keeps a cache hit's sorted codes off the heap
-	ents = normalizeEntitlements(entBuf[:0], ents)
-
-	var ck string
-	if c.cacheStore != nil {
-		ck = c.cacheKey(key, fp, ents)
-		if !fresh {
-			if e := c.lookup(ck); e != nil {
-				if now := c.clock.Now(); now.Before(e.freshUntil) {
-					return e.answer(now, nil), nil
-				}
-			}
-		}
-	} else {
-		ck = c.rawCacheKey(key, fp, ents) // names the shared request only
-	}
-	req := &wire.ValidateRequest{Key: key, Fingerprint: fp, Entitlements: slices.Clone(ents)}
-	return c.validateShared(ctx, ck, req, fresh)
+	q.ents = normalizeEntitlements(buf, ents)
+	q.ck = c.results.cacheKey(key, q.fp, q.ents)
+	return q, nil
 }
 
-// validateRemote sends one validate-key request.
-// When reserved, tok is the unit of the rate budget already taken for the
-// first attempt.
-func (c *Client) validateRemote(ctx context.Context, req *wire.ValidateRequest, tok budgetToken, reserved bool) (*Validation, error) {
+// validateRemote sends one validate-key request for q.
+func (c *Client) validateRemote(ctx context.Context, q *query, noWait bool) (*Validation, error) {
 	r := &request{
 		method:     http.MethodPost,
 		path:       wire.PathValidateKey,
-		body:       req,
+		body:       &wire.ValidateRequest{Key: q.key, Fingerprint: q.fp, Entitlements: q.ents},
 		auth:       authAPIKeyIfAny,
 		idempotent: true,
-		secrets:    []string{req.Key},
-		budget:     tok,
-		reserved:   reserved,
+		noWait:     noWait,
+		secrets:    []string{q.key},
 	}
-	res, err := c.do(ctx, r)
+	res, err := c.transport.send(ctx, r)
 	if err != nil {
 		var apiErr *APIError
 		if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound && apiErr.Code == wire.CodeNotFound {
@@ -236,7 +233,7 @@ func (c *Client) validateRemote(ctx context.Context, req *wire.ValidateRequest, 
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s %s: %s", ErrMalformedResponse, r.method, r.path, err.Error())
 	}
-	v.Detail = c.redactor(r)(v.Detail)
+	v.Detail = c.transport.redactor(r).clean(v.Detail, maxMessageRunes)
 	return v, nil
 }
 
@@ -260,15 +257,26 @@ func decodeValidation(body []byte) (*Validation, error) {
 	if presence.Code == nil || *presence.Code == "" {
 		return nil, errors.New(`"code" is missing`)
 	}
-	var w wire.Validation
+	var w validationBody
 	if err := json.Unmarshal(raw, &w); err != nil {
 		return nil, fmt.Errorf(`"data" does not decode: %s`, sanitize(err.Error(), 200))
 	}
-	return validationFromWire(&w)
+	return w.validation()
 }
 
-// validationFromWire checks a decoded result and converts it.
-func validationFromWire(w *wire.Validation) (*Validation, error) {
+// validationBody is the body of a validate-key answer (inside "data"),
+// decoded into the public types (wire.Validation's shape).
+type validationBody struct {
+	Valid        bool     `json:"valid"`
+	Code         string   `json:"code"`
+	Detail       string   `json:"detail"`
+	License      *License `json:"license"`
+	Machine      *Machine `json:"machine"`
+	Entitlements []string `json:"entitlements"`
+}
+
+// validation checks a decoded result and converts it.
+func (w *validationBody) validation() (*Validation, error) {
 	if !wellFormedCode(w.Code) {
 		return nil, errors.New(`"code" is not an upper-case code`)
 	}
@@ -281,7 +289,7 @@ func validationFromWire(w *wire.Validation) (*Validation, error) {
 	return &Validation{
 		Valid:        w.Valid,
 		Code:         code,
-		Detail:       sanitize(w.Detail, maxMessageRunes),
+		Detail:       w.Detail,
 		License:      w.License,
 		Machine:      w.Machine,
 		Entitlements: w.Entitlements,

@@ -21,7 +21,7 @@ func checkWebhookResource(w *Webhook) error { return needID("webhook", w.ID) }
 // Create is not idempotent (a lost response would leave an endpoint whose
 // secret nobody has), so it is retried only on 429.
 func (s *WebhooksService) Create(ctx context.Context, req *WebhookRequest) (*Webhook, error) {
-	return createResource(ctx, s.client, wire.PathWebhooks, req, checkWebhookResource)
+	return createResource(ctx, s.client, wire.PathWebhooks, req, dropsNothing(), checkWebhookResource)
 }
 
 // Get returns webhook id (without its secret), or an error matching
@@ -38,7 +38,7 @@ func (s *WebhooksService) Update(ctx context.Context, id string, req *WebhookReq
 	if err := checkID("webhook ID", id); err != nil {
 		return nil, err
 	}
-	return updateResource(ctx, s.client, wire.ResourcePath(wire.PathWebhooks, id), req, checkWebhookResource)
+	return updateResource(ctx, s.client, wire.ResourcePath(wire.PathWebhooks, id), req, dropsNothing(), checkWebhookResource)
 }
 
 // Delete deletes webhook id; no more events are delivered to it.
@@ -46,7 +46,7 @@ func (s *WebhooksService) Delete(ctx context.Context, id string) error {
 	if err := checkID("webhook ID", id); err != nil {
 		return err
 	}
-	return deleteResource(ctx, s.client, wire.ResourcePath(wire.PathWebhooks, id))
+	return deleteResource(ctx, s.client, wire.ResourcePath(wire.PathWebhooks, id), dropsNothing())
 }
 
 // List yields every webhook (without secrets), oldest first; see

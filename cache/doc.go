@@ -12,10 +12,13 @@
 // a store never writes anything out, uses the license key itself in place of
 // its hash in keys. Keys of every other store contain hashes only.
 //
-// [Memory] keeps entries in process memory on top of github.com/patrickmn/go-cache
-// and is the fast path: Get is a thin wrapper over go-cache's Get. It reads the
-// system clock (time.Now) for expiry, as go-cache does; callers that need a
-// controllable clock must carry their own expiry inside the value.
+// [Memory] keeps entries in process memory and is the fast path: a Get costs
+// what a bare github.com/patrickmn/go-cache Get costs. It holds at most
+// DefaultMemoryMaxEntries entries (WithMemoryMaxEntries), evicting expired
+// and then least recently used entries (CLOCK: a per-entry "used" bit, so a
+// Get takes no write lock). It reads the system clock (time.Now) for expiry,
+// as go-cache does; callers that need a controllable clock must carry their
+// own expiry inside the value.
 //
 // [File] keeps all entries in one file for applications that restart often
 // (15–60 minute TTLs are a sensible range). The file is sealed with
@@ -44,4 +47,16 @@
 // cannot also roll back, so a replayed file is accepted, but only until its
 // entries expire. Short TTLs bound that window. While a process is running it
 // never re-reads the file, so a replay takes effect only at the next start.
+//
+// Holding the clock back: the file also seals a high-water mark of the clock,
+// the latest time the store has seen. A clock set back more than
+// DefaultClockSkew behind it (to keep a cached VALID inside its lifetime
+// across restarts, even after a suspension) makes [File.Get] miss for every
+// key, and [File.ClockRolledBack] report it, until the clock passes the mark
+// again. Replaying an older file also replays an older mark, within the
+// limits above.
+//
+// The File's clock is a clock.Clock ([WithClockSource]); [WithClock], which
+// takes a func() time.Time, is deprecated. Both stores format and log (fmt,
+// slog) as summaries without keys, values or the sealing key.
 package cache

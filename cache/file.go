@@ -17,11 +17,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/chacha20poly1305"
 	"golang.org/x/crypto/hkdf"
 
+	"github.com/licentric/licentric-go/clock"
 	"github.com/licentric/licentric-go/internal/atomicfile"
 )
 
@@ -30,6 +32,16 @@ const (
 	MaxFileSize = 4 << 20
 	// DefaultMaxEntries is the default cap on the number of entries in a File.
 	DefaultMaxEntries = 1024
+	// DefaultClockSkew is how far the clock may fall behind a File's
+	// high-water mark before the File stops serving entries (see
+	// File.ClockRolledBack).
+	DefaultClockSkew = time.Minute
+	// MarkSaveInterval is how far the high-water mark must advance before
+	// a Get writes it to the file; every Set and Delete writes it anyway.
+	MarkSaveInterval = time.Minute
+	// markGranularity is how far the clock must move before the in-memory
+	// mark is raised, so that Gets on several cores do not all write it.
+	markGranularity = time.Second
 
 	hkdfInfo = "licentric-go cache v1"
 )
@@ -42,27 +54,43 @@ const (
 	sealOverhead = 4 + chacha20poly1305.NonceSizeX + chacha20poly1305.Overhead
 	// maxPlaintext is the largest sealed payload that fits in MaxFileSize.
 	maxPlaintext = MaxFileSize - sealOverhead
-	// payload layout: version(1) count(4) then entries of
-	// expiry(8) uvarint(len key) key uvarint(len value) value.
-	payloadVersion    = 1
-	payloadHeaderSize = 1 + 4
+	// payload layout: version(1) mark(8) count(4) then entries of
+	// expiry(8) uvarint(len key) key uvarint(len value) value. mark is the
+	// clock's high-water mark in Unix nanoseconds. Version 1, without the
+	// mark, is not read: such a file starts the store empty.
+	payloadVersion    = 2
+	payloadHeaderSize = 1 + 8 + 4
 	minEntrySize      = 8 + 1 + 1
 )
 
 var errMalformed = errors.New("cache: malformed cache file")
 
 // File is a Store persisted to a single sealed file. It keeps all entries in
-// memory, so Get never touches the disk; every change rewrites the file
-// atomically with mode 0600. See the package documentation for what the seal
-// does and does not protect against.
+// memory; every change rewrites the file atomically with mode 0600. See the
+// package documentation for what the seal does and does not protect against.
+//
+// A File keeps, sealed in the file with the entries, a high-water mark: the
+// latest clock reading it has seen. When the clock reads more than the skew
+// (DefaultClockSkew, WithClockSkew) before the mark — it was set back, for
+// example to keep a cached VALID within its lifetime across restarts —
+// Get misses for every key, so the client asks the service (or, offline,
+// has no cached result to serve), and ClockRolledBack reports it. Gets
+// raise the mark in memory and write it at most once per MarkSaveInterval;
+// that write is the only disk access of Get.
 //
 // Values returned by Get are shared with the store and must not be modified.
 type File struct {
 	path       string
 	aead       cipher.AEAD
-	now        func() time.Time
+	clock      clock.Clock
+	skew       time.Duration
 	log        *slog.Logger
 	maxEntries int
+
+	// mark is the high-water mark of the clock (Unix nanoseconds);
+	// savedMark is the mark in the file as last written.
+	mark      atomic.Int64
+	savedMark atomic.Int64
 
 	// writeMu serialises changes, which include the disk write; mu guards
 	// entries only briefly, so Get is never blocked by disk I/O. entries is
@@ -81,18 +109,44 @@ type fileEntry struct {
 type FileOption func(*fileConfig) error
 
 type fileConfig struct {
-	now        func() time.Time
+	clock      clock.Clock
+	skew       time.Duration
 	log        *slog.Logger
 	maxEntries int
 }
 
-// WithClock sets the clock used for expiry. The default is time.Now.
-func WithClock(now func() time.Time) FileOption {
-	return func(c *fileConfig) error {
-		if now == nil {
+// WithClockSource sets the clock used for expiry and the high-water mark.
+// The default is clock.Wall{}. A nil clock is an error.
+func WithClockSource(c clock.Clock) FileOption {
+	return func(cfg *fileConfig) error {
+		if c == nil {
 			return fmt.Errorf("%w: nil clock", ErrInvalidOption)
 		}
-		c.now = now
+		cfg.clock = c
+		return nil
+	}
+}
+
+// WithClock sets the clock used for expiry. The default is time.Now.
+//
+// Deprecated: use WithClockSource, which takes the clock.Clock every other
+// part of this module takes; WithClock(f) is WithClockSource(clock.Func(f)).
+func WithClock(now func() time.Time) FileOption {
+	if now == nil {
+		return func(*fileConfig) error { return fmt.Errorf("%w: nil clock", ErrInvalidOption) }
+	}
+	return WithClockSource(clock.Func(now))
+}
+
+// WithClockSkew sets how far the clock may fall behind the high-water mark
+// before Get stops serving entries (default DefaultClockSkew). A negative
+// skew is an error.
+func WithClockSkew(d time.Duration) FileOption {
+	return func(c *fileConfig) error {
+		if d < 0 {
+			return fmt.Errorf("%w: negative clock skew", ErrInvalidOption)
+		}
+		c.skew = d
 		return nil
 	}
 }
@@ -134,7 +188,8 @@ func NewFile(path string, secret []byte, opts ...FileOption) (*File, error) {
 		return nil, fmt.Errorf("%w: empty path", ErrInvalidOption)
 	}
 	cfg := fileConfig{
-		now:        time.Now,
+		clock:      clock.Wall{},
+		skew:       DefaultClockSkew,
 		log:        slog.New(slog.DiscardHandler),
 		maxEntries: DefaultMaxEntries,
 	}
@@ -157,7 +212,8 @@ func NewFile(path string, secret []byte, opts ...FileOption) (*File, error) {
 	f := &File{
 		path:       path,
 		aead:       aead,
-		now:        cfg.now,
+		clock:      cfg.clock,
+		skew:       cfg.skew,
 		log:        cfg.log,
 		maxEntries: cfg.maxEntries,
 	}
@@ -175,33 +231,79 @@ func (f *File) load() map[string]fileEntry {
 		}
 		return empty
 	}
-	entries, err := f.open(data)
+	mark, entries, err := f.open(data)
 	if err != nil {
 		f.log.Warn("cache: ignoring cache file that does not open", "path", f.path, "error", err)
 		return empty
 	}
-	now := f.now().UnixNano()
+	f.mark.Store(mark)
+	f.savedMark.Store(mark)
+	now := f.clock.Now().UnixNano()
+	if f.rolledBack(now) {
+		f.log.Warn("cache: the clock is behind the cache file's high-water mark; cached entries are not served",
+			"path", f.path, "behind", time.Duration(mark-now).Round(time.Second).String())
+	}
+	f.observe(now)
 	dropExpired(entries, now)
 	evict(entries, f.maxEntries, maxPlaintext, "")
 	return entries
 }
 
+// rolledBack reports whether now lies more than the skew before the mark.
+func (f *File) rolledBack(now int64) bool {
+	return now < f.mark.Load()-int64(f.skew)
+}
+
+// observe raises the in-memory mark to now, in steps of markGranularity.
+func (f *File) observe(now int64) {
+	for {
+		cur := f.mark.Load()
+		if now <= cur || (cur != 0 && now-cur < int64(markGranularity)) {
+			return
+		}
+		if f.mark.CompareAndSwap(cur, now) {
+			return
+		}
+	}
+}
+
+// ClockRolledBack reports whether the clock now reads more than the skew
+// before the high-water mark, the latest time this File (or an earlier one
+// on the same file) has seen. While it does, Get misses for every key: the
+// clock was set back, and a cached result must not outlive what the
+// service would say. A caller that falls back to cached results when the
+// service is unreachable should refuse to while this is true. The state
+// ends when the clock passes the mark again; deleting the file resets the
+// mark (after a clock that was wrongly set ahead, that is the recovery).
+func (f *File) ClockRolledBack() bool {
+	return f.rolledBack(f.clock.Now().UnixNano())
+}
+
+// HighWaterMark returns the latest clock reading the File has seen, to
+// within a second, or the zero time if none.
+func (f *File) HighWaterMark() time.Time {
+	if m := f.mark.Load(); m != 0 {
+		return time.Unix(0, m).UTC()
+	}
+	return time.Time{}
+}
+
 // open authenticates and decodes a sealed file.
-func (f *File) open(data []byte) (map[string]fileEntry, error) {
+func (f *File) open(data []byte) (mark int64, entries map[string]fileEntry, err error) {
 	if len(data) < sealOverhead || !bytes.Equal(data[:len(fileMagic)], fileMagic) {
-		return nil, errMalformed
+		return 0, nil, errMalformed
 	}
 	nonce := data[len(fileMagic) : len(fileMagic)+chacha20poly1305.NonceSizeX]
 	plain, err := f.aead.Open(nil, nonce, data[len(fileMagic)+len(nonce):], fileMagic)
 	if err != nil {
-		return nil, fmt.Errorf("cache: cache file failed authentication (copied, edited or corrupt)")
+		return 0, nil, fmt.Errorf("cache: cache file failed authentication (copied, edited or corrupt)")
 	}
 	return decodeEntries(plain)
 }
 
-// seal encodes and seals entries into file contents.
-func (f *File) seal(entries map[string]fileEntry) ([]byte, error) {
-	plain := encodeEntries(entries)
+// seal encodes and seals entries and the mark into file contents.
+func (f *File) seal(mark int64, entries map[string]fileEntry) ([]byte, error) {
+	plain := encodeEntries(mark, entries)
 	out := make([]byte, len(fileMagic)+chacha20poly1305.NonceSizeX, sealOverhead+len(plain))
 	copy(out, fileMagic)
 	if _, err := rand.Read(out[len(fileMagic):]); err != nil {
@@ -211,11 +313,20 @@ func (f *File) seal(entries map[string]fileEntry) ([]byte, error) {
 	return f.aead.Seal(out, nonce, plain, fileMagic), nil
 }
 
-// Get returns the value under key if present and not expired, without
-// touching the disk. The returned slice is shared with the store and must not
-// be modified.
+// Get returns the value under key if present and not expired, and the
+// clock is not behind the high-water mark (see ClockRolledBack). It touches
+// the disk only to write an advanced mark, at most once per
+// MarkSaveInterval. The returned slice is shared with the store and must
+// not be modified.
 func (f *File) Get(key string) ([]byte, bool) {
-	now := f.now().UnixNano()
+	now := f.clock.Now().UnixNano()
+	if f.rolledBack(now) {
+		return nil, false
+	}
+	f.observe(now)
+	if now-f.savedMark.Load() >= int64(MarkSaveInterval) {
+		f.saveMark()
+	}
 	f.mu.RLock()
 	e, ok := f.entries[key]
 	f.mu.RUnlock()
@@ -223,6 +334,25 @@ func (f *File) Get(key string) ([]byte, bool) {
 		return nil, false
 	}
 	return e.value, true
+}
+
+// saveMark writes the file with the advanced mark, unless another change
+// is being written (which writes the mark too) or there are no entries
+// the mark would protect.
+func (f *File) saveMark() {
+	if !f.writeMu.TryLock() {
+		return
+	}
+	defer f.writeMu.Unlock()
+	cur := f.snapshot()
+	if len(cur) == 0 {
+		f.savedMark.Store(f.mark.Load()) // nothing to protect; retry in a minute
+		return
+	}
+	if err := f.commit(cur); err != nil {
+		f.log.Warn("cache: could not persist the clock's high-water mark", "path", f.path, "error", err)
+		f.savedMark.Store(f.mark.Load()) // retry in a minute, not on every Get
+	}
 }
 
 // Set stores a copy of value under key for ttl and rewrites the file. A
@@ -237,7 +367,8 @@ func (f *File) Set(key string, value []byte, ttl time.Duration) error {
 	if payloadHeaderSize+entrySize(key, value) > maxPlaintext {
 		return ErrEntryTooLarge
 	}
-	now := f.now().UnixNano()
+	now := f.clock.Now().UnixNano()
+	f.observe(now)
 	e := fileEntry{expiry: addNanos(now, clampTTL(ttl)), value: bytes.Clone(value)}
 	if e.value == nil {
 		e.value = []byte{}
@@ -297,13 +428,15 @@ func (f *File) swap(next map[string]fileEntry) {
 // commit writes next to disk and, on success, makes it the current state.
 // The caller holds f.writeMu.
 func (f *File) commit(next map[string]fileEntry) error {
-	data, err := f.seal(next)
+	mark := f.mark.Load()
+	data, err := f.seal(mark, next)
 	if err != nil {
 		return err
 	}
 	if err := atomicfile.Write(f.path, data, atomicfile.DefaultPerm); err != nil {
 		return fmt.Errorf("cache: write cache file: %w", err)
 	}
+	f.savedMark.Store(mark)
 	f.swap(next)
 	return nil
 }
@@ -311,7 +444,8 @@ func (f *File) commit(next map[string]fileEntry) error {
 // commitOrLog applies a deletion in memory even if it cannot be persisted:
 // an invalidation must take effect in this process.
 func (f *File) commitOrLog(next map[string]fileEntry) {
-	now := f.now().UnixNano()
+	now := f.clock.Now().UnixNano()
+	f.observe(now)
 	dropExpired(next, now)
 	if err := f.commit(next); err != nil {
 		f.log.Warn("cache: could not persist deletion", "path", f.path, "error", err)
@@ -370,8 +504,8 @@ func evict(m map[string]fileEntry, maxEntries, maxSize int, keep string) {
 	}
 }
 
-// encodeEntries serialises entries in key order.
-func encodeEntries(m map[string]fileEntry) []byte {
+// encodeEntries serialises the mark and the entries, in key order.
+func encodeEntries(mark int64, m map[string]fileEntry) []byte {
 	keys := slices.Sorted(maps.Keys(m))
 	size := payloadHeaderSize
 	for _, k := range keys {
@@ -379,6 +513,7 @@ func encodeEntries(m map[string]fileEntry) []byte {
 	}
 	b := make([]byte, 0, size)
 	b = append(b, payloadVersion)
+	b = binary.BigEndian.AppendUint64(b, uint64(mark))
 	b = binary.BigEndian.AppendUint32(b, uint32(len(keys)))
 	for _, k := range keys {
 		e := m[k]
@@ -392,42 +527,44 @@ func encodeEntries(m map[string]fileEntry) []byte {
 }
 
 // decodeEntries parses the payload written by encodeEntries. It rejects
-// anything malformed, including trailing bytes and duplicate keys.
-func decodeEntries(b []byte) (map[string]fileEntry, error) {
+// anything malformed, including trailing bytes, duplicate keys and a
+// negative mark.
+func decodeEntries(b []byte) (mark int64, entries map[string]fileEntry, err error) {
 	if len(b) < payloadHeaderSize || b[0] != payloadVersion {
-		return nil, errMalformed
+		return 0, nil, errMalformed
 	}
-	count := binary.BigEndian.Uint32(b[1:5])
+	mark = int64(binary.BigEndian.Uint64(b[1:9]))
+	count := binary.BigEndian.Uint32(b[9:13])
 	b = b[payloadHeaderSize:]
-	if uint64(count) > uint64(len(b)/minEntrySize) {
-		return nil, errMalformed
+	if mark < 0 || uint64(count) > uint64(len(b)/minEntrySize) {
+		return 0, nil, errMalformed
 	}
 	m := make(map[string]fileEntry, count)
 	for range count {
 		if len(b) < 8 {
-			return nil, errMalformed
+			return 0, nil, errMalformed
 		}
 		expiry := int64(binary.BigEndian.Uint64(b))
 		b = b[8:]
 		key, rest, ok := readBytes(b)
 		if !ok {
-			return nil, errMalformed
+			return 0, nil, errMalformed
 		}
 		value, rest, ok := readBytes(rest)
 		if !ok {
-			return nil, errMalformed
+			return 0, nil, errMalformed
 		}
 		b = rest
 		k := string(key)
 		if _, dup := m[k]; dup {
-			return nil, errMalformed
+			return 0, nil, errMalformed
 		}
 		m[k] = fileEntry{expiry: expiry, value: bytes.Clone(value)}
 	}
 	if len(b) != 0 {
-		return nil, errMalformed
+		return 0, nil, errMalformed
 	}
-	return m, nil
+	return mark, m, nil
 }
 
 // readBytes reads a uvarint length followed by that many bytes.

@@ -30,6 +30,19 @@ func (c *fakeClock) Now() time.Time {
 	return c.t
 }
 
+// After makes fakeClock a clock.Clock; File never waits.
+func (c *fakeClock) After(d time.Duration) <-chan time.Time {
+	ch := make(chan time.Time, 1)
+	ch <- c.Now().Add(d)
+	return ch
+}
+
+func (c *fakeClock) Set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
+}
+
 func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
@@ -38,7 +51,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 func newTestFile(t testing.TB, path string, secret []byte, clk *fakeClock, opts ...FileOption) *File {
 	t.Helper()
-	opts = append([]FileOption{WithClock(clk.Now)}, opts...)
+	opts = append([]FileOption{WithClockSource(clk)}, opts...)
 	f, err := NewFile(path, secret, opts...)
 	if err != nil {
 		t.Fatalf("NewFile: %v", err)
@@ -306,7 +319,7 @@ func TestFileMalformedSealedPayloadStartsEmpty(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "cache")
 	clk := newFakeClock()
 	f := newTestFile(t, path, testSecret, clk)
-	good := encodeEntries(map[string]fileEntry{"k": {expiry: clk.Now().Add(time.Hour).UnixNano(), value: []byte("v")}})
+	good := encodeEntries(0, map[string]fileEntry{"k": {expiry: clk.Now().Add(time.Hour).UnixNano(), value: []byte("v")}})
 	for name, plain := range map[string][]byte{
 		"trailing":    append(bytes.Clone(good), 0),
 		"bad version": append([]byte{9}, good[1:]...),
@@ -375,7 +388,7 @@ func TestFileWriteFailure(t *testing.T) {
 	wantMiss(t, f, "k") // a failed Set leaves the store unchanged
 
 	// A deletion that cannot be persisted still applies in memory.
-	f.entries["k"] = fileEntry{expiry: f.now().Add(time.Hour).UnixNano(), value: []byte("v")}
+	f.entries["k"] = fileEntry{expiry: f.clock.Now().Add(time.Hour).UnixNano(), value: []byte("v")}
 	log, buf := logBuffer()
 	f.log = log
 	f.DeletePrefix("k")
@@ -442,15 +455,15 @@ func TestFileConcurrent(t *testing.T) {
 }
 
 func TestDecodeEntriesRejectsDuplicates(t *testing.T) {
-	one := encodeEntries(map[string]fileEntry{"k": {expiry: 1, value: []byte("v")}})
+	one := encodeEntries(7, map[string]fileEntry{"k": {expiry: 1, value: []byte("v")}})
 	entry := one[payloadHeaderSize:]
-	dup := append([]byte{payloadVersion, 0, 0, 0, 2}, entry...)
+	dup := append([]byte{payloadVersion, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 2}, entry...)
 	dup = append(dup, entry...)
-	if _, err := decodeEntries(dup); err == nil {
+	if _, _, err := decodeEntries(dup); err == nil {
 		t.Fatal("duplicate keys accepted")
 	}
-	if m, err := decodeEntries(one); err != nil || string(m["k"].value) != "v" {
-		t.Fatalf("decode of a valid payload = %v, %v", m, err)
+	if mark, m, err := decodeEntries(one); err != nil || string(m["k"].value) != "v" || mark != 7 {
+		t.Fatalf("decode of a valid payload = %d, %v, %v", mark, m, err)
 	}
 }
 
@@ -496,19 +509,21 @@ func FuzzFile(f *testing.F) {
 // FuzzDecodeEntries exercises the payload decoder directly, since fuzzed
 // files almost never pass authentication.
 func FuzzDecodeEntries(f *testing.F) {
-	f.Add(encodeEntries(map[string]fileEntry{"k": {expiry: 1, value: []byte("v")}, "k2": {expiry: 2}}))
-	f.Add(encodeEntries(map[string]fileEntry{}))
-	f.Add([]byte{payloadVersion, 0xff, 0xff, 0xff, 0xff})
-	f.Add([]byte{payloadVersion, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	f.Add(encodeEntries(1, map[string]fileEntry{"k": {expiry: 1, value: []byte("v")}, "k2": {expiry: 2}}))
+	f.Add(encodeEntries(0, map[string]fileEntry{}))
+	f.Add([]byte{payloadVersion, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff})
+	f.Add([]byte{payloadVersion, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+	f.Add([]byte{payloadVersion, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	f.Add([]byte{1, 0, 0, 0, 0}) // version 1, which is not read
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := decodeEntries(data)
+		mark, m, err := decodeEntries(data)
 		if err != nil {
 			return
 		}
 		// Whatever decodes must re-encode to the same bytes up to key order.
-		m2, err := decodeEntries(encodeEntries(m))
-		if err != nil || len(m2) != len(m) {
-			t.Fatalf("round trip failed: %v, %d vs %d entries", err, len(m2), len(m))
+		mark2, m2, err := decodeEntries(encodeEntries(mark, m))
+		if err != nil || len(m2) != len(m) || mark2 != mark {
+			t.Fatalf("round trip failed: %v, %d vs %d entries, mark %d vs %d", err, len(m2), len(m), mark2, mark)
 		}
 	})
 }

@@ -108,7 +108,7 @@ func TestMemoryLazyPurgeWithoutJanitor(t *testing.T) {
 		if err := m.Set("new", []byte("v"), time.Hour); err != nil {
 			t.Fatal(err)
 		}
-		if n := m.c.ItemCount(); n != 1 {
+		if n := m.Len(); n != 1 {
 			t.Fatalf("after lazy purge %d items held, want 1", n)
 		}
 	})
@@ -124,7 +124,7 @@ func TestMemoryJanitorPurgesAndStopsOnClose(t *testing.T) {
 		}
 		time.Sleep(61 * time.Second)
 		synctest.Wait()
-		if n := m.c.ItemCount(); n != 0 {
+		if n := m.Len(); n != 0 {
 			t.Errorf("janitor left %d expired items", n)
 		}
 		if err := m.Close(); err != nil {

@@ -15,6 +15,9 @@ type analytics struct {
 		Suspended int `json:"suspended"`
 		Revoked   int `json:"revoked"`
 		Banned    int `json:"banned"`
+		// Billable counts toward plan limits: every license not deleted
+		// and not expired (contract §12: billable = total - expired).
+		Billable int `json:"billable"`
 	} `json:"licenses"`
 	Machines struct {
 		Total  int `json:"total"`
@@ -57,6 +60,7 @@ func hAnalytics(c *call) (int, any, *apiError) {
 			a.Licenses.Banned++
 		}
 	}
+	a.Licenses.Billable = a.Licenses.Total - a.Licenses.Expired
 	today := c.now.UTC().Truncate(24 * time.Hour)
 	counts := map[string]int{}
 	for _, m := range c.st.machines {

@@ -70,7 +70,7 @@ var (
 // TestContractResourceFields checks §3: every resource's field names, null
 // fields and timestamp form, over HTTP only.
 func TestContractResourceFields(t *testing.T) {
-	s := start(t, WithStartTime(time.Date(2026, 1, 15, 10, 30, 0, 123e6, time.UTC)))
+	s := start(t, WithFrozenClock(time.Date(2026, 1, 15, 10, 30, 0, 123e6, time.UTC)))
 	api := bearer(s.TestAPIKey())
 
 	prod := s.ok(201, "POST", "/products", api, map[string]any{"name": "Desk", "code": "desk"})
@@ -195,7 +195,7 @@ func TestContractListEnvelopes(t *testing.T) {
 // 429, whole seconds and at least 1, X-RateLimit-Reset the window's end.
 func TestContractRetryAfterOnlyOn429(t *testing.T) {
 	windowStart := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	s := start(t, WithRateLimits(2, 10, 120), WithStartTime(windowStart.Add(59*time.Second+900*time.Millisecond)))
+	s := start(t, WithRateLimits(2, 10, 120), WithFrozenClock(windowStart.Add(59*time.Second+900*time.Millisecond)))
 	fx := s.seed(Seed{})
 	for _, tc := range []struct{ method, path, auth string }{
 		{"GET", "/licenses", bearer(s.TestAPIKey())},
@@ -292,7 +292,7 @@ func TestContractRevokeStrategyBeforeValidation(t *testing.T) {
 // creation + durationDays (trialDurationDays for trials), generated key
 // format with the default prefix, and a policy of another product is a 400.
 func TestContractLicenseDefaults(t *testing.T) {
-	s := start(t, WithStartTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)))
+	s := start(t, WithFrozenClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)))
 	api := bearer(s.TestAPIKey())
 	prod := s.ok(201, "POST", "/products", api, map[string]any{"name": "A", "code": "a"})
 	other := s.ok(201, "POST", "/products", api, map[string]any{"name": "B", "code": "b"})

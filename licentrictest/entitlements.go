@@ -29,6 +29,7 @@ func checkEntitlement(req *wire.EntitlementRequest, create bool) *apiError {
 		is.add("code", "invalid_type", "Required")
 	}
 	checkName(&is, req.Name, create)
+	checkMetadata(&is, req.Metadata)
 	return is.err()
 }
 

@@ -128,7 +128,10 @@ func decodeBody[T any](body []byte, out *T, allowEmpty bool) *apiError {
 	if e := is.err(); e != nil {
 		return e
 	}
-	if err := json.Unmarshal(trimmed, out); err != nil {
+	// json.Number keeps metadata numbers as sent (no float64 rounding).
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec.UseNumber()
+	if err := dec.Decode(out); err != nil {
 		return validationError("", "invalid_type", "%s", typeMessage(err))
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 )
 
 // tsrv is a Server under test with request helpers.
@@ -14,8 +15,12 @@ type tsrv struct {
 	t testing.TB
 }
 
+// start starts a server whose clock is frozen (at the current time unless
+// opts say otherwise), so tests can compare timestamps exactly; tests of
+// the flowing clock call NewServer themselves.
 func start(t testing.TB, opts ...Option) *tsrv {
 	t.Helper()
+	opts = append([]Option{WithFrozenClock(time.Now().Truncate(time.Millisecond))}, opts...)
 	s := NewServer(opts...)
 	t.Cleanup(s.Close)
 	return &tsrv{Server: s, t: t}
@@ -69,6 +74,28 @@ func (s *tsrv) do(method, path, auth string, body any) (int, http.Header, map[st
 		}
 	}
 	return resp.StatusCode, resp.Header, m
+}
+
+// raw sends a request without a body and returns the status and raw body.
+func (s *tsrv) raw(method, path, auth string) (int, string) {
+	s.t.Helper()
+	req, err := http.NewRequest(method, s.URL+"/api/v1"+path, nil)
+	if err != nil {
+		s.t.Fatalf("new request: %v", err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := s.Client().Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		s.t.Fatalf("read body: %v", err)
+	}
+	return resp.StatusCode, string(b)
 }
 
 // ok sends a request that must answer want and returns its "data" object.

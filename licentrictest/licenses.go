@@ -2,9 +2,12 @@ package licentrictest
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/licentric/licentric-go/internal/wire"
 )
@@ -54,6 +57,38 @@ func checkLicenseFields(is *issues, req *wire.LicenseRequest) {
 	if v, ok := req.MaxUsesOverride.Get(); ok && v < 0 {
 		is.add("maxUsesOverride", "too_small", "maxUsesOverride must not be negative")
 	}
+	checkMetadata(is, req.Metadata)
+}
+
+// checkCustomKey applies contract §13.1 to a custom license key: 1 to
+// 16384 characters of UTF-8, no control characters, no leading or trailing
+// whitespace. The key is then stored and compared byte for byte.
+func checkCustomKey(is *issues, k string) {
+	switch {
+	case k == "":
+		is.add("key", "too_small", "Key must not be empty")
+	case !utf8.ValidString(k):
+		is.add("key", "invalid_string", "Key must be valid UTF-8")
+	case keyTooLong(k):
+		is.add("key", "too_big", "Key must be at most %d characters", wire.MaxLicenseKeyLen)
+	case strings.ContainsFunc(k, unicode.IsControl):
+		is.add("key", "invalid_string", "Key must not contain control characters")
+	case strings.TrimFunc(k, unicode.IsSpace) != k:
+		is.add("key", "invalid_string", "Key must not start or end with whitespace")
+	}
+}
+
+// checkMetadata refuses metadata over MaxMetadataBytes serialized
+// (contract §13.2). Metadata is otherwise stored as given; numbers keep
+// their digits (the body is decoded with json.Number).
+func checkMetadata(is *issues, md wire.Metadata) {
+	if md == nil {
+		return
+	}
+	raw, err := json.Marshal(md)
+	if err != nil || len(raw) > wire.MaxMetadataBytes {
+		is.add("metadata", "too_big", "Metadata must be at most %d bytes serialized", wire.MaxMetadataBytes)
+	}
 }
 
 func (st *state) resolveEntitlementIDs(env string, ids []string) ([]string, *apiError) {
@@ -78,10 +113,7 @@ func (s *Server) createLicense(st *state, env string, req wire.LicenseRequest, n
 	}
 	checkLicenseFields(&is, &req)
 	if req.Key != nil {
-		k := *req.Key
-		if k == "" || len(k) > 255 || strings.ContainsAny(k, " \t\r\n") {
-			is.add("key", "invalid_string", "Key must be 1 to 255 characters without whitespace")
-		}
+		checkCustomKey(&is, *req.Key)
 	}
 	if e := is.err(); e != nil {
 		return nil, e
@@ -148,6 +180,22 @@ func licenseData(c *call, l *licenseRec) wire.Data[*wire.License] {
 	return wire.Data[*wire.License]{Data: c.st.licenseView(l, c.now)}
 }
 
+// licenseWithMachines is a license as GET /licenses/{id} and
+// GET /licenses/by-key/{key} show it (contract §3): with "machines", its
+// live machines oldest first, always present (even as []).
+type licenseWithMachines struct {
+	*wire.License
+	Machines []wire.Machine `json:"machines"`
+}
+
+func licenseDetail(c *call, l *licenseRec) wire.Data[licenseWithMachines] {
+	v := licenseWithMachines{License: c.st.licenseView(l, c.now), Machines: []wire.Machine{}}
+	for _, m := range c.st.liveMachines(l) {
+		v.Machines = append(v.Machines, *c.st.machineView(m, c.now))
+	}
+	return wire.Data[licenseWithMachines]{Data: v}
+}
+
 func hCreateLicense(c *call) (int, any, *apiError) {
 	var req wire.LicenseRequest
 	if e := decodeBody(c.body, &req, false); e != nil {
@@ -180,12 +228,19 @@ func hListLicenses(c *call) (int, any, *apiError) {
 
 func licenseParam(c *call) (*licenseRec, *apiError) { return param[*licenseRec](c, "License") }
 
+// hGetLicenseByKey is GET /licenses/by-key/{key}. The key arrives
+// path-escaped as one segment and ServeMux unescapes it, so keys with '/',
+// '%', spaces or non-ASCII letters round-trip byte for byte.
 func hGetLicenseByKey(c *call) (int, any, *apiError) {
-	l := c.st.licenseKeys[c.params[0]]
+	key := c.params[0]
+	if keyTooLong(key) {
+		return 0, nil, keyTooLongError("key")
+	}
+	l := c.st.licenseKeys[key]
 	if l == nil || l.env != c.env || l.deleted() {
 		return 0, nil, notFound("License")
 	}
-	return http.StatusOK, licenseData(c, l), nil
+	return http.StatusOK, licenseDetail(c, l), nil
 }
 
 func hUpdateLicense(c *call) (int, any, *apiError) {

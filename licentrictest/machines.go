@@ -43,6 +43,7 @@ func hActivate(c *call) (int, any, *apiError) {
 	if req.Cores < 0 {
 		is.add("cores", "too_small", "Cores must not be negative")
 	}
+	checkMetadata(&is, req.Metadata)
 	if c.key != nil && req.LicenseID == "" {
 		is.add("licenseId", "invalid_type", "Required with API-key authorization")
 	}

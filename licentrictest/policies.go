@@ -91,6 +91,7 @@ func applyPolicy(p *wire.Policy, req *wire.PolicyRequest, create, seeding bool, 
 	if req.OfflineMaxDays != nil && *req.OfflineMaxDays < 1 {
 		is.add("offlineMaxDays", "too_small", "offlineMaxDays must be at least 1")
 	}
+	checkMetadata(&is, req.Metadata)
 	if e := is.err(); e != nil {
 		return e
 	}

@@ -47,6 +47,7 @@ func checkProduct(req *wire.ProductRequest, create bool) *apiError {
 	if req.KeyPrefix != nil && !validKeyPrefix(*req.KeyPrefix) {
 		is.add("keyPrefix", "invalid_string", "keyPrefix must be 2 to 10 uppercase letters")
 	}
+	checkMetadata(&is, req.Metadata)
 	return is.err()
 }
 

@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/licentric/licentric-go/internal/wire"
 )
@@ -21,13 +22,14 @@ const (
 	authAPI                      // Bearer API key only
 	authLicense                  // License key only
 	authEither                   // Bearer API key or License key
+	authAgent                    // Bearer agent token (AGT-…) only
 )
 
-// route is one endpoint. In path, "*" matches one segment, passed to h in
-// call.params.
+// route is one endpoint: a net/http.ServeMux pattern relative to /api/v1,
+// whose wildcards reach the handler, in order, as call.params.
 type route struct {
 	method string
-	path   []string
+	path   string // e.g. "/licenses/{id}/checkout"
 	auth   authKind
 	scope  string // resource of the scope ("licenses"); "" needs none
 	h      func(c *call) (int, any, *apiError)
@@ -42,6 +44,7 @@ type call struct {
 	env    string
 	key    *apiKey     // Bearer auth
 	lic    *licenseRec // License auth
+	agent  *agentToken // agent-token auth
 	params []string
 	query  url.Values
 	body   []byte
@@ -49,92 +52,161 @@ type call struct {
 
 func routes() []route {
 	r := func(method, path string, auth authKind, scope string, h func(c *call) (int, any, *apiError)) route {
-		return route{method: method, path: strings.Split(strings.Trim(path, "/"), "/"), auth: auth, scope: scope, h: h}
+		return route{method: method, path: path, auth: auth, scope: scope, h: h}
 	}
+	lic := wire.PathLicenses + "/{id}"
 	return []route{
 		r("POST", wire.PathValidateKey, authValidate, "", hValidate),
 		r("POST", wire.PathLicenses, authAPI, "licenses", hCreateLicense),
 		r("GET", wire.PathLicenses, authAPI, "licenses", hListLicenses),
-		r("GET", wire.PathLicenses+"/"+wire.SegmentByKey+"/*", authAPI, "licenses", hGetLicenseByKey),
-		r("GET", wire.PathLicenses+"/*", authAPI, "licenses", hGet(licenseParam, licenseData)),
-		r("PATCH", wire.PathLicenses+"/*", authAPI, "licenses", hUpdateLicense),
-		r("DELETE", wire.PathLicenses+"/*", authAPI, "licenses", hDeleteLicense),
-		r("POST", wire.PathLicenses+"/*/"+wire.ActionSuspend, authAPI, "licenses", hTransition(wire.ActionSuspend)),
-		r("POST", wire.PathLicenses+"/*/"+wire.ActionReinstate, authAPI, "licenses", hTransition(wire.ActionReinstate)),
-		r("POST", wire.PathLicenses+"/*/"+wire.ActionRevoke, authAPI, "licenses", hTransition(wire.ActionRevoke)),
-		r("POST", wire.PathLicenses+"/*/"+wire.ActionRenew, authAPI, "licenses", hTransition(wire.ActionRenew)),
-		r("POST", wire.PathLicenses+"/*/"+wire.SegmentEntitlements, authAPI, "licenses", hLicenseEntitlements(true)),
-		r("DELETE", wire.PathLicenses+"/*/"+wire.SegmentEntitlements, authAPI, "licenses", hLicenseEntitlements(false)),
-		r("POST", wire.PathLicenses+"/*/"+wire.SegmentCheckout, authEither, "licenses", hCheckout),
+		r("GET", wire.PathLicenses+"/"+wire.SegmentByKey+"/{key}", authAPI, "licenses", hGetLicenseByKey),
+		r("GET", lic, authAPI, "licenses", hGet(licenseParam, licenseDetail)),
+		r("PATCH", lic, authAPI, "licenses", hUpdateLicense),
+		r("DELETE", lic, authAPI, "licenses", hDeleteLicense),
+		r("POST", lic+"/"+wire.ActionSuspend, authAPI, "licenses", hTransition(wire.ActionSuspend)),
+		r("POST", lic+"/"+wire.ActionReinstate, authAPI, "licenses", hTransition(wire.ActionReinstate)),
+		r("POST", lic+"/"+wire.ActionRevoke, authAPI, "licenses", hTransition(wire.ActionRevoke)),
+		r("POST", lic+"/"+wire.ActionRenew, authAPI, "licenses", hTransition(wire.ActionRenew)),
+		r("POST", lic+"/"+wire.SegmentEntitlements, authAPI, "licenses", hLicenseEntitlements(true)),
+		r("DELETE", lic+"/"+wire.SegmentEntitlements, authAPI, "licenses", hLicenseEntitlements(false)),
+		r("POST", lic+"/"+wire.SegmentCheckout, authEither, "licenses", hCheckout),
 
 		r("POST", wire.PathMachines, authEither, "machines", hActivate),
 		r("GET", wire.PathMachines, authAPI, "machines", hListMachines),
-		r("GET", wire.PathMachines+"/*", authEither, "machines", hGetMachine),
-		r("DELETE", wire.PathMachines+"/*", authEither, "machines", hDeactivate),
-		r("POST", wire.PathMachines+"/*/"+wire.SegmentHeartbeat, authLicense, "", hHeartbeat),
+		r("GET", wire.PathMachines+"/{id}", authEither, "machines", hGetMachine),
+		r("DELETE", wire.PathMachines+"/{id}", authEither, "machines", hDeactivate),
+		r("POST", wire.PathMachines+"/{id}/"+wire.SegmentHeartbeat, authLicense, "", hHeartbeat),
 
 		r("POST", wire.PathProducts, authAPI, "products", hCreateProduct),
 		r("GET", wire.PathProducts, authAPI, "products", hListProducts),
-		r("GET", wire.PathProducts+"/*", authAPI, "products", hGet(productParam, productData)),
-		r("PATCH", wire.PathProducts+"/*", authAPI, "products", hUpdateProduct),
-		r("DELETE", wire.PathProducts+"/*", authAPI, "products", hDelete(productParam)),
+		r("GET", wire.PathProducts+"/{id}", authAPI, "products", hGet(productParam, productData)),
+		r("PATCH", wire.PathProducts+"/{id}", authAPI, "products", hUpdateProduct),
+		r("DELETE", wire.PathProducts+"/{id}", authAPI, "products", hDelete(productParam)),
 
 		r("POST", wire.PathPolicies, authAPI, "policies", hCreatePolicy),
 		r("GET", wire.PathPolicies, authAPI, "policies", hListPolicies),
-		r("GET", wire.PathPolicies+"/*", authAPI, "policies", hGet(policyParam, policyData)),
-		r("PATCH", wire.PathPolicies+"/*", authAPI, "policies", hUpdatePolicy),
-		r("DELETE", wire.PathPolicies+"/*", authAPI, "policies", hDelete(policyParam)),
-		r("POST", wire.PathPolicies+"/*/"+wire.SegmentEntitlements, authAPI, "policies", hPolicyEntitlements(true)),
-		r("DELETE", wire.PathPolicies+"/*/"+wire.SegmentEntitlements, authAPI, "policies", hPolicyEntitlements(false)),
+		r("GET", wire.PathPolicies+"/{id}", authAPI, "policies", hGet(policyParam, policyData)),
+		r("PATCH", wire.PathPolicies+"/{id}", authAPI, "policies", hUpdatePolicy),
+		r("DELETE", wire.PathPolicies+"/{id}", authAPI, "policies", hDelete(policyParam)),
+		r("POST", wire.PathPolicies+"/{id}/"+wire.SegmentEntitlements, authAPI, "policies", hPolicyEntitlements(true)),
+		r("DELETE", wire.PathPolicies+"/{id}/"+wire.SegmentEntitlements, authAPI, "policies", hPolicyEntitlements(false)),
 
 		r("POST", wire.PathEntitlements, authAPI, "entitlements", hCreateEntitlement),
 		r("GET", wire.PathEntitlements, authAPI, "entitlements", hListEntitlements),
-		r("GET", wire.PathEntitlements+"/*", authAPI, "entitlements", hGet(entitlementParam, entitlementData)),
-		r("PATCH", wire.PathEntitlements+"/*", authAPI, "entitlements", hUpdateEntitlement),
-		r("DELETE", wire.PathEntitlements+"/*", authAPI, "entitlements", hDelete(entitlementParam)),
+		r("GET", wire.PathEntitlements+"/{id}", authAPI, "entitlements", hGet(entitlementParam, entitlementData)),
+		r("PATCH", wire.PathEntitlements+"/{id}", authAPI, "entitlements", hUpdateEntitlement),
+		r("DELETE", wire.PathEntitlements+"/{id}", authAPI, "entitlements", hDelete(entitlementParam)),
 
 		r("POST", wire.PathWebhooks, authAPI, "webhooks", hCreateWebhook),
 		r("GET", wire.PathWebhooks, authAPI, "webhooks", hListWebhooks),
-		r("GET", wire.PathWebhooks+"/*", authAPI, "webhooks", hGet(webhookParam, webhookData)),
-		r("PATCH", wire.PathWebhooks+"/*", authAPI, "webhooks", hUpdateWebhook),
-		r("DELETE", wire.PathWebhooks+"/*", authAPI, "webhooks", hDelete(webhookParam)),
+		r("GET", wire.PathWebhooks+"/{id}", authAPI, "webhooks", hGet(webhookParam, webhookData)),
+		r("PATCH", wire.PathWebhooks+"/{id}", authAPI, "webhooks", hUpdateWebhook),
+		r("DELETE", wire.PathWebhooks+"/{id}", authAPI, "webhooks", hDelete(webhookParam)),
 
 		r("GET", wire.PathSigningKey, authAPI, "", hSigningKey),
 		r("GET", wire.PathAnalytics, authAPI, "analytics", hAnalytics),
+
+		r("POST", wire.PathAgents, authAPI, "agents", hCreateAgent),
+		r("GET", wire.PathAgents, authAPI, "agents", hListAgents),
+		r("GET", wire.PathAgents+"/{id}", authAPI, "agents", hGet(agentParam, agentData)),
+		r("DELETE", wire.PathAgents+"/{id}", authAPI, "agents", hDeleteAgent),
+		r("PUT", wire.PathAgents+"/{id}/"+wire.SegmentMeters+"/{name}", authAPI, "agents", hPutMeter),
+		r("POST", wire.PathAuthorize, authAPI, "agents", hAuthorize),
+		r("POST", wire.PathVerify, authAgent, "", hVerify),
 	}
 }
 
-var routeTable = routes()
-
-// match finds the route for method and the unescaped path segments.
-func match(method string, segs []string) (*route, []string) {
-	for i := range routeTable {
-		rt := &routeTable[i]
-		if rt.method != method || len(rt.path) != len(segs) {
-			continue
+// wildcards returns the names of the {wildcards} of a pattern, in order.
+func wildcards(path string) []string {
+	var names []string
+	for _, seg := range strings.Split(path, "/") {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			names = append(names, seg[1:len(seg)-1])
 		}
-		var params []string
-		ok := true
-		for j, p := range rt.path {
-			if p == "*" {
-				if segs[j] == "" {
-					ok = false
-					break
-				}
-				params = append(params, segs[j])
-			} else if p != segs[j] {
-				ok = false
-				break
+	}
+	return names
+}
+
+// newMux builds the router: every endpoint under /api/v1, the control API
+// under /_control, and a catch-all that answers 404 in the error envelope,
+// so that ServeMux's own plain-text 404 and 405 never reach a client.
+func (s *Server) newMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	for _, rt := range routes() {
+		mux.Handle(rt.method+" "+wire.APIPrefix+rt.path, s.endpoint(rt))
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.notFound(w, r) })
+	return mux
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	discardBody(w, r)
+	writeError(w, errf(http.StatusNotFound, wire.ErrCodeNotFound, "No route for %s %s", r.Method, clip(r.URL.EscapedPath())))
+}
+
+// discardBody drains a small request body, so the connection can be
+// reused; a large or unknown-length one is not read and the connection
+// closes after the answer.
+func discardBody(w http.ResponseWriter, r *http.Request) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return
+	}
+	if r.ContentLength < 0 || r.ContentLength > wire.MaxBodyBytes {
+		w.Header().Set("Connection", "close")
+		return
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, wire.MaxBodyBytes))
+}
+
+// endpoint adapts a route to an http.Handler: it reads the body (at most
+// MaxBodyBytes; a declared Content-Length above that is refused without
+// reading a byte), then authenticates and runs the handler under the state
+// lock.
+func (s *Server) endpoint(rt route) http.Handler {
+	names := wildcards(rt.path)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != rt.method { // GET patterns also match HEAD
+			s.notFound(w, r)
+			return
+		}
+		params := make([]string, len(names))
+		for i, n := range names {
+			params[i] = r.PathValue(n)
+		}
+		var body []byte
+		tooLarge := false
+		switch {
+		case r.ContentLength > wire.MaxBodyBytes:
+			tooLarge = true
+			w.Header().Set("Connection", "close")
+		case r.Method != http.MethodGet && r.Body != nil:
+			var err error
+			body, err = io.ReadAll(io.LimitReader(r.Body, wire.MaxBodyBytes+1))
+			if err != nil {
+				w.Header().Set("Connection", "close")
+				writeError(w, validationError("", "invalid_body", "Could not read request body"))
+				return
+			}
+			if len(body) > wire.MaxBodyBytes {
+				tooLarge, body = true, nil
+				w.Header().Set("Connection", "close")
 			}
 		}
-		if ok {
-			return rt, params
+		status, payload, aerr := s.dispatch(r, rt, params, body, tooLarge)
+		if aerr != nil {
+			writeError(w, aerr)
+			return
 		}
-	}
-	return nil, nil
+		if status == http.StatusNoContent {
+			w.WriteHeader(status)
+			return
+		}
+		writeJSON(w, status, payload)
+	})
 }
 
-// relPath returns the path relative to /api/v1 and whether it was under it.
+// relPath returns the escaped path relative to /api/v1 and whether it was
+// under it.
 func relPath(r *http.Request) (string, bool) {
 	p := r.URL.EscapedPath()
 	if p == wire.APIPrefix {
@@ -146,18 +218,6 @@ func relPath(r *http.Request) (string, bool) {
 	return p, false
 }
 
-func splitPath(rel string) ([]string, bool) {
-	parts := strings.Split(strings.TrimPrefix(rel, "/"), "/")
-	for i, p := range parts {
-		u, err := url.PathUnescape(p)
-		if err != nil {
-			return nil, false
-		}
-		parts[i] = u
-	}
-	return parts, true
-}
-
 func parseAuth(h string) (scheme, cred string) {
 	h = strings.TrimSpace(h)
 	if h == "" {
@@ -167,7 +227,9 @@ func parseAuth(h string) (scheme, cred string) {
 	if i < 0 {
 		scheme = h
 	} else {
-		scheme, cred = h[:i], strings.TrimSpace(h[i+1:])
+		// The credential is everything after the scheme and its
+		// separating whitespace: a license key may contain spaces.
+		scheme, cred = h[:i], strings.TrimLeft(h[i+1:], " \t")
 	}
 	switch {
 	case strings.EqualFold(scheme, wire.SchemeBearer):
@@ -176,90 +238,6 @@ func parseAuth(h string) (scheme, cred string) {
 		scheme = wire.SchemeLicense
 	}
 	return scheme, cred
-}
-
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-func tierOf(method, rel string) int {
-	switch {
-	case method == http.MethodPost && rel == wire.PathValidateKey:
-		return 0
-	case method == http.MethodPost && rel == wire.PathMachines:
-		return 1
-	}
-	return 2
-}
-
-var tierNames = [3]string{wire.TierValidation, wire.TierActivation, wire.TierManagement}
-var defaultLimits = [3]int{wire.LimitValidation, wire.LimitActivation, wire.LimitManagement}
-
-type window struct {
-	start int64 // Unix seconds
-	count int
-}
-
-type rateResult struct {
-	limit, remaining int
-	reset            int64
-	retryAfter       int
-	refused          bool
-}
-
-// rate counts a request of tier for bucket (when count) and reports the headers.
-func (s *Server) rate(tier int, bucket string, now time.Time, count bool) rateResult {
-	limit := s.cfg.limits[tier]
-	unlimited := s.cfg.noLimits || limit <= 0
-	if unlimited {
-		limit = defaultLimits[tier]
-	}
-	start := now.Unix() - mod(now.Unix(), 60)
-	res := rateResult{limit: limit, reset: start + 60}
-	until := time.Unix(start+60, 0).Sub(now)
-	res.retryAfter = int((until + time.Second - 1) / time.Second)
-	if res.retryAfter < 1 {
-		res.retryAfter = 1
-	}
-	if unlimited {
-		res.remaining = limit
-		return res
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k := tierNames[tier] + "|" + bucket
-	w := s.rates[k]
-	if w == nil || w.start != start {
-		w = &window{start: start}
-		s.rates[k] = w
-	}
-	if count {
-		if w.count >= limit {
-			res.refused = true
-		} else {
-			w.count++
-		}
-	}
-	res.remaining = max(0, limit-w.count)
-	return res
-}
-
-func mod(a, b int64) int64 {
-	m := a % b
-	if m < 0 {
-		m += b
-	}
-	return m
-}
-
-func setRateHeaders(h http.Header, rr rateResult) {
-	h.Set(wire.HeaderRateLimitLimit, strconv.Itoa(rr.limit))
-	h.Set(wire.HeaderRateLimitRemaining, strconv.Itoa(rr.remaining))
-	h.Set(wire.HeaderRateLimitReset, strconv.FormatInt(rr.reset, 10))
 }
 
 // statusWriter remembers the status written.
@@ -282,6 +260,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 // bufferWriter records a response that is then thrown away (DropResponse).
 type bufferWriter struct {
 	h      http.Header
@@ -302,129 +283,47 @@ func (b *bufferWriter) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 
-// ServeHTTP implements http.Handler.
+func isControl(r *http.Request) bool {
+	p := r.URL.EscapedPath()
+	return p == controlPrefix || strings.HasPrefix(p, controlPrefix+"/")
+}
+
+// ServeHTTP implements http.Handler. Every request (but the control API's)
+// is logged, then meets any injected fault, then rate limiting, routing,
+// auth, scopes and the endpoint.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.handlers.add() {
 		hijackClose(w)
 		return
 	}
 	defer s.handlers.done()
+	if isControl(r) {
+		s.serveControl(w, r)
+		return
+	}
 
 	rid := "req_" + randomHex(12)
 	w.Header().Set(wire.HeaderRequestID, rid)
 	rel, _ := relPath(r)
 	scheme, _ := parseAuth(r.Header.Get(wire.HeaderAuthorization))
-	logScheme := scheme
 	if scheme != wire.SchemeBearer && scheme != wire.SchemeLicense {
-		logScheme = ""
+		scheme = ""
 	}
-	entry := &Request{Method: r.Method, Path: rel, Query: r.URL.RawQuery, Scheme: logScheme, Time: s.Now()}
-	s.mu.Lock()
-	s.reqs = append(s.reqs, entry)
-	f := s.takeFault(r.Method, rel)
-	s.mu.Unlock()
+	entry := &Request{Method: r.Method, Path: rel, Query: r.URL.RawQuery, Scheme: scheme, Time: s.Now()}
+	s.reqs.add(entry)
 
-	setStatus := func(code int) {
-		s.mu.Lock()
-		entry.Status = code
-		s.mu.Unlock()
-	}
-
-	if f != nil {
-		switch {
-		case f.Drop:
-			hijackClose(w)
-			return
-		case f.Hang:
-			select {
-			case <-r.Context().Done():
-			case <-s.done:
-			}
-			hijackClose(w)
-			return
-		case f.DropResponse:
-			bw := &bufferWriter{h: http.Header{}}
-			s.serve(bw, r, rel, rid)
-			setStatus(bw.status)
-			hijackClose(w)
-			return
-		default:
-			status := f.Status
-			if status == 0 {
-				status = http.StatusInternalServerError
-			}
-			tier := tierOf(r.Method, rel)
-			rr := s.rate(tier, s.bucket(tier, r), s.Now(), false)
-			if status == http.StatusTooManyRequests {
-				rr.remaining = 0
-			}
-			setRateHeaders(w.Header(), rr)
-			if status == http.StatusTooManyRequests || (status == http.StatusServiceUnavailable && f.RetryAfter > 0) {
-				secs := int((f.RetryAfter + time.Second - 1) / time.Second)
-				w.Header().Set(wire.HeaderRetryAfter, strconv.Itoa(secs))
-			}
-			_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 16<<20))
-			writeError(w, &apiError{status: status, code: faultCode(status), msg: fmt.Sprintf("Injected fault: %s", http.StatusText(status))})
-			setStatus(status)
-			return
-		}
+	if f := s.faults.take(r.Method, rel); f != nil {
+		s.reqs.setStatus(entry, s.serveFault(w, r, f, rel, rid))
+		return
 	}
 	sw := &statusWriter{ResponseWriter: w}
 	s.serve(sw, r, rel, rid)
-	setStatus(sw.status)
-	s.cfg.logger.Debug("licentrictest request", "method", r.Method, "path", rel, "status", sw.status, "requestId", rid)
+	s.reqs.setStatus(entry, sw.status)
+	// The pattern, not the path, is logged: a by-key path holds a license key.
+	s.cfg.logger.Debug("licentrictest request", "method", r.Method, "route", r.Pattern, "status", sw.status, "requestId", rid)
 }
 
-func hijackClose(w http.ResponseWriter) {
-	if hj, ok := w.(http.Hijacker); ok {
-		if conn, _, err := hj.Hijack(); err == nil {
-			_ = conn.Close()
-			return
-		}
-	}
-	panic(http.ErrAbortHandler)
-}
-
-func faultCode(status int) string {
-	switch status {
-	case 400:
-		return wire.ErrCodeValidation
-	case 401:
-		return wire.ErrCodeUnauthorized
-	case 403:
-		return wire.ErrCodeForbidden
-	case 404:
-		return wire.ErrCodeNotFound
-	case 409:
-		return wire.ErrCodeConflict
-	case 429:
-		return wire.ErrCodeRateLimited
-	}
-	if status >= 500 {
-		return wire.ErrCodeInternal
-	}
-	return "ERROR"
-}
-
-// bucket is the rate-limit key of a request in tier.
-func (s *Server) bucket(tier int, r *http.Request) string {
-	ip := "ip:" + clientIP(r)
-	if tier != 2 {
-		return ip
-	}
-	scheme, cred := parseAuth(r.Header.Get(wire.HeaderAuthorization))
-	if scheme == wire.SchemeBearer && cred != "" {
-		s.mu.Lock()
-		k := s.st.apiKeys[cred]
-		s.mu.Unlock()
-		if k != nil && !k.revoked {
-			return "key:" + cred
-		}
-	}
-	return ip
-}
-
-// serve answers a request for real: rate limit, routing, auth, scopes, body.
+// serve answers a request for real: rate limit, then the router.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, rel, rid string) {
 	defer func() {
 		if v := recover(); v != nil {
@@ -435,62 +334,36 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rel, rid string) 
 			writeError(w, errf(http.StatusInternalServerError, wire.ErrCodeInternal, "Internal server error"))
 		}
 	}()
-	now := s.Now()
-	tier := tierOf(r.Method, rel)
-	rr := s.rate(tier, s.bucket(tier, r), now, true)
+	tier := wire.TierOf(r.Method, rel)
+	rr := s.limits.check(tier, s.bucket(tier, r), s.clock.now(), true)
 	setRateHeaders(w.Header(), rr)
 	if rr.refused {
-		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 16<<20))
+		discardBody(w, r)
 		w.Header().Set(wire.HeaderRetryAfter, strconv.Itoa(rr.retryAfter))
 		writeError(w, errf(http.StatusTooManyRequests, wire.ErrCodeRateLimited,
 			"Rate limit exceeded. Retry after %d seconds.", rr.retryAfter))
 		return
 	}
-
-	_, under := relPath(r)
-	var rt *route
-	var params []string
-	if under {
-		if segs, ok := splitPath(rel); ok {
-			rt, params = match(r.Method, segs)
-		}
-	}
-	if rt == nil {
-		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 16<<20))
-		writeError(w, errf(http.StatusNotFound, wire.ErrCodeNotFound, "No route for %s %s", r.Method, r.URL.Path))
-		return
-	}
-
-	// Read the body before taking the lock; judge its size after auth.
-	var body []byte
-	tooLarge := false
-	if r.Method != http.MethodGet && r.Body != nil {
-		var err error
-		body, err = io.ReadAll(io.LimitReader(r.Body, wire.MaxBodyBytes+1))
-		if err != nil {
-			writeError(w, validationError("", "invalid_body", "Could not read request body"))
-			return
-		}
-		if len(body) > wire.MaxBodyBytes {
-			tooLarge = true
-			body = nil
-			_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 64<<20))
-		}
-	}
-
-	status, payload, aerr := s.dispatch(r, rt, params, body, tooLarge)
-	if aerr != nil {
-		writeError(w, aerr)
-		return
-	}
-	if status == http.StatusNoContent {
-		w.WriteHeader(status)
-		return
-	}
-	writeJSON(w, status, payload)
+	serveMux(s.mux, w, r, s.notFound)
 }
 
-func (s *Server) dispatch(r *http.Request, rt *route, params []string, body []byte, tooLarge bool) (int, any, *apiError) {
+// serveMux runs mux, except for the requests ServeMux would answer itself
+// (a redirect to the cleaned path, 400 for "*", CONNECT): those get
+// notFound, so every answer is in the error envelope.
+func serveMux(mux *http.ServeMux, w http.ResponseWriter, r *http.Request, notFound http.HandlerFunc) {
+	p := r.URL.EscapedPath()
+	clean := path.Clean(p)
+	if strings.HasSuffix(p, "/") && clean != "/" {
+		clean += "/"
+	}
+	if _, pattern := mux.Handler(r); pattern == "" || clean != p || r.Method == http.MethodConnect || r.RequestURI == "*" {
+		notFound(w, r)
+		return
+	}
+	mux.ServeHTTP(w, r)
+}
+
+func (s *Server) dispatch(r *http.Request, rt route, params []string, body []byte, tooLarge bool) (int, any, *apiError) {
 	now := s.lock()
 	defer s.unlock()
 	c := &call{s: s, st: s.st, now: now, method: r.Method, params: params, query: r.URL.Query(), body: body}
@@ -507,7 +380,16 @@ func unauthorized(msg string) *apiError {
 	return errf(http.StatusUnauthorized, wire.ErrCodeUnauthorized, "%s", msg)
 }
 
-func (s *Server) authenticate(c *call, rt *route, header string) *apiError {
+// keyTooLong reports a license key longer than the contract allows (§13.1).
+func keyTooLong(key string) bool {
+	return len(key) > wire.MaxLicenseKeyLen && utf8.RuneCountInString(key) > wire.MaxLicenseKeyLen
+}
+
+func keyTooLongError(field string) *apiError {
+	return validationError(field, "too_big", "License keys are at most %d characters", wire.MaxLicenseKeyLen)
+}
+
+func (s *Server) authenticate(c *call, rt route, header string) *apiError {
 	scheme, cred := parseAuth(header)
 	switch scheme {
 	case "":
@@ -517,8 +399,16 @@ func (s *Server) authenticate(c *call, rt *route, header string) *apiError {
 		}
 		return unauthorized("Missing Authorization header")
 	case wire.SchemeBearer:
-		if rt.auth == authLicense {
+		switch rt.auth {
+		case authLicense:
 			return unauthorized("This endpoint needs license-key authorization (Authorization: License <key>)")
+		case authAgent:
+			tok := c.st.agentToken(cred)
+			if tok == nil || !tok.usable(c.st, c.now) {
+				return unauthorized("Invalid or expired agent credential")
+			}
+			c.agent, c.env = tok, tok.env
+			return nil
 		}
 		k := c.st.apiKeys[cred]
 		if cred == "" || k == nil || k.revoked {
@@ -536,8 +426,11 @@ func (s *Server) authenticate(c *call, rt *route, header string) *apiError {
 		}
 		return nil
 	case wire.SchemeLicense:
-		if rt.auth == authValidate || rt.auth == authAPI {
+		if rt.auth != authLicense && rt.auth != authEither {
 			return unauthorized("This endpoint needs an API key (Authorization: Bearer <key>)")
+		}
+		if keyTooLong(cred) {
+			return keyTooLongError("")
 		}
 		l := c.st.licenseKeys[cred]
 		if cred == "" || l == nil || l.deleted() {
@@ -547,91 +440,4 @@ func (s *Server) authenticate(c *call, rt *route, header string) *apiError {
 		return nil
 	}
 	return unauthorized("Unsupported authorization scheme")
-}
-
-// Request is one request the server received.
-type Request struct {
-	Method string
-	Path   string // relative to /api/v1, e.g. "/licenses/validate-key"
-	Query  string // raw query
-	Scheme string // "Bearer", "License" or ""
-	Status int    // 0 when no response was sent (Drop, Hang)
-	Time   time.Time
-}
-
-// Requests returns every request received since the start or the last
-// ResetRequests, in order.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Request, len(s.reqs))
-	for i, r := range s.reqs {
-		out[i] = *r
-	}
-	return out
-}
-
-// CountRequests counts the requests received for method ("" any) and path
-// (relative to /api/v1, without query).
-func (s *Server) CountRequests(method, path string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, r := range s.reqs {
-		if (method == "" || strings.EqualFold(method, r.Method)) && r.Path == path {
-			n++
-		}
-	}
-	return n
-}
-
-// ResetRequests forgets the requests received so far.
-func (s *Server) ResetRequests() {
-	s.mu.Lock()
-	s.reqs = nil
-	s.mu.Unlock()
-}
-
-// Fault makes the next Times matching requests fail as described.
-type Fault struct {
-	Method       string        // "" = any method
-	Path         string        // "" = any; relative to /api/v1, e.g. "/licenses/validate-key"
-	Times        int           // 0 means 1
-	Status       int           // answer this status with the error envelope (429 adds Retry-After)
-	RetryAfter   time.Duration // for Status 429/503: the Retry-After header value (whole seconds)
-	Hang         bool          // hold the request until the client gives up or the server closes
-	Drop         bool          // close the connection without any response, before handling
-	DropResponse bool          // handle the request for real, then close the connection without a response
-}
-
-// InjectFault queues f; faults match in the order they were injected.
-func (s *Server) InjectFault(f Fault) {
-	if f.Times <= 0 {
-		f.Times = 1
-	}
-	s.mu.Lock()
-	s.faults = append(s.faults, &f)
-	s.mu.Unlock()
-}
-
-// ClearFaults removes every queued fault.
-func (s *Server) ClearFaults() {
-	s.mu.Lock()
-	s.faults = nil
-	s.mu.Unlock()
-}
-
-// takeFault consumes one use of the first fault matching; s.mu is held.
-func (s *Server) takeFault(method, rel string) *Fault {
-	for i, f := range s.faults {
-		if (f.Method == "" || strings.EqualFold(f.Method, method)) && (f.Path == "" || f.Path == rel) {
-			f.Times--
-			cp := *f
-			if f.Times <= 0 {
-				s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
-			}
-			return &cp
-		}
-	}
-	return nil
 }

@@ -16,7 +16,7 @@ import (
 var minuteStart = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 func TestHeadersOnEveryResponse(t *testing.T) {
-	s := start(t, WithStartTime(minuteStart.Add(15*time.Second)))
+	s := start(t, WithFrozenClock(minuteStart.Add(15*time.Second)))
 	fx := s.seed(Seed{})
 	api := bearer(s.TestAPIKey())
 	reset := strconv.FormatInt(minuteStart.Add(time.Minute).Unix(), 10)
@@ -153,7 +153,7 @@ func TestAuthAndScopes(t *testing.T) {
 }
 
 func TestRateLimits(t *testing.T) {
-	s := start(t, WithStartTime(minuteStart.Add(20*time.Second)))
+	s := start(t, WithFrozenClock(minuteStart.Add(20*time.Second)))
 	fx := s.seed(Seed{})
 	body := map[string]any{"key": fx.License.Key}
 	for i := 1; i <= 60; i++ {
@@ -186,7 +186,7 @@ func TestRateLimits(t *testing.T) {
 }
 
 func TestRateLimitsManagementPerKey(t *testing.T) {
-	s := start(t, WithRateLimits(60, 10, 3), WithStartTime(minuteStart))
+	s := start(t, WithRateLimits(60, 10, 3), WithFrozenClock(minuteStart))
 	a, b := bearer(s.TestAPIKey()), bearer(s.NewAPIKey(EnvTest))
 	for range 3 {
 		s.ok(200, "GET", "/products", a, nil)

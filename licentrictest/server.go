@@ -4,12 +4,13 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/licentric/licentric-go/internal/wire"
@@ -23,8 +24,12 @@ const (
 )
 
 // Wire types, re-exported so tests can name them without importing an
-// internal package. They are aliases: licentric.License and
-// licentrictest.License are the same type.
+// internal package. The resources (License, Policy, Machine, Product,
+// Entitlement, Webhook) are aliases of package resource's types, which have
+// the same fields and JSON as the root package's licentric.License and
+// friends (licentric.FromResource converts). Validation is the wire form of
+// a validate-key result ({"valid", "code", "detail", ...}); it is not
+// licentric.Validation. The requests are the wire bodies of the API.
 type (
 	License            = wire.License
 	Policy             = wire.Policy
@@ -39,23 +44,25 @@ type (
 	LicenseRequest     = wire.LicenseRequest
 	EntitlementRequest = wire.EntitlementRequest
 	WebhookRequest     = wire.WebhookRequest
+	Agent              = wire.Agent
 )
 
-// Server is an in-process Licentric service listening on a loopback port.
-// Create it with NewServer and stop it with Close. All its methods are safe
-// for concurrent use.
+// Server is an in-process Licentric service listening on a loopback port
+// (or, with WithInMemory, on no socket at all). Create it with NewServer or
+// Start and stop it with Close. All its methods are safe for concurrent use.
 type Server struct {
 	// URL is the base URL without /api/v1, e.g. http://127.0.0.1:41234.
 	URL string
 
 	cfg      config
-	listener net.Listener
-	srv      *http.Server
+	listener net.Listener   // nil in memory
+	srv      *http.Server   // nil in memory
+	mux      *http.ServeMux // the API
+	ctl      *http.ServeMux // the control API
 	client   *http.Client
 	hookHTTP *http.Client
 
-	clock  atomic.Int64 // Unix nanoseconds of the controllable clock
-	timers timers       // waiters of Clock().After
+	clock *simClock
 
 	done      chan struct{} // closed by Close: releases hung requests
 	closeOnce sync.Once
@@ -64,18 +71,19 @@ type Server struct {
 	hookCtx   context.Context
 	hookStop  context.CancelFunc
 
-	mu     sync.Mutex // guards st and the fields below
+	mu     sync.Mutex // guards st and closed
 	st     *state
 	closed bool
-	faults []*Fault
-	reqs   []*Request
-	rates  map[string]*window
+
+	faults faultQueue
+	reqs   requestLog
+	limits limiter
 
 	signMu  sync.Mutex
 	signers []*offline.Signer // every signing key, oldest first; last is current
 
 	dmu        sync.Mutex
-	deliveries []Delivery
+	deliveries ring[Delivery]
 
 	accountID string
 	liveKey   string
@@ -83,22 +91,38 @@ type Server struct {
 }
 
 type config struct {
-	start       time.Time
-	limits      [3]int // validation, activation, management; <=0: unlimited
-	noLimits    bool
-	signingKey  ed25519.PrivateKey
-	hookBackoff time.Duration
-	hookTimeout time.Duration
-	logger      *slog.Logger
+	start         time.Time
+	frozen        bool
+	limits        [3]int // validation, activation, management; <=0: unlimited
+	noLimits      bool
+	signingKey    ed25519.PrivateKey
+	hookBackoff   time.Duration
+	hookTimeout   time.Duration
+	hookTransport http.RoundTripper
+	logger        *slog.Logger
+	readTimeout   time.Duration
+	logSize       int
+	eventLogSize  int
+	addr          string
+	inMemory      bool
 }
 
 // Option configures a Server.
 type Option func(*config)
 
-// WithStartTime sets the clock's start. The default is time.Now() at
-// NewServer, truncated to milliseconds. The clock stands still until Advance
-// or SetNow moves it.
+// WithStartTime sets the clock's reading at NewServer. The default is
+// time.Now() at NewServer, truncated to milliseconds. The clock flows with
+// real time from there (unless WithFrozenClock or Freeze stops it), and
+// Advance and SetNow move it.
 func WithStartTime(t time.Time) Option { return func(c *config) { c.start = t } }
+
+// WithFrozenClock starts the clock at t and stops it there: time stands
+// still unless Advance or SetNow moves it. A test that wants exact time
+// uses it and passes srv.Clock() to licentric.WithClock, so the client
+// lives in the same simulated time.
+func WithFrozenClock(t time.Time) Option {
+	return func(c *config) { c.start, c.frozen = t, true }
+}
 
 // WithRateLimits sets the per-minute limits of the VALIDATION, ACTIVATION and
 // MANAGEMENT tiers (defaults 60, 10, 120). A value of 0 or less turns that
@@ -111,6 +135,7 @@ func WithRateLimits(validation, activation, management int) Option {
 }
 
 // WithoutRateLimits turns rate limiting off; the headers are still sent.
+// SetRateLimits turns it back on.
 func WithoutRateLimits() Option { return func(c *config) { c.noLimits = true } }
 
 // WithSigningKey sets the Ed25519 key that signs license files. The default
@@ -128,17 +153,88 @@ func WithWebhookBackoff(base time.Duration) Option {
 // WithWebhookTimeout sets how long one delivery attempt may take (default 10 s).
 func WithWebhookTimeout(d time.Duration) Option { return func(c *config) { c.hookTimeout = d } }
 
+// WithWebhookTransport sends webhook deliveries through rt instead of
+// dialing the webhook's URL; HandlerTransport(h) delivers to an
+// http.Handler in memory, which lets deliveries run inside a
+// testing/synctest bubble.
+func WithWebhookTransport(rt http.RoundTripper) Option {
+	return func(c *config) { c.hookTransport = rt }
+}
+
 // WithLogger sets a logger for requests and deliveries (silent by default).
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
-// NewServer starts a server on 127.0.0.1 with a random port. It panics if
-// it can't listen or the options are invalid, as httptest.NewServer does.
+// WithReadTimeout sets how long the server waits for a request's headers
+// and body (default 5 s); a client that sends slower is cut off. It has no
+// effect in memory.
+func WithReadTimeout(d time.Duration) Option { return func(c *config) { c.readTimeout = d } }
+
+// WithRequestLogSize sets how many requests Requests and CountRequests
+// remember (default DefaultRequestLogSize); older ones are forgotten.
+func WithRequestLogSize(n int) Option { return func(c *config) { c.logSize = n } }
+
+// WithEventLogSize sets how many events per environment Events returns and
+// how many delivery attempts Deliveries returns (default
+// DefaultRequestLogSize each); older ones are forgotten.
+func WithEventLogSize(n int) Option { return func(c *config) { c.eventLogSize = n } }
+
+// WithAddr listens on addr instead of a random port of 127.0.0.1. Its host
+// must be loopback: "" (as in ":8080"), "localhost" and "127.0.0.1" mean
+// 127.0.0.1; "[::1]" is accepted; any other host is refused.
+func WithAddr(addr string) Option { return func(c *config) { c.addr = addr } }
+
+// WithInMemory serves without any socket: Client and Transport call the
+// handler in-process, and URL is the placeholder http://127.0.0.1:0, which
+// a client on another transport cannot reach. This is what a test inside a
+// testing/synctest bubble needs, since waiting on a socket never counts as
+// durably blocked there. WithAddr and WithReadTimeout have no effect then.
+func WithInMemory() Option { return func(c *config) { c.inMemory = true } }
+
+// inMemoryURL is the URL of a server started WithInMemory.
+const inMemoryURL = "http://127.0.0.1:0"
+
+// NewServer starts a server. It panics if it can't listen or an option is
+// invalid, as httptest.NewServer does; Start returns the error instead.
 func NewServer(opts ...Option) *Server {
+	s, err := Start(opts...)
+	if err != nil {
+		panic(err.Error())
+	}
+	return s
+}
+
+// listenAddr checks that addr is a loopback address and fills in the host.
+func listenAddr(addr string) (string, error) {
+	if addr == "" {
+		return "127.0.0.1:0", nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("licentrictest: address %q: %w", addr, err)
+	}
+	switch {
+	case host == "" || strings.EqualFold(host, "localhost"):
+		host = "127.0.0.1"
+	default:
+		ip := net.ParseIP(host)
+		if ip == nil || !ip.IsLoopback() {
+			return "", fmt.Errorf("licentrictest: address %q is not loopback; the server listens only on 127.0.0.1 or ::1", addr)
+		}
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// Start starts a server as NewServer does, returning an error when it
+// can't listen or an option is invalid.
+func Start(opts ...Option) (*Server, error) {
 	cfg := config{
-		start:       time.Now().Truncate(time.Millisecond),
-		limits:      [3]int{wire.LimitValidation, wire.LimitActivation, wire.LimitManagement},
-		hookBackoff: time.Second,
-		hookTimeout: 10 * time.Second,
+		start:        time.Now().Truncate(time.Millisecond),
+		limits:       [3]int{wire.LimitValidation, wire.LimitActivation, wire.LimitManagement},
+		hookBackoff:  time.Second,
+		hookTimeout:  10 * time.Second,
+		readTimeout:  5 * time.Second,
+		logSize:      DefaultRequestLogSize,
+		eventLogSize: DefaultRequestLogSize,
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -154,51 +250,86 @@ func NewServer(opts ...Option) *Server {
 	if cfg.hookTimeout <= 0 {
 		cfg.hookTimeout = 10 * time.Second
 	}
+	if cfg.readTimeout <= 0 {
+		cfg.readTimeout = 5 * time.Second
+	}
+	if cfg.logSize < 0 || cfg.eventLogSize < 0 {
+		return nil, errors.New("licentrictest: log sizes must not be negative")
+	}
 	priv := cfg.signingKey
 	if priv == nil {
 		var err error
-		_, priv, err = ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			panic("licentrictest: generate signing key: " + err.Error())
+		if _, priv, err = ed25519.GenerateKey(rand.Reader); err != nil {
+			return nil, fmt.Errorf("licentrictest: generate signing key: %w", err)
 		}
 	}
 	signer, err := offline.NewSigner(priv)
 	if err != nil {
-		panic("licentrictest: " + err.Error())
+		return nil, fmt.Errorf("licentrictest: %w", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic("licentrictest: listen: " + err.Error())
+	var ln net.Listener
+	url := inMemoryURL
+	if !cfg.inMemory {
+		addr, err := listenAddr(cfg.addr)
+		if err != nil {
+			return nil, err
+		}
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			return nil, fmt.Errorf("licentrictest: listen: %w", err)
+		}
+		url = "http://" + ln.Addr().String()
 	}
 	s := &Server{
-		URL:       "http://" + ln.Addr().String(),
-		cfg:       cfg,
-		listener:  ln,
-		done:      make(chan struct{}),
-		st:        newState(),
-		rates:     map[string]*window{},
-		signers:   []*offline.Signer{signer},
-		accountID: newUUID(),
+		URL:        url,
+		cfg:        cfg,
+		listener:   ln,
+		clock:      newSimClock(cfg.start, cfg.frozen),
+		done:       make(chan struct{}),
+		st:         newState(cfg.eventLogSize),
+		reqs:       requestLog{ring: newRing[*Request](cfg.logSize)},
+		deliveries: newRing[Delivery](cfg.eventLogSize),
+		signers:    []*offline.Signer{signer},
+		accountID:  newUUID(),
 	}
-	s.clock.Store(cfg.start.UnixNano())
+	s.limits = limiter{
+		limits: map[string]int{
+			wire.TierValidation: cfg.limits[0],
+			wire.TierActivation: cfg.limits[1],
+			wire.TierManagement: cfg.limits[2],
+		},
+		off:     cfg.noLimits,
+		windows: map[string]*window{},
+	}
+	s.mux, s.ctl = s.newMux(), s.newControlMux()
 	s.hookCtx, s.hookStop = context.WithCancel(context.Background())
 	s.liveKey = s.newAPIKey(EnvLive, nil)
 	s.testKey = s.newAPIKey(EnvTest, nil)
-	s.client = &http.Client{Transport: &http.Transport{Proxy: nil, ForceAttemptHTTP2: false, MaxIdleConnsPerHost: 16}}
+	hookRT := cfg.hookTransport
+	if hookRT == nil {
+		hookRT = &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 4}
+	}
 	s.hookHTTP = &http.Client{
-		Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 4},
+		Transport: hookRT,
 		Timeout:   cfg.hookTimeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},
 	}
+	if cfg.inMemory {
+		s.client = &http.Client{Transport: s.Transport()}
+		return s, nil
+	}
+	s.client = &http.Client{Transport: &http.Transport{Proxy: nil, ForceAttemptHTTP2: false, MaxIdleConnsPerHost: 16}}
 	s.srv = &http.Server{
 		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: cfg.readTimeout,
+		ReadTimeout:       cfg.readTimeout,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          slog.NewLogLogger(cfg.logger.Handler(), slog.LevelDebug),
 	}
 	go func() { _ = s.srv.Serve(ln) }()
-	return s
+	return s, nil
 }
 
 // Close stops the server: it releases hung requests, closes every
@@ -210,39 +341,47 @@ func (s *Server) Close() {
 		s.mu.Unlock()
 		s.handlers.close()
 		close(s.done)
-		_ = s.srv.Close()
+		if s.srv != nil {
+			_ = s.srv.Close()
+		}
 		_ = s.handlers.wait(context.Background())
 		s.hookStop()
 		_ = s.hooks.wait(context.Background())
+		s.clock.close()
 		if t, ok := s.client.Transport.(*http.Transport); ok {
 			t.CloseIdleConnections()
 		}
-		if t, ok := s.hookHTTP.Transport.(*http.Transport); ok {
+		if t, ok := s.hookHTTP.Transport.(*http.Transport); ok && s.cfg.hookTransport == nil {
 			t.CloseIdleConnections()
 		}
 	})
 }
 
-// Client returns an HTTP client for talking to the server (no proxy).
+// Client returns an HTTP client for talking to the server: over loopback
+// (no proxy), or in memory for a server started WithInMemory.
 func (s *Server) Client() *http.Client { return s.client }
 
 // Now returns the server clock's current time, in UTC, to the millisecond
-// (the precision of every timestamp on the wire).
+// (the precision of every timestamp on the wire). By default the clock
+// flows with real time from its start, plus what Advance and SetNow added.
 func (s *Server) Now() time.Time {
-	return time.Unix(0, s.clock.Load()).UTC().Truncate(time.Millisecond)
+	return s.clock.now().UTC().Truncate(time.Millisecond)
 }
 
-// Advance moves the server clock forward by d.
-func (s *Server) Advance(d time.Duration) {
-	s.clock.Add(int64(d))
-	s.timers.fire(s.Now())
-}
+// Advance moves the server clock forward by d (back, for a negative d) and
+// fires the Clock's After channels that became due.
+func (s *Server) Advance(d time.Duration) { s.clock.advance(d) }
 
-// SetNow sets the server clock to t.
-func (s *Server) SetNow(t time.Time) {
-	s.clock.Store(t.UnixNano())
-	s.timers.fire(s.Now())
-}
+// SetNow sets the server clock's current reading to t; a flowing clock
+// keeps flowing from there. It fires the After channels that became due.
+func (s *Server) SetNow(t time.Time) { s.clock.set(t) }
+
+// Freeze stops the clock at its current reading: from then on it moves
+// only with Advance and SetNow, as with WithFrozenClock.
+func (s *Server) Freeze() { s.clock.freeze() }
+
+// Frozen reports whether the clock stands still between Advance and SetNow.
+func (s *Server) Frozen() bool { return s.clock.isFrozen() }
 
 // TestAPIKey returns a full-access lk_test_ API key.
 func (s *Server) TestAPIKey() string { return s.testKey }

@@ -22,8 +22,10 @@ type state struct {
 	webhooks     []*webhookRec
 	byID         map[string]any // every record by id
 	licenseKeys  map[string]*licenseRec
-	events       map[string][]wire.Event
+	events       map[string]*ring[wire.Event] // per environment, bounded
 	validations  map[string]*valCounts
+	agents       []*agentRec
+	agentTokens  map[string]*agentToken // by SHA-256 of the token, hex
 }
 
 type valCounts struct{ total, ok, failed int }
@@ -91,13 +93,15 @@ type webhookRec struct {
 	secret string
 }
 
-func newState() *state {
+func newState(eventLogSize int) *state {
+	live, test := newRing[wire.Event](eventLogSize), newRing[wire.Event](eventLogSize)
 	return &state{
 		apiKeys:     map[string]*apiKey{},
 		byID:        map[string]any{},
 		licenseKeys: map[string]*licenseRec{},
-		events:      map[string][]wire.Event{},
+		events:      map[string]*ring[wire.Event]{EnvLive: &live, EnvTest: &test},
 		validations: map[string]*valCounts{EnvLive: {}, EnvTest: {}},
+		agentTokens: map[string]*agentToken{},
 	}
 }
 

@@ -30,8 +30,8 @@ func hValidate(c *call) (int, any, *apiError) {
 	var is issues
 	if req.Key == "" {
 		is.add("key", "invalid_type", "Required")
-	} else if len(req.Key) > 512 {
-		is.add("key", "too_big", "Key must be at most 512 characters")
+	} else if keyTooLong(req.Key) {
+		is.add("key", "too_big", "Key must be at most %d characters", wire.MaxLicenseKeyLen)
 	}
 	// A fingerprint of any length is accepted: one no machine can have is
 	// FINGERPRINT_NOT_FOUND, a 200 like every outcome (contract §4).

@@ -107,7 +107,7 @@ func TestValidationOrder(t *testing.T) {
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
-			s := start(t, WithStartTime(time.Now()))
+			s := start(t, WithFrozenClock(time.Now()))
 			key, body := row.setup(s)
 			if body == nil {
 				body = map[string]any{}

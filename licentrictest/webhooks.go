@@ -169,7 +169,7 @@ func (s *Server) emit(env, typ string, data any, now time.Time) {
 		raw = []byte("null")
 	}
 	ev := wire.Event{ID: "evt_" + randomHex(16), Type: typ, CreatedAt: ts(now), Data: raw}
-	s.st.events[env] = append(s.st.events[env], ev)
+	s.st.events[env].push(ev)
 	if s.closed {
 		return
 	}
@@ -222,7 +222,7 @@ func (s *Server) deliver(target, secret string, ev wire.Event, body []byte) {
 		}
 		d := s.attempt(target, secret, ev, body, attempt)
 		s.dmu.Lock()
-		s.deliveries = append(s.deliveries, d)
+		s.deliveries.push(d)
 		s.dmu.Unlock()
 		s.cfg.logger.Debug("licentrictest webhook", "url", target, "event", ev.Type, "attempt", attempt, "status", d.Status, "err", d.Err)
 		if d.Status >= 200 && d.Status < 300 {
@@ -258,28 +258,36 @@ func (s *Server) attempt(target, secret string, ev wire.Event, body []byte, n in
 	return d
 }
 
-// Deliveries returns every webhook delivery attempt made so far.
+// Deliveries returns the webhook delivery attempts made so far, in the
+// order they finished, as far as the log keeps them (the last
+// WithEventLogSize, default 10,000).
 func (s *Server) Deliveries() []Delivery {
 	s.dmu.Lock()
 	defer s.dmu.Unlock()
-	out := make([]Delivery, len(s.deliveries))
-	for i, d := range s.deliveries {
+	out := make([]Delivery, 0, s.deliveries.len())
+	s.deliveries.each(func(d Delivery) {
 		d.Body = append([]byte(nil), d.Body...)
 		d.Header = d.Header.Clone()
-		out[i] = d
-	}
+		out = append(out, d)
+	})
 	return out
 }
 
-// Events returns every event emitted in env, delivered or not, oldest first.
+// Events returns the events emitted in env, delivered or not, oldest first,
+// as far as the log keeps them (the last WithEventLogSize, default 10,000,
+// per environment).
 func (s *Server) Events(env string) []Event {
 	s.lock()
 	defer s.unlock()
-	out := make([]Event, len(s.st.events[env]))
-	for i, e := range s.st.events[env] {
-		e.Data = append([]byte(nil), e.Data...)
-		out[i] = e
+	r := s.st.events[env]
+	if r == nil {
+		return []Event{}
 	}
+	out := make([]Event, 0, r.len())
+	r.each(func(e Event) {
+		e.Data = append([]byte(nil), e.Data...)
+		out = append(out, e)
+	})
 	return out
 }
 

@@ -6,7 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/licentric/licentric-go/internal/wire"
+	"github.com/licentric/licentric-go/resource"
 )
 
 // fill sets every field reachable from v to a distinct non-zero value, so
@@ -61,10 +65,29 @@ func TestDecoderCoversEveryField(t *testing.T) {
 		t.Fatalf("decodePayload: %s", msg)
 	}
 	want := stdDecode(t, string(raw))
+	// License.Machines is the one field the reader drops on purpose: a
+	// license file never carries the license's machines (contract §3).
+	if len(want.License.Machines) == 0 {
+		t.Fatal("fill did not reach License.Machines")
+	}
+	want.License.Machines = nil
 	if !reflect.DeepEqual(&got, want) {
 		t.Errorf("payload reader misses fields:\n got %+v\nwant %+v", got, *want)
 	}
 	if n < 60 {
 		t.Errorf("fill reached only %d values", n)
 	}
+}
+
+// TestVerifyIgnoresLicenseMachines: a payload whose license carries
+// "machines" (which a license file never does) still verifies, and the
+// machines are not returned.
+func TestVerifyIgnoresLicenseMachines(t *testing.T) {
+	cert := validFile(t, func(p *Payload) {
+		p.License.Machines = []resource.Machine{p.Machine, {ID: "other", Fingerprint: "elsewhere-0123"}}
+	})
+	f, err := newTestVerifier(t).Verify(cert)
+	require.NoError(t, err)
+	assert.Nil(t, f.License.Machines)
+	assert.Equal(t, testFingerprint, f.Machine.Fingerprint)
 }

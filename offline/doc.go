@@ -31,6 +31,27 @@
 // check passes. Re-verifying the very same bytes skips the signature but
 // repeats every check that depends on the clock.
 //
+// # Keys
+//
+// ParsePublicKey reads the pinned key; WithPublicKey trusts it. Both refuse,
+// with ErrWeakKey, the keys under which signatures can be forged without any
+// private key — the eight points of small order (the identity point, for
+// one, accepts a fixed signature over every file; the all-zero key one
+// file in four) and non-canonical encodings — and, with
+// ErrInvalidPublicKey, bytes that are no curve point. CheckPublicKey runs the
+// same check on raw bytes.
+//
+// # Clock
+//
+// Verify reads the clock.Clock given with WithClockSource (default
+// clock.Wall{}); WithClock, which takes a func() time.Time, is deprecated.
+//
+// # Printing and logging
+//
+// Signer, RollbackGuard and File format with every fmt verb, and log
+// through slog, as summaries without their secrets (the signing key, the
+// rollback key, the license key).
+//
 // # What it protects, and what it doesn't
 //
 // A verified file was issued by the holder of the signing key, for this

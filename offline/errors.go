@@ -48,6 +48,19 @@ var (
 	ErrRollbackState = errors.New("offline: rollback state file is damaged or was altered")
 )
 
+// Errors of ParsePublicKey and WithPublicKey.
+var (
+	// ErrInvalidPublicKey reports text or bytes that are not an Ed25519
+	// public key: a bad encoding, a wrong length, or 32 bytes that are no
+	// point of the curve.
+	ErrInvalidPublicKey = errors.New("offline: invalid Ed25519 public key")
+	// ErrWeakKey reports a public key that must never be trusted: a point
+	// of small order (under the identity point, for one, a fixed signature
+	// verifies over every file) or a non-canonical encoding of a point. A
+	// real signing key is never one of them. It wraps ErrInvalidPublicKey.
+	ErrWeakKey error = &wrapped{msg: "offline: weak Ed25519 public key", inner: ErrInvalidPublicKey}
+)
+
 // wrapped is a sentinel that also matches a more general one.
 type wrapped struct {
 	msg   string

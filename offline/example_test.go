@@ -80,7 +80,7 @@ func ExampleParsePublicKey() {
 		fmt.Println(offline.KeyID(pub))
 	}
 	// Output:
-	// error: offline: public key does not decode to 32 bytes
+	// error: offline: invalid Ed25519 public key: does not decode to 32 bytes
 	// e744c0791320c328
 	// e744c0791320c328
 	// e744c0791320c328

@@ -6,15 +6,17 @@ import (
 	"time"
 
 	"github.com/licentric/licentric-go/internal/wire"
+	"github.com/licentric/licentric-go/resource"
 )
 
 // File is a verified license file.
 type File struct {
 	// License is the license at checkout, with the snapshot of its policy in
-	// License.Policy (which may be nil).
-	License wire.License
+	// License.Policy (which may be nil). License.Machines is always nil: a
+	// license file carries only the machine it is for, in Machine.
+	License resource.License
 	// Machine is the machine the file was checked out for.
-	Machine wire.Machine
+	Machine resource.Machine
 	// Fingerprint is the machine fingerprint the file is bound to.
 	Fingerprint string
 	// Entitlements are the entitlement codes the file grants (the license's
@@ -121,7 +123,7 @@ func carve(all, src []string) (part, rest []string) {
 }
 
 // cloneMetadata copies a JSON object deeply.
-func cloneMetadata(m wire.Metadata) wire.Metadata {
+func cloneMetadata(m resource.Metadata) resource.Metadata {
 	if m == nil {
 		return nil
 	}

@@ -9,7 +9,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/licentric/licentric-go/internal/wire"
+	"github.com/licentric/licentric-go/resource"
 )
 
 // The license-file format, version 1 (wire contract §7).
@@ -40,15 +40,15 @@ type Envelope struct {
 
 // Payload is the signed content of a license file.
 type Payload struct {
-	V            int            `json:"v"`
-	Env          string         `json:"env"` // "live" or "test"
-	IssuedAt     wire.Timestamp `json:"issuedAt"`
-	ExpiresAt    wire.Timestamp `json:"expiresAt"`
-	TTL          int            `json:"ttl"` // seconds
-	Fingerprint  string         `json:"fingerprint"`
-	License      wire.License   `json:"license"`
-	Machine      wire.Machine   `json:"machine"`
-	Entitlements []string       `json:"entitlements"`
+	V            int                `json:"v"`
+	Env          string             `json:"env"` // "live" or "test"
+	IssuedAt     resource.Timestamp `json:"issuedAt"`
+	ExpiresAt    resource.Timestamp `json:"expiresAt"`
+	TTL          int                `json:"ttl"` // seconds
+	Fingerprint  string             `json:"fingerprint"`
+	License      resource.License   `json:"license"`
+	Machine      resource.Machine   `json:"machine"`
+	Entitlements []string           `json:"entitlements"`
 }
 
 // KeyID returns the key id of an Ed25519 public key: the first 16 lowercase

@@ -109,6 +109,7 @@ func FuzzDecodePayload(f *testing.F) {
 		if err := json.Unmarshal(canon, &want); err != nil {
 			t.Fatal(err)
 		}
+		want.License.Machines = nil // dropped on purpose (TestDecoderCoversEveryField)
 		if msg := decodePayload(string(canon), &got); msg != "" {
 			t.Fatalf("refused canonical payload %s: %s", canon, msg)
 		}

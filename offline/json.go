@@ -6,7 +6,7 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
-	"github.com/licentric/licentric-go/internal/wire"
+	"github.com/licentric/licentric-go/resource"
 )
 
 // This file holds a small JSON reader for the envelope and the payload.
@@ -406,23 +406,23 @@ func (r *reader) bool() bool {
 }
 
 // time reads null (the zero Timestamp) or an RFC 3339 string.
-func (r *reader) time() wire.Timestamp {
+func (r *reader) time() resource.Timestamp {
 	if r.null() {
-		return wire.Timestamp{}
+		return resource.Timestamp{}
 	}
 	s := r.str()
 	if r.err != "" {
-		return wire.Timestamp{}
+		return resource.Timestamp{}
 	}
 	if t, ok := parseWireTime(s); ok {
-		return wire.Timestamp{Time: t}
+		return resource.Timestamp{Time: t}
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		r.fail("timestamp is not RFC 3339")
-		return wire.Timestamp{}
+		return resource.Timestamp{}
 	}
-	return wire.Timestamp{Time: t.UTC()}
+	return resource.Timestamp{Time: t.UTC()}
 }
 
 // strings reads null or an array of strings.
@@ -442,7 +442,7 @@ func (r *reader) strings() []string {
 
 // metadata reads null or an object of arbitrary JSON values, decoded as
 // encoding/json decodes into any.
-func (r *reader) metadata() wire.Metadata {
+func (r *reader) metadata() resource.Metadata {
 	if r.null() {
 		return nil
 	}
@@ -551,9 +551,9 @@ func decodePayload(s string, p *Payload) string {
 	return r.err
 }
 
-func (r *reader) license(l *wire.License, slab *[]int) {
+func (r *reader) license(l *resource.License, slab *[]int) {
 	if r.null() {
-		*l = wire.License{}
+		*l = resource.License{}
 		return
 	}
 	for more := r.objectStart(); more; more = r.objectNext() {
@@ -600,16 +600,22 @@ func (r *reader) license(l *wire.License, slab *[]int) {
 				continue
 			}
 			if l.Policy == nil {
-				l.Policy = new(wire.Policy)
+				l.Policy = new(resource.Policy)
 			}
 			r.policy(l.Policy, slab)
+		case "machines":
+			// A license file carries the license without its machines
+			// (contract §3; the file's own machine is Payload.Machine), so
+			// a "machines" member is read and dropped like an unknown one:
+			// File.License.Machines is always nil.
+			r.skip()
 		default:
 			r.skip()
 		}
 	}
 }
 
-func (r *reader) policy(p *wire.Policy, slab *[]int) {
+func (r *reader) policy(p *resource.Policy, slab *[]int) {
 	for more := r.objectStart(); more; more = r.objectNext() {
 		switch r.key() {
 		case "id":
@@ -668,9 +674,9 @@ func (r *reader) policy(p *wire.Policy, slab *[]int) {
 	}
 }
 
-func (r *reader) machine(m *wire.Machine) {
+func (r *reader) machine(m *resource.Machine) {
 	if r.null() {
-		*m = wire.Machine{}
+		*m = resource.Machine{}
 		return
 	}
 	for more := r.objectStart(); more; more = r.objectNext() {
@@ -711,7 +717,7 @@ func (r *reader) machine(m *wire.Machine) {
 // about ten times faster than time.Parse. Anything else (including invalid
 // dates) reports false and is left to time.Parse.
 func parseWireTime(s string) (time.Time, bool) {
-	if len(s) != len(wire.TimeLayout) || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+	if len(s) != len(resource.TimeLayout) || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
 		s[13] != ':' || s[16] != ':' || s[19] != '.' || s[23] != 'Z' {
 		return time.Time{}, false
 	}

@@ -6,7 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
-	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -14,26 +14,62 @@ import (
 // dashboard and GET /keys/signing give: standard base64 of the 32 raw bytes,
 // 64 hexadecimal characters, or a PEM "PUBLIC KEY" block (PKIX). Surrounding
 // whitespace is ignored.
+//
+// Every error matches ErrInvalidPublicKey. A key that decodes but must not be
+// trusted — a point of small order, such as the identity (base64
+// "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=") or 32 zero bytes, under
+// which signatures can be forged, or a non-canonical encoding — is refused
+// with an error that also matches ErrWeakKey; 32 bytes that are no point of
+// the curve are refused too.
 func ParsePublicKey(text string) (ed25519.PublicKey, error) {
+	pub, err := parsePublicKeyText(text)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckPublicKey(pub); err != nil {
+		return nil, err
+	}
+	return pub, nil
+}
+
+// CheckPublicKey reports whether pub is fit to verify license files: 32
+// bytes encoding, canonically, a point of the Ed25519 curve that is not of
+// small order. Its errors match ErrInvalidPublicKey, and those of small-order
+// and non-canonical encodings also ErrWeakKey. ParsePublicKey and
+// WithPublicKey call it; a key from Signer.PublicKey always passes.
+func CheckPublicKey(pub ed25519.PublicKey) error {
+	if len(pub) != ed25519.PublicKeySize {
+		return errorf(ErrInvalidPublicKey, fmt.Sprintf("%d bytes, want %d", len(pub), ed25519.PublicKeySize))
+	}
+	if problem, weak := pointProblem(pub); problem != "" {
+		if weak {
+			return errorf(ErrWeakKey, problem)
+		}
+		return errorf(ErrInvalidPublicKey, problem)
+	}
+	return nil
+}
+
+func parsePublicKeyText(text string) (ed25519.PublicKey, error) {
 	text = strings.TrimSpace(text)
 	switch {
 	case text == "":
-		return nil, errors.New("offline: public key is empty")
+		return nil, errorf(ErrInvalidPublicKey, "empty text")
 	case strings.HasPrefix(text, "-----BEGIN"):
 		return parsePEMKey(text)
 	case len(text) == 2*ed25519.PublicKeySize && isHex(text):
 		raw, err := hex.DecodeString(text)
 		if err != nil {
-			return nil, errors.New("offline: public key is not valid hexadecimal")
+			return nil, errorf(ErrInvalidPublicKey, "not valid hexadecimal")
 		}
 		return ed25519.PublicKey(raw), nil
 	}
 	raw, err := base64.StdEncoding.Strict().DecodeString(text)
 	if err != nil {
-		return nil, errors.New("offline: public key is not base64, 64 hex characters or PEM")
+		return nil, errorf(ErrInvalidPublicKey, "not base64, 64 hex characters or PEM")
 	}
 	if len(raw) != ed25519.PublicKeySize {
-		return nil, errors.New("offline: public key does not decode to 32 bytes")
+		return nil, errorf(ErrInvalidPublicKey, "does not decode to 32 bytes")
 	}
 	return ed25519.PublicKey(raw), nil
 }
@@ -41,13 +77,13 @@ func ParsePublicKey(text string) (ed25519.PublicKey, error) {
 func parsePEMKey(text string) (ed25519.PublicKey, error) {
 	block, rest := pem.Decode([]byte(text))
 	if block == nil {
-		return nil, errors.New("offline: public key PEM block is invalid")
+		return nil, errorf(ErrInvalidPublicKey, "PEM block is invalid")
 	}
 	if len(strings.TrimSpace(string(rest))) != 0 {
-		return nil, errors.New("offline: public key PEM has trailing data")
+		return nil, errorf(ErrInvalidPublicKey, "PEM has trailing data")
 	}
 	if block.Type != "PUBLIC KEY" {
-		return nil, errors.New(`offline: PEM block is not a "PUBLIC KEY"`)
+		return nil, errorf(ErrInvalidPublicKey, `PEM block is not a "PUBLIC KEY"`)
 	}
 	return parsePKIX(block.Bytes)
 }
@@ -70,16 +106,16 @@ func parsePKIX(der []byte) (ed25519.PublicKey, error) {
 	var spki subjectPublicKeyInfo
 	rest, err := asn1.Unmarshal(der, &spki)
 	if err != nil || len(rest) != 0 {
-		return nil, errors.New("offline: PEM public key is not valid PKIX")
+		return nil, errorf(ErrInvalidPublicKey, "PEM public key is not valid PKIX")
 	}
 	if !spki.Algorithm.Algorithm.Equal(oidEd25519) {
-		return nil, errors.New("offline: PEM public key is not an Ed25519 key")
+		return nil, errorf(ErrInvalidPublicKey, "PEM public key is not an Ed25519 key")
 	}
 	if len(spki.Algorithm.Parameters.FullBytes) != 0 {
-		return nil, errors.New("offline: Ed25519 key has unexpected parameters")
+		return nil, errorf(ErrInvalidPublicKey, "Ed25519 key has unexpected parameters")
 	}
 	if spki.PublicKey.BitLength != 8*ed25519.PublicKeySize || len(spki.PublicKey.Bytes) != ed25519.PublicKeySize {
-		return nil, errors.New("offline: PEM public key is not 32 bytes")
+		return nil, errorf(ErrInvalidPublicKey, "PEM public key is not 32 bytes")
 	}
 	return ed25519.PublicKey(spki.PublicKey.Bytes), nil
 }

@@ -8,23 +8,35 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/licentric/licentric-go/clock"
 )
 
 var rollbackKey = []byte("0123456789abcdef-rollback-key")
 
-// clock is a controllable clock for tests.
-type clock struct {
+// testClock is a controllable clock.Clock for tests.
+type testClock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) set(t time.Time)     { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
-func (c *clock) add(d time.Duration) { c.set(c.now().Add(d)) }
+func (c *testClock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *testClock) set(t time.Time)     { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
+func (c *testClock) add(d time.Duration) { c.set(c.now().Add(d)) }
 
-func guardedVerifier(t *testing.T, g *RollbackGuard, c *clock) *Verifier {
+// Now and After make testClock a clock.Clock.
+func (c *testClock) Now() time.Time { return c.now() }
+func (c *testClock) After(d time.Duration) <-chan time.Time {
+	ch := make(chan time.Time, 1)
+	ch <- c.now().Add(d)
+	return ch
+}
+
+var _ clock.Clock = (*testClock)(nil)
+
+func guardedVerifier(t *testing.T, g *RollbackGuard, c *testClock) *Verifier {
 	t.Helper()
-	return newTestVerifier(t, WithRollbackGuard(g), WithClock(c.now))
+	return newTestVerifier(t, WithRollbackGuard(g), WithClockSource(c))
 }
 
 func TestRollbackGuardRefusesClockSetBack(t *testing.T) {
@@ -33,7 +45,7 @@ func TestRollbackGuardRefusesClockSetBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{t: now}
+	c := &testClock{t: now}
 	v := guardedVerifier(t, g, c)
 	cert := validFile(t, nil)
 	if _, err := v.Verify(cert); err != nil {
@@ -79,7 +91,7 @@ func TestRollbackGuardRemembersIssuedAt(t *testing.T) {
 	}
 	// A newer file issued 10 days after the first one is seen; going back to
 	// the old file with the clock set to its lifetime is refused.
-	c := &clock{t: issued.Add(10*24*time.Hour + time.Hour)}
+	c := &testClock{t: issued.Add(10*24*time.Hour + time.Hour)}
 	v := guardedVerifier(t, g, c)
 	newer := validFile(t, func(p *Payload) {
 		p.IssuedAt = ts(issued.Add(10 * 24 * time.Hour))
@@ -94,7 +106,7 @@ func TestRollbackGuardRemembersIssuedAt(t *testing.T) {
 
 	// A guard only learns from files that verify.
 	g2, _ := NewRollbackGuard("", rollbackKey)
-	v2 := guardedVerifier(t, g2, &clock{t: issued.Add(100 * 24 * time.Hour)})
+	v2 := guardedVerifier(t, g2, &testClock{t: issued.Add(100 * 24 * time.Hour)})
 	if _, err := v2.Verify(validFile(t, nil)); !errors.Is(err, ErrFileExpired) {
 		t.Fatalf("expired file: %v", err)
 	}
@@ -107,7 +119,7 @@ func TestRollbackStateIntegrity(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "state")
 	g, _ := NewRollbackGuard(path, rollbackKey)
-	c := &clock{t: now}
+	c := &testClock{t: now}
 	if _, err := guardedVerifier(t, g, c).Verify(validFile(t, nil)); err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +168,7 @@ func TestRollbackStateIntegrity(t *testing.T) {
 func TestRollbackGuardWritesSparingly(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state")
 	g, _ := NewRollbackGuard(path, rollbackKey)
-	c := &clock{t: now}
+	c := &testClock{t: now}
 	v := guardedVerifier(t, g, c)
 	cert := validFile(t, nil)
 	if _, err := v.Verify(cert); err != nil {
@@ -191,7 +203,7 @@ func TestRollbackGuardWriteFailureDoesNotLockOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{t: now}
+	c := &testClock{t: now}
 	v := guardedVerifier(t, g, c)
 	if _, err := v.Verify(validFile(t, nil)); err != nil {
 		t.Fatalf("Verify with an unwritable state file: %v", err)

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/licentric/licentric-go/clock"
 	"github.com/licentric/licentric-go/internal/wire"
 )
 
@@ -26,11 +27,13 @@ type Option func(*Verifier) error
 
 // WithPublicKey adds a trusted signing key. Repeat it to trust several keys
 // during a rotation: each file names its key by id (KeyID) and only that key
-// is tried. Adding the same key twice is harmless.
+// is tried. Adding the same key twice is harmless. A key that fails
+// CheckPublicKey (wrong length, no curve point, or a weak key matching
+// ErrWeakKey, under which files could be forged) makes NewVerifier fail.
 func WithPublicKey(pub ed25519.PublicKey) Option {
 	return func(v *Verifier) error {
-		if len(pub) != ed25519.PublicKeySize {
-			return fmt.Errorf("offline: public key is %d bytes, want %d", len(pub), ed25519.PublicKeySize)
+		if err := CheckPublicKey(pub); err != nil {
+			return err
 		}
 		kid := KeyID(pub)
 		if old, ok := v.keys[kid]; ok && !old.Equal(pub) {
@@ -81,15 +84,28 @@ func WithEntitlements(codes ...string) Option {
 	}
 }
 
-// WithClock sets the source of the current time (default time.Now).
-func WithClock(now func() time.Time) Option {
+// WithClockSource sets the clock that Verify reads (default clock.Wall{}):
+// pass the clock the rest of the application uses, such as a
+// licentrictest server's clock in tests. A nil clock is an error.
+func WithClockSource(c clock.Clock) Option {
 	return func(v *Verifier) error {
-		if now == nil {
+		if c == nil {
 			return errors.New("offline: clock is nil")
 		}
-		v.clock = now
+		v.clock = c
 		return nil
 	}
+}
+
+// WithClock sets the source of the current time (default time.Now).
+//
+// Deprecated: use WithClockSource, which takes the clock.Clock every other
+// part of this module takes; WithClock(f) is WithClockSource(clock.Func(f)).
+func WithClock(now func() time.Time) Option {
+	if now == nil {
+		return func(*Verifier) error { return errors.New("offline: clock is nil") }
+	}
+	return WithClockSource(clock.Func(now))
 }
 
 // WithClockSkew sets how far issuedAt may lie in the future of the local
@@ -138,7 +154,7 @@ type Verifier struct {
 	fingerprint     string
 	skipFingerprint bool
 	entitlements    []string
-	clock           func() time.Time
+	clock           clock.Clock
 	skew            time.Duration
 	env             string
 	guard           *RollbackGuard
@@ -183,12 +199,12 @@ func (e *verified) template() (*File, error) {
 // NewVerifier returns a Verifier. It needs at least one WithPublicKey. An
 // application also binds it to this machine with WithFingerprint and to the
 // live environment with WithEnvironment; without them, files of any machine
-// and either environment verify. The clock is time.Now and the skew
-// DefaultClockSkew unless WithClock and WithClockSkew say otherwise.
+// and either environment verify. The clock is clock.Wall{} and the skew
+// DefaultClockSkew unless WithClockSource and WithClockSkew say otherwise.
 func NewVerifier(opts ...Option) (*Verifier, error) {
 	v := &Verifier{
 		keys:  make(map[string]ed25519.PublicKey),
-		clock: time.Now,
+		clock: clock.Wall{},
 		skew:  DefaultClockSkew,
 		seed:  maphash.MakeSeed(),
 	}
@@ -267,7 +283,7 @@ func (v *Verifier) Verify(certificate []byte) (*File, error) {
 		}
 		v.remember(certificate, kid, payload)
 	}
-	now := v.clock()
+	now := v.clock.Now()
 	expired, err := v.check(f, now)
 	if err != nil {
 		return nil, err

@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/licentric/licentric-go/internal/wire"
+	"github.com/licentric/licentric-go/resource"
 )
 
 // MaxBodyBytes caps the body Parse and ConstructEvent accept (1 MiB).
@@ -24,7 +24,7 @@ const MaxBodyBytes = wire.MaxBodyBytes
 // tests can build deliveries with json.Marshal and Sign.
 type Event struct {
 	ID        string          // event id, "evt_…"; the key to dedupe on
-	Type      string          // event type, e.g. wire.EventLicenseCreated
+	Type      string          // event type, e.g. EventLicenseCreated; compare with the Event* constants
 	CreatedAt time.Time       // when the event happened (UTC); zero if absent
 	Data      json.RawMessage // the resource; nil if absent or null
 }
@@ -76,7 +76,7 @@ func parse(body []byte) (*Event, error) {
 	if bytes.Equal(e.Data, []byte("null")) {
 		e.Data = nil
 	}
-	if e.Data != nil && slices.Contains(wire.EventTypes(), e.Type) {
+	if e.Data != nil && knownEvent(e.Type) {
 		var err error
 		switch resourceOf(e.Type) {
 		case resLicense:
@@ -95,19 +95,19 @@ func parse(body []byte) (*Event, error) {
 // event. It returns an error matching ErrNoResource for other event types
 // or when data is null, and one matching ErrInvalidEvent when Data does not
 // decode. Each call returns a fresh copy.
-func (e Event) License() (*wire.License, error) {
-	return decodeResource[wire.License](e, resLicense, "license")
+func (e Event) License() (*resource.License, error) {
+	return decodeResource[resource.License](e, resLicense, "license")
 }
 
 // Machine decodes Data as the Machine of a machine.* event. Errors are as
 // for License.
-func (e Event) Machine() (*wire.Machine, error) {
-	return decodeResource[wire.Machine](e, resMachine, "machine")
+func (e Event) Machine() (*resource.Machine, error) {
+	return decodeResource[resource.Machine](e, resMachine, "machine")
 }
 
 // decodeResource decodes Data as a T when e's type carries resource want,
 // called name in errors.
-func decodeResource[T any](e Event, want resource, name string) (*T, error) {
+func decodeResource[T any](e Event, want resourceKind, name string) (*T, error) {
 	if resourceOf(e.Type) != want {
 		return nil, fmt.Errorf("%w: %.64q events carry no %s", ErrNoResource, e.Type, name)
 	}
@@ -155,16 +155,16 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	})
 }
 
-type resource int
+type resourceKind int
 
 const (
-	resNone resource = iota
+	resNone resourceKind = iota
 	resLicense
 	resMachine
 )
 
 // resourceOf tells which resource an event type's data holds, by its group.
-func resourceOf(eventType string) resource {
+func resourceOf(eventType string) resourceKind {
 	switch {
 	case strings.HasPrefix(eventType, "license."), strings.HasPrefix(eventType, "validation."):
 		return resLicense

@@ -3,36 +3,45 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
 	"github.com/licentric/licentric-go"
+	"github.com/licentric/licentric-go/clock"
 	"github.com/licentric/licentric-go/fingerprint"
 	"github.com/licentric/licentric-go/offline"
 )
 
-const fingerprintUsage = `Usage: licentric fingerprint --app-id ID [--state-dir DIR]
+const fingerprintUsage = `Usage: licentric fingerprint --app-id ID [--state-dir DIR] [--json]
 
 Prints this machine's fingerprint for application ID, the value a license
 file for this machine must be checked out for. Run it on the air-gapped
 machine and carry the output to 'licentric checkout --fingerprint'.
+
+--json prints {"fingerprint": FP, "appId": ID}.
 `
 
 const verifyUsage = `Usage: licentric verify --public-key KEY [--public-key KEY2]
         (--fingerprint FP | --app-id ID [--state-dir DIR] | --any-machine)
-        [--entitlement CODE]... [--env live|test] license.lic
+        [--entitlement CODE]... [--env live|test] [--json] license.lic
 
 Verifies a license file without any network: the signature against the
 pinned public key(s), the file's own expiry, the license's status and expiry,
 the machine, and the required entitlements. Prints what the file grants.
 --any-machine skips the machine check, to inspect another machine's file.
+
+--json prints the summary as one JSON document: path, env, keyId,
+fingerprint, issuedAt, expiresAt, ttlSeconds, remainingSeconds, refreshDue,
+license {id, name, key (redacted), status, expired, productId, policyId,
+policyName, expiresAt}, machine {id, name}, entitlements.
 `
 
-const checkoutUsage = `Usage: licentric checkout --license-id ID --public-key KEY [--public-key KEY2]
+const checkoutUsage = `Usage: licentric checkout [--license-id ID] --public-key KEY [--public-key KEY2]
         (--fingerprint FP | --app-id ID [--state-dir DIR])
-        [--ttl 336h] [--out license.lic] [--env live|test]
+        [--ttl 336h] [--out license.lic] [--env live|test] [--json]
         [--base-url URL] [--api-key KEY | --license-key KEY]
 
 Checks out a signed license file for a machine that is activated on the
@@ -40,29 +49,72 @@ license (online), verifies it with the pinned public key(s) and only then
 writes it atomically with mode 0600. A file that does not verify is never
 written, and an existing file is then left as it was.
 
+With the license key alone, --license-id may be left out: the license is
+looked up by validating the key (which counts as one use of the license).
+Without an API key the lookup finds live licenses only; for a test license
+set an lk_test_ API key too (it is used for the lookup only) or pass
+--license-id.
+
+--json prints the summary as verify --json does, path being the file written.
+
 Environment: LICENTRIC_BASE_URL, LICENTRIC_API_KEY, LICENTRIC_LICENSE_KEY
 (used when the flags are not given; prefer them to the flags, whose values
 other users of the machine can see).
 `
 
+func fingerprintCommand() *command {
+	return &command{
+		name:    "fingerprint",
+		summary: "print this machine's fingerprint for an application ID",
+		usage:   fingerprintUsage,
+		setup:   (*cli).fingerprint,
+	}
+}
+
+func verifyCommand() *command {
+	return &command{
+		name:    "verify",
+		summary: "verify a license file offline and print what it grants",
+		usage:   verifyUsage,
+		setup:   (*cli).verify,
+	}
+}
+
+func checkoutCommand() *command {
+	return &command{
+		name:    "checkout",
+		summary: "check out a license file (online), verify it and save it",
+		usage:   checkoutUsage,
+		setup:   (*cli).checkout,
+	}
+}
+
 // fingerprint is "licentric fingerprint".
-func (c *cli) fingerprint(_ context.Context, name string, args []string) int {
-	o, pos, code, ok := c.parse(name, args)
-	if !ok {
-		return code
+func (c *cli) fingerprint(fs *flag.FlagSet) action {
+	var appID, stateDir string
+	fs.StringVar(&appID, "app-id", "", "the application `ID` (required; the one the application itself uses)")
+	fs.StringVar(&stateDir, "state-dir", "", "keep a random machine ID in `DIR` when the OS has none")
+	asJSON := c.jsonFlag(fs)
+	return func(_ context.Context, args []string) error {
+		if len(args) > 0 {
+			return usagef("unexpected argument %q", clean(args[0]))
+		}
+		if appID == "" {
+			return usagef("--app-id is required")
+		}
+		fp, err := computeFingerprint(appID, stateDir)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return c.writeJSON(struct {
+				Fingerprint string `json:"fingerprint"`
+				AppID       string `json:"appId"`
+			}{fp, appID})
+		}
+		fmt.Fprintln(c.stdout, fp)
+		return nil
 	}
-	if len(pos) > 0 {
-		return c.usageError(name, "unexpected argument %q", clean(pos[0]))
-	}
-	if o.appID == "" {
-		return c.usageError(name, "--app-id is required")
-	}
-	fp, err := computeFingerprint(o.appID, o.stateDir)
-	if err != nil {
-		return c.fail(name, exitFailed, err)
-	}
-	fmt.Fprintln(c.stdout, fp)
-	return exitOK
 }
 
 func computeFingerprint(appID, stateDir string) (string, error) {
@@ -74,10 +126,10 @@ func computeFingerprint(appID, stateDir string) (string, error) {
 }
 
 // machine resolves the machine flags to a verifier option and the
-// fingerprint (empty with --any-machine). It reports usage errors itself.
-func (c *cli) machine(name string, o *options) (offline.Option, string, int, bool) {
+// fingerprint (empty with --any-machine).
+func (m *machineFlags) machine(name string) (offline.Option, string, error) {
 	n := 0
-	for _, set := range []bool{o.fingerprint != "", o.appID != "", o.anyMachine} {
+	for _, set := range []bool{m.fingerprint != "", m.appID != "", m.anyMachine} {
 		if set {
 			n++
 		}
@@ -88,73 +140,90 @@ func (c *cli) machine(name string, o *options) (offline.Option, string, int, boo
 	}
 	switch {
 	case n == 0:
-		return nil, "", c.usageError(name, "one of %s is required", flags), false
+		return nil, "", usagef("one of %s is required", flags)
 	case n > 1:
-		return nil, "", c.usageError(name, "give only one of %s", flags), false
-	case o.stateDir != "" && o.appID == "":
-		return nil, "", c.usageError(name, "--state-dir needs --app-id"), false
-	case o.anyMachine:
-		return offline.WithoutFingerprintCheck(), "", 0, true
-	case o.fingerprint != "":
-		return offline.WithFingerprint(o.fingerprint), o.fingerprint, 0, true
+		return nil, "", usagef("give only one of %s", flags)
+	case m.stateDir != "" && m.appID == "":
+		return nil, "", usagef("--state-dir needs --app-id")
+	case m.anyMachine:
+		return offline.WithoutFingerprintCheck(), "", nil
+	case m.fingerprint != "":
+		return offline.WithFingerprint(m.fingerprint), m.fingerprint, nil
 	}
-	fp, err := computeFingerprint(o.appID, o.stateDir)
+	fp, err := computeFingerprint(m.appID, m.stateDir)
 	if err != nil {
-		return nil, "", c.fail(name, exitFailed, err), false
+		return nil, "", err
 	}
-	return offline.WithFingerprint(fp), fp, 0, true
+	return offline.WithFingerprint(fp), fp, nil
 }
 
-// verifier builds the verifier for the parsed flags.
-func (c *cli) verifier(o *options, machine offline.Option) (*offline.Verifier, error) {
-	opts := []offline.Option{machine, offline.WithEnvironment(o.env), offline.WithClock(c.now)}
-	for _, k := range o.keys {
+// verifier builds the verifier for the keys, environment and entitlements.
+func (c *cli) verifier(keys keyList, env string, entitlements []string, machine offline.Option) (*offline.Verifier, error) {
+	opts := []offline.Option{machine, offline.WithEnvironment(env), offline.WithClockSource(clock.Func(c.now))}
+	for _, k := range keys {
 		opts = append(opts, offline.WithPublicKey(k))
 	}
-	if len(o.entitlements) > 0 {
-		opts = append(opts, offline.WithEntitlements(o.entitlements...))
+	if len(entitlements) > 0 {
+		opts = append(opts, offline.WithEntitlements(entitlements...))
 	}
-	return offline.NewVerifier(opts...)
+	v, err := offline.NewVerifier(opts...)
+	if err != nil {
+		return nil, &usageError{msg: err.Error()}
+	}
+	return v, nil
 }
 
 func checkEnv(env string) bool { return env == "live" || env == "test" }
 
 // verify is "licentric verify".
-func (c *cli) verify(_ context.Context, name string, args []string) int {
-	o, pos, code, ok := c.parse(name, args)
-	if !ok {
-		return code
+func (c *cli) verify(fs *flag.FlagSet) action {
+	var (
+		keys         keyList
+		m            machineFlags
+		entitlements stringList
+		env          string
+	)
+	keyFlag(fs, &keys)
+	m.register(fs, true)
+	fs.Var(&entitlements, "entitlement", "require entitlement `CODE`; may be repeated")
+	fs.StringVar(&env, "env", "live", "the `ENV` the file must come from: live or test")
+	asJSON := c.jsonFlag(fs)
+	return func(_ context.Context, args []string) error {
+		switch {
+		case len(args) == 0:
+			return usagef("no license file given")
+		case len(args) > 1:
+			return usagef("unexpected argument %q (give one license file)", clean(args[1]))
+		case len(keys) == 0:
+			return usagef("--public-key is required")
+		case !checkEnv(env):
+			return usagef("--env must be live or test")
+		}
+		machine, _, err := m.machine("verify")
+		if err != nil {
+			return err
+		}
+		v, err := c.verifier(keys, env, entitlements, machine)
+		if err != nil {
+			return err
+		}
+		path := args[0]
+		f, err := v.VerifyFile(path)
+		if err != nil {
+			return verifyFailed(clean(path), env, err)
+		}
+		if *asJSON {
+			return c.writeJSON(c.fileJSON(path, f))
+		}
+		fmt.Fprintf(c.stdout, "License file verified: %s\n", clean(path))
+		c.summary(c.stdout, f)
+		return nil
 	}
-	switch {
-	case len(pos) == 0:
-		return c.usageError(name, "no license file given")
-	case len(pos) > 1:
-		return c.usageError(name, "unexpected argument %q (give one license file)", clean(pos[1]))
-	case len(o.keys) == 0:
-		return c.usageError(name, "--public-key is required")
-	case !checkEnv(o.env):
-		return c.usageError(name, "--env must be live or test")
-	}
-	machine, _, code, ok := c.machine(name, o)
-	if !ok {
-		return code
-	}
-	v, err := c.verifier(o, machine)
-	if err != nil {
-		return c.usageError(name, "%v", err)
-	}
-	path := pos[0]
-	f, err := v.VerifyFile(path)
-	if err != nil {
-		return c.verifyFailed(name, path, o.env, err)
-	}
-	fmt.Fprintf(c.stdout, "License file verified: %s\n", clean(path))
-	c.summary(c.stdout, f)
-	return exitOK
 }
 
-// verifyFailed reports a verification error with a hint where one helps.
-func (c *cli) verifyFailed(name, path, env string, err error) int {
+// verifyFailed describes a verification error, with a hint where one
+// helps; an expired file is exit code 3.
+func verifyFailed(what, env string, err error) error {
 	hint, code := "", exitFailed
 	switch {
 	case errors.Is(err, offline.ErrFileExpired):
@@ -168,91 +237,115 @@ func (c *cli) verifyFailed(name, path, env string, err error) int {
 	case errors.Is(err, offline.ErrUnknownKey):
 		hint = " (pass the key that signed it with --public-key)"
 	}
-	fmt.Fprintf(c.stderr, "licentric %s: %s: %v%s\n", name, clean(path), err, hint)
-	return code
+	return &exitError{code: code, err: fmt.Errorf("%s: %w%s", what, err, hint)}
 }
 
 // checkout is "licentric checkout".
-func (c *cli) checkout(ctx context.Context, name string, args []string) int {
-	o, pos, code, ok := c.parse(name, args)
-	if !ok {
-		return code
-	}
-	fromEnv := func(v *string, key string) {
-		if *v == "" {
-			*v = c.getenv(key)
+func (c *cli) checkout(fs *flag.FlagSet) action {
+	var (
+		licenseID, out, env, licenseKey string
+		keys                            keyList
+		m                               machineFlags
+		cf                              connFlags
+		ttl                             = ttlValue(14 * 24 * time.Hour)
+	)
+	fs.StringVar(&licenseID, "license-id", "", "the license's `ID` (default: looked up from the license key)")
+	keyFlag(fs, &keys)
+	m.register(fs, false)
+	fs.Var(&ttl, "ttl", "the file's lifetime `TTL`, 1h to 90 days (e.g. 336h or 14d)")
+	fs.StringVar(&out, "out", "license.lic", "write the license file to `PATH`")
+	fs.StringVar(&env, "env", "", "the `ENV` the file must come from: live or test (default: the API key's, else live)")
+	cf.register(fs)
+	fs.StringVar(&licenseKey, "license-key", "", "authenticate with the license's own `KEY` instead of an API key (default $"+envLicenseKey+")")
+	asJSON := c.jsonFlag(fs)
+	return func(ctx context.Context, args []string) error {
+		if err := cf.resolve(c); err != nil {
+			return err
 		}
-	}
-	fromEnv(&o.baseURL, "LICENTRIC_BASE_URL")
-	fromEnv(&o.apiKey, "LICENTRIC_API_KEY")
-	fromEnv(&o.licenseKey, "LICENTRIC_LICENSE_KEY")
-	switch {
-	case len(pos) > 0:
-		return c.usageError(name, "unexpected argument %q", clean(pos[0]))
-	case o.licenseID == "":
-		return c.usageError(name, "--license-id is required")
-	case len(o.keys) == 0:
-		return c.usageError(name, "--public-key is required: the file is verified before it is written")
-	case o.out == "":
-		return c.usageError(name, "--out must not be empty")
-	case o.env != "" && !checkEnv(o.env):
-		return c.usageError(name, "--env must be live or test")
-	case o.apiKey == "" && o.licenseKey == "":
-		return c.usageError(name, "no credentials: set LICENTRIC_API_KEY (or --api-key), or LICENTRIC_LICENSE_KEY (or --license-key)")
-	case o.timeout <= 0:
-		return c.usageError(name, "--timeout must be positive")
-	}
-	machine, fp, code, ok := c.machine(name, o)
-	if !ok {
-		return code
-	}
-
-	copts := []licentric.Option{licentric.WithUserAgent("licentric-cli/" + licentric.Version)}
-	if o.baseURL != "" {
-		copts = append(copts, licentric.WithBaseURL(o.baseURL))
-	}
-	// With a license key the API key is not used, so it is not even parsed.
-	if o.licenseKey == "" {
-		copts = append(copts, licentric.WithAPIKey(o.apiKey))
-	}
-	if c.retry != nil {
-		copts = append(copts, licentric.WithRetry(*c.retry))
-	}
-	client, err := licentric.NewClient(copts...)
-	if err != nil {
-		return c.usageError(name, "%v", err)
-	}
-	if o.env == "" {
-		o.env = "live"
-		if client.Environment() == licentric.EnvironmentTest {
-			o.env = "test"
+		if licenseKey == "" {
+			licenseKey = c.getenv(envLicenseKey)
 		}
-	}
-	v, err := c.verifier(o, machine)
-	if err != nil {
-		return c.usageError(name, "%v", err)
-	}
+		c.secret(licenseKey)
+		switch {
+		case len(args) > 0:
+			return usagef("unexpected argument %q", clean(args[0]))
+		case licenseID == "" && licenseKey == "":
+			return usagef("--license-id is required (or give the license key with --license-key or %s)", envLicenseKey)
+		case len(keys) == 0:
+			return usagef("--public-key is required: the file is verified before it is written")
+		case out == "":
+			return usagef("--out must not be empty")
+		case env != "" && !checkEnv(env):
+			return usagef("--env must be live or test")
+		case cf.apiKey == "" && licenseKey == "":
+			return usagef("no credentials: set %s (or --api-key), or %s (or --license-key)", envAPIKey, envLicenseKey)
+		}
+		machine, fp, err := m.machine("checkout")
+		if err != nil {
+			return err
+		}
+		// With a license key the checkout authenticates with it, so the API
+		// key is used (and parsed) only to look the license up.
+		client, err := c.client(&cf, licenseKey == "" || licenseID == "")
+		if err != nil {
+			return err
+		}
+		if env == "" {
+			env = "live"
+			if client.Environment() == licentric.EnvironmentTest {
+				env = "test"
+			}
+		}
+		v, err := c.verifier(keys, env, nil, machine)
+		if err != nil {
+			return err
+		}
 
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
-	co, err := client.Checkout(ctx, o.licenseID, licentric.CheckoutParams{
-		Fingerprint: fp,
-		TTL:         time.Duration(o.ttl),
-		LicenseKey:  o.licenseKey,
-	})
-	if errors.Is(err, licentric.ErrInvalidArgument) {
-		return c.usageError(name, "%v", err)
+		ctx, cancel := cf.withTimeout(ctx)
+		defer cancel()
+		if licenseID == "" {
+			if licenseID, err = lookUpLicenseID(ctx, client, licenseKey); err != nil {
+				return err
+			}
+		}
+		co, err := client.Checkout(ctx, licenseID, licentric.CheckoutParams{
+			Fingerprint: fp,
+			TTL:         time.Duration(ttl),
+			LicenseKey:  licenseKey,
+		})
+		if err != nil {
+			return callFailed("checkout", err)
+		}
+		f, err := v.Verify(co.Certificate)
+		if err != nil {
+			return verifyFailed("the checked-out file did not verify, nothing was written to "+clean(out), env, err)
+		}
+		if err := offline.SaveFile(out, co.Certificate); err != nil {
+			return fmt.Errorf("the checked-out file verified, but writing it to %s failed (nothing was written): %w", clean(out), err)
+		}
+		if *asJSON {
+			return c.writeJSON(c.fileJSON(out, f))
+		}
+		fmt.Fprintf(c.stdout, "License file checked out, verified and written to %s (mode 0600)\n", clean(out))
+		c.summary(c.stdout, f)
+		return nil
 	}
+}
+
+// lookUpLicenseID finds the id of the license whose key is key by
+// validating it: with an API key in that key's environment, else in live.
+func lookUpLicenseID(ctx context.Context, client *licentric.Client, key string) (string, error) {
+	res, err := client.Validate(ctx, key)
 	if err != nil {
-		return c.fail(name, exitFailed, fmt.Errorf("checkout failed: %w", err))
+		return "", callFailed("looking up the license by its key", err)
 	}
-	f, err := v.VerifyAndSave(o.out, co.Certificate)
-	if err != nil {
-		return c.verifyFailed(name, "the checked-out file did not verify, nothing was written to "+o.out, o.env, err)
+	if res.License == nil || res.License.ID == "" {
+		if client.Environment() == licentric.EnvironmentNone {
+			return "", errors.New("no live license has this license key; for a test license set an lk_test_ API key too, or pass --license-id")
+		}
+		return "", fmt.Errorf("no %s license has this license key", client.Environment())
 	}
-	fmt.Fprintf(c.stdout, "License file checked out, verified and written to %s (mode 0600)\n", clean(o.out))
-	c.summary(c.stdout, f)
-	return exitOK
+	return res.License.ID, nil
 }
 
 // summary prints what a verified file grants. Every string from the file is
@@ -261,12 +354,6 @@ func (c *cli) summary(w io.Writer, f *offline.File) {
 	now := c.now()
 	row := func(label, format string, a ...any) {
 		fmt.Fprintf(w, "  %-17s %s\n", label+":", fmt.Sprintf(format, a...))
-	}
-	named := func(id, name string) string {
-		if name == "" {
-			return clean(id)
-		}
-		return clean(id) + " (" + clean(name) + ")"
 	}
 	row("License", "%s", named(f.License.ID, f.License.Name))
 	row("Key", "%s", redactKey(f.License.Key))
@@ -321,15 +408,70 @@ func daysLeft(d time.Duration) string {
 	return fmt.Sprintf("%d hours", h)
 }
 
-// redactKey shows a license key's prefix and its last four characters only.
-func redactKey(key string) string {
-	r := []rune(key)
-	if len(r) < 12 {
-		return "(redacted)"
+// fileJSON is the --json document of verify and checkout.
+type fileJSON struct {
+	Path             string          `json:"path"`
+	Env              string          `json:"env"`
+	KeyID            string          `json:"keyId"`
+	Fingerprint      string          `json:"fingerprint"`
+	IssuedAt         time.Time       `json:"issuedAt"`
+	ExpiresAt        time.Time       `json:"expiresAt"`
+	TTLSeconds       int64           `json:"ttlSeconds"`
+	RemainingSeconds int64           `json:"remainingSeconds"`
+	RefreshDue       bool            `json:"refreshDue"` // less than half of the file's lifetime is left
+	License          fileLicenseJSON `json:"license"`
+	Machine          fileMachineJSON `json:"machine"`
+	Entitlements     []string        `json:"entitlements"`
+}
+
+type fileLicenseJSON struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	Key        string     `json:"key"` // redacted
+	Status     string     `json:"status"`
+	Expired    bool       `json:"expired"` // past its expiry, allowed by ALLOW_ACCESS
+	ProductID  string     `json:"productId"`
+	PolicyID   string     `json:"policyId"`
+	PolicyName string     `json:"policyName"`
+	ExpiresAt  *time.Time `json:"expiresAt"` // null: never
+}
+
+type fileMachineJSON struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+func (c *cli) fileJSON(path string, f *offline.File) fileJSON {
+	now := c.now()
+	remaining := f.Remaining(now)
+	doc := fileJSON{
+		Path:             path,
+		Env:              f.Env,
+		KeyID:            f.KeyID,
+		Fingerprint:      f.Fingerprint,
+		IssuedAt:         f.IssuedAt.UTC(),
+		ExpiresAt:        f.ExpiresAt.UTC(),
+		TTLSeconds:       int64(f.TTL / time.Second),
+		RemainingSeconds: int64(max(remaining, 0) / time.Second),
+		RefreshDue:       remaining < f.TTL/2,
+		License: fileLicenseJSON{
+			ID:        f.License.ID,
+			Name:      f.License.Name,
+			Key:       redactKey(f.License.Key),
+			Status:    f.License.Status,
+			Expired:   f.LicenseExpired,
+			ProductID: f.License.ProductID,
+			PolicyID:  f.License.PolicyID,
+		},
+		Machine:      fileMachineJSON{ID: f.Machine.ID, Name: f.Machine.Name},
+		Entitlements: append([]string{}, f.Entitlements...),
 	}
-	prefix := ""
-	if i := strings.IndexRune(key, '-'); i > 0 && i <= 8 {
-		prefix = key[:i+1]
+	if p := f.License.Policy; p != nil {
+		doc.License.PolicyName = p.Name
 	}
-	return clean(prefix + "…" + string(r[len(r)-4:]))
+	if exp := f.License.ExpiresAt; !exp.IsZero() {
+		t := exp.UTC()
+		doc.License.ExpiresAt = &t
+	}
+	return doc
 }

@@ -16,58 +16,26 @@ import (
 // maxKeyFileSize caps a public-key file named with @path.
 const maxKeyFileSize = 64 << 10
 
-// options holds every flag; each command registers the ones it takes.
-type options struct {
-	appID, stateDir string
-	fingerprint     string
-	anyMachine      bool
-	keys            keyList
-	entitlements    stringList
-	env             string
-	licenseID, out  string
-	ttl             ttlValue
-	baseURL         string
-	apiKey          string
-	licenseKey      string
-	timeout         time.Duration
+// machineFlags are the flags that name the machine a file is for.
+type machineFlags struct {
+	fingerprint, appID, stateDir string
+	anyMachine                   bool
 }
 
-// newFlags registers command name's flags on fs.
-func newFlags(fs *flag.FlagSet, name string) *options {
-	o := &options{ttl: ttlValue(14 * 24 * time.Hour)}
-	machineFlags := func(any bool) {
-		fs.StringVar(&o.fingerprint, "fingerprint", "", "the machine's fingerprint `FP`, as 'licentric fingerprint' prints it there")
-		fs.StringVar(&o.appID, "app-id", "", "compute this machine's fingerprint for the application `ID`")
-		fs.StringVar(&o.stateDir, "state-dir", "", "with --app-id: keep a random machine ID in `DIR` when the OS has none")
-		if any {
-			fs.BoolVar(&o.anyMachine, "any-machine", false, "accept a file bound to any machine (inspection only)")
-		}
+// register adds --fingerprint, --app-id, --state-dir and
+// --any-machine when anyOK.
+func (m *machineFlags) register(fs *flag.FlagSet, anyOK bool) {
+	fs.StringVar(&m.fingerprint, "fingerprint", "", "the machine's fingerprint `FP`, as 'licentric fingerprint' prints it there")
+	fs.StringVar(&m.appID, "app-id", "", "compute this machine's fingerprint for the application `ID`")
+	fs.StringVar(&m.stateDir, "state-dir", "", "with --app-id: keep a random machine ID in `DIR` when the OS has none")
+	if anyOK {
+		fs.BoolVar(&m.anyMachine, "any-machine", false, "accept a file bound to any machine (inspection only)")
 	}
-	keyFlag := func() {
-		fs.Var(&o.keys, "public-key", "the vendor's public key `KEY` (base64, hex, PEM, or @file); repeat during a key rotation")
-	}
-	switch name {
-	case "fingerprint":
-		fs.StringVar(&o.appID, "app-id", "", "the application `ID` (required; the one the application itself uses)")
-		fs.StringVar(&o.stateDir, "state-dir", "", "keep a random machine ID in `DIR` when the OS has none")
-	case "verify":
-		keyFlag()
-		machineFlags(true)
-		fs.Var(&o.entitlements, "entitlement", "require entitlement `CODE`; may be repeated")
-		fs.StringVar(&o.env, "env", "live", "the `ENV` the file must come from: live or test")
-	case "checkout":
-		fs.StringVar(&o.licenseID, "license-id", "", "the license's `ID` (required)")
-		keyFlag()
-		machineFlags(false)
-		fs.Var(&o.ttl, "ttl", "the file's lifetime `TTL`, 1h to 90 days (e.g. 336h or 14d)")
-		fs.StringVar(&o.out, "out", "license.lic", "write the license file to `PATH`")
-		fs.StringVar(&o.env, "env", "", "the `ENV` the file must come from: live or test (default: the API key's, else live)")
-		fs.StringVar(&o.baseURL, "base-url", "", "the service's `URL` (default $LICENTRIC_BASE_URL, else https://licentric.com)")
-		fs.StringVar(&o.apiKey, "api-key", "", "the API key `KEY` (default $LICENTRIC_API_KEY; prefer the variable)")
-		fs.StringVar(&o.licenseKey, "license-key", "", "authenticate with the license's own `KEY` instead of an API key (default $LICENTRIC_LICENSE_KEY)")
-		fs.DurationVar(&o.timeout, "timeout", time.Minute, "give up on the service after this `duration`")
-	}
-	return o
+}
+
+// keyFlag registers --public-key on fs.
+func keyFlag(fs *flag.FlagSet, keys *keyList) {
+	fs.Var(keys, "public-key", "the vendor's public key `KEY` (base64, hex, PEM, or @file); repeat during a key rotation")
 }
 
 // keyList collects --public-key values, parsed as they come.
@@ -86,7 +54,9 @@ func (k *keyList) Set(s string) error {
 	}
 	pub, err := offline.ParsePublicKey(text)
 	if err != nil {
-		return errors.New("not an Ed25519 public key (base64, 64 hex digits, PEM, or @file)")
+		// The reason (not base64, a weak key, ...) without the package prefix.
+		return fmt.Errorf("not an Ed25519 public key (base64, 64 hex digits, PEM, or @file): %s",
+			strings.TrimPrefix(err.Error(), "offline: "))
 	}
 	*k = append(*k, pub)
 	return nil

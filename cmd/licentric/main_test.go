@@ -21,6 +21,7 @@ import (
 	"github.com/licentric/licentric-go/fingerprint"
 	"github.com/licentric/licentric-go/licentrictest"
 	"github.com/licentric/licentric-go/offline"
+	"github.com/stretchr/testify/assert"
 )
 
 const testFP = "cli-fingerprint-0123456789abcdef"
@@ -41,7 +42,10 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	srv := licentrictest.NewServer(licentrictest.WithoutRateLimits())
+	// A frozen clock: time moves only with Advance, so durations printed
+	// ("3 days left") are exact.
+	srv := licentrictest.NewServer(licentrictest.WithoutRateLimits(),
+		licentrictest.WithFrozenClock(time.Now().Truncate(time.Millisecond)))
 	t.Cleanup(srv.Close)
 	fx, err := srv.Seed(licentrictest.Seed{Policy: licentrictest.PolicyRequest{
 		OfflineAllowed: licentric.Ptr(true),
@@ -117,8 +121,28 @@ func TestUsageAndHelp(t *testing.T) {
 		{[]string{"help", "nope"}, exitUsage, "", `unknown command "nope"`},
 		{[]string{"nope"}, exitUsage, "", `unknown command "nope"`},
 		{[]string{"version"}, exitOK, "licentric " + licentric.Version, ""},
+		{[]string{"--version"}, exitOK, "licentric " + licentric.Version, ""},
+		{[]string{"help", "--help"}, exitOK, "Usage: licentric help", ""},
+		{[]string{"help", "-h"}, exitOK, "Usage: licentric help", ""},
+		{[]string{"help", "help"}, exitOK, "Usage: licentric help", ""},
+		{[]string{"help", "machines"}, exitOK, "Usage: licentric machines <command>", ""},
+		{[]string{"help", "machines", "list"}, exitOK, "Usage: licentric machines list", ""},
+		{[]string{"help", "licenses", "suspend"}, exitOK, "Usage: licentric licenses suspend", ""},
+		{[]string{"help", "machines", "nope"}, exitUsage, "", `unknown command "machines nope"`},
+		{[]string{"help", "verify", "extra"}, exitUsage, "", `verify has no subcommand "extra"`},
+		{[]string{"machines"}, exitUsage, "", "missing command: one of list, deactivate"},
+		{[]string{"machines", "nope"}, exitUsage, "", `unknown command "nope": one of list, deactivate`},
+		{[]string{"licenses", "--help"}, exitOK, "get ", ""},
+		{[]string{"machines", "list", "--help"}, exitOK, "-license-key", ""},
+		{[]string{"licenses", "get", "-h"}, exitOK, "-show-key", ""},
+		{[]string{"version", "--bogus"}, exitUsage, "", "not defined"},
 	}
+	cmds := commands()
 	for _, name := range commandOrder {
+		if cmds[name] == nil {
+			t.Logf("%s is not in this build", name)
+			continue
+		}
 		for _, h := range []string{"--help", "-h", "-help"} {
 			cases = append(cases, struct {
 				args       []string
@@ -126,33 +150,53 @@ func TestUsageAndHelp(t *testing.T) {
 				out, inErr string
 			}{[]string{name, h}, exitOK, "Usage: licentric " + name, ""})
 		}
+		cases = append(cases, struct {
+			args       []string
+			code       int
+			out, inErr string
+		}{[]string{"help", name}, exitOK, "Usage: licentric " + name, ""})
 	}
 	for _, tc := range cases {
 		code, stdout, stderr := runPlain(tc.args...)
-		if code != tc.code {
-			t.Errorf("%q: exit %d, want %d (stderr %q)", tc.args, code, tc.code, stderr)
+		assert.Equal(t, tc.code, code, "%q: exit code (stderr %q)", tc.args, stderr)
+		if tc.out != "" {
+			assert.Contains(t, stdout, tc.out, "%q: stdout", tc.args)
 		}
-		if tc.out != "" && !strings.Contains(stdout, tc.out) {
-			t.Errorf("%q: stdout %q lacks %q", tc.args, stdout, tc.out)
+		if tc.inErr != "" {
+			assert.Contains(t, stderr, tc.inErr, "%q: stderr", tc.args)
 		}
-		if tc.inErr != "" && !strings.Contains(stderr, tc.inErr) {
-			t.Errorf("%q: stderr %q lacks %q", tc.args, stderr, tc.inErr)
+		if tc.code == exitOK {
+			assert.Empty(t, stderr, "%q: stderr on success", tc.args)
+		} else {
+			assert.Empty(t, stdout, "%q: stdout on failure", tc.args)
 		}
-		if tc.code == exitOK && stderr != "" {
-			t.Errorf("%q: stderr %q on success", tc.args, stderr)
+	}
+	// The top-level help lists every command.
+	_, stdout, _ := runPlain("--help")
+	for _, name := range commandOrder {
+		if cmds[name] != nil {
+			assert.Regexp(t, `(?m)^  `+regexp.QuoteMeta(name)+` +\S`, stdout, "the command list lacks %s", name)
 		}
 	}
 	// Every command's help lists its flags and the exit codes.
 	for name, flagsWanted := range map[string][]string{
-		"fingerprint": {"-app-id", "-state-dir"},
-		"verify":      {"-public-key", "-fingerprint", "-app-id", "-any-machine", "-entitlement", "-env"},
-		"checkout":    {"-license-id", "-ttl", "-out", "-public-key", "-base-url", "-api-key", "-license-key", "-env"},
+		"fingerprint":         {"-app-id", "-state-dir", "-json"},
+		"verify":              {"-public-key", "-fingerprint", "-app-id", "-any-machine", "-entitlement", "-env", "-json"},
+		"checkout":            {"-license-id", "-ttl", "-out", "-public-key", "-base-url", "-api-key", "-license-key", "-env", "-json"},
+		"machines list":       {"-license-id", "-license-key", "-limit", "-base-url", "-api-key", "-json"},
+		"machines deactivate": {"-license-id", "-fingerprint", "-api-key", "-json"},
+		"licenses get":        {"-key", "-show-key", "-api-key", "-json"},
+		"licenses suspend":    {"-show-key", "-api-key", "-json"},
+		"licenses reinstate":  {"-show-key", "-api-key", "-json"},
+		"pin-key":             {"-out", "-package", "-var", "-public-key", "-api-key", "-json"},
+		"serve":               {"-port", "-frozen", "-no-rate-limits", "-seed"},
 	} {
-		_, stdout, _ := runPlain(name, "--help")
+		if cmds[strings.Fields(name)[0]] == nil {
+			continue
+		}
+		_, stdout, _ := runPlain(append(strings.Fields(name), "--help")...)
 		for _, want := range append(flagsWanted, "3  the license file has expired") {
-			if !strings.Contains(stdout, want) {
-				t.Errorf("%s --help lacks %q", name, want)
-			}
+			assert.Contains(t, stdout, want, "%s --help", name)
 		}
 	}
 }

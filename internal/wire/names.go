@@ -44,6 +44,13 @@ const WebhookSecretPrefix = "whsec_"
 // MaxBodyBytes caps request and response bodies (1 MiB).
 const MaxBodyBytes = 1 << 20
 
+// MaxLicenseKeyLen is the longest license key, in characters (contract
+// §13.1): custom keys imported from other services run to 16 KB.
+const MaxLicenseKeyLen = 16384
+
+// MaxMetadataBytes caps a resource's metadata, serialized (contract §13.2).
+const MaxMetadataBytes = 64 << 10
+
 // Rate-limit tiers (contract §9).
 const (
 	TierValidation = "VALIDATION" // POST /licenses/validate-key, 60/min per IP
@@ -73,7 +80,23 @@ const (
 	ScopeWebhooksRead      = "webhooks:read"
 	ScopeWebhooksWrite     = "webhooks:write"
 	ScopeAnalyticsRead     = "analytics:read"
+	ScopeAgentsRead        = "agents:read"
+	ScopeAgentsWrite       = "agents:write"
 )
+
+// ScopeMCPInvoke is the scope agent tokens are usually granted (never API
+// keys).
+const ScopeMCPInvoke = "mcp:invoke"
+
+// Scopes lists every scope an API key may carry.
+func Scopes() []string {
+	return []string{
+		ScopeLicensesRead, ScopeLicensesWrite, ScopeMachinesRead, ScopeMachinesWrite,
+		ScopeProductsRead, ScopeProductsWrite, ScopePoliciesRead, ScopePoliciesWrite,
+		ScopeEntitlementsRead, ScopeEntitlementsWrite, ScopeWebhooksRead, ScopeWebhooksWrite,
+		ScopeAnalyticsRead, ScopeAgentsRead, ScopeAgentsWrite,
+	}
+}
 
 // Validation result codes (contract §4), in the order the checks run.
 const (

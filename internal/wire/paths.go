@@ -1,6 +1,9 @@
 package wire
 
-import "net/url"
+import (
+	"net/url"
+	"strings"
+)
 
 // APIPrefix is the version prefix under which every endpoint sits.
 const APIPrefix = "/api/v1"
@@ -20,6 +23,9 @@ const (
 	PathWebhooks     = "/webhooks"
 	PathSigningKey   = "/keys/signing"
 	PathAnalytics    = "/analytics"
+	PathAgents       = "/mcp/agents"
+	PathAuthorize    = "/mcp/authorize"
+	PathVerify       = "/mcp/verify"
 )
 
 // License lifecycle actions, the last segment of POST /licenses/{id}/{action}.
@@ -36,6 +42,7 @@ const (
 	SegmentCheckout     = "checkout"
 	SegmentEntitlements = "entitlements"
 	SegmentByKey        = "by-key"
+	SegmentMeters       = "meters"
 )
 
 // Query parameter names.
@@ -57,7 +64,17 @@ const (
 // ResourcePath returns collection + "/" + id with id path-escaped,
 // e.g. ResourcePath(PathMachines, id) is "/machines/{id}".
 func ResourcePath(collection, id string) string {
-	return collection + "/" + url.PathEscape(id)
+	return collection + "/" + EscapeSegment(id)
+}
+
+// EscapeSegment path-escapes s as one path segment. Unlike url.PathEscape
+// it also escapes the segments "." and ".." (as %2E), which a server would
+// otherwise resolve away, so every license key survives the trip.
+func EscapeSegment(s string) string {
+	if s == "." || s == ".." {
+		return strings.Repeat("%2E", len(s))
+	}
+	return url.PathEscape(s)
 }
 
 // SubPath returns collection/{id}/{segment}, e.g. "/machines/{id}/heartbeat".
@@ -67,5 +84,5 @@ func SubPath(collection, id, segment string) string {
 
 // LicenseByKeyPath returns "/licenses/by-key/{key}".
 func LicenseByKeyPath(key string) string {
-	return PathLicenses + "/" + SegmentByKey + "/" + url.PathEscape(key)
+	return PathLicenses + "/" + SegmentByKey + "/" + EscapeSegment(key)
 }

@@ -18,13 +18,6 @@ type (
 	Webhook     = resource.Webhook
 )
 
-
-
-
-
-
-
-
 // Validation is the body of a validate-key response (inside "data").
 type Validation struct {
 	Valid        bool     `json:"valid"`

@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestTimestampWireForm(t *testing.T) {
@@ -63,4 +66,30 @@ func TestPaths(t *testing.T) {
 	if n := len(EventTypes()); n != 16 {
 		t.Errorf("EventTypes has %d entries, want 16", n)
 	}
+}
+
+func TestEscapeSegmentKeepsDotSegments(t *testing.T) {
+	for in, want := range map[string]string{
+		".":          "%2E",
+		"..":         "%2E%2E",
+		"...":        "...",
+		"a/b":        "a%2Fb",
+		"100%":       "100%25",
+		"with space": "with%20space",
+		"ключ":       "%D0%BA%D0%BB%D1%8E%D1%87",
+	} {
+		assert.Equal(t, want, EscapeSegment(in), in)
+	}
+	assert.Equal(t, "/licenses/by-key/%2E%2E", LicenseByKeyPath(".."))
+	assert.Equal(t, "/machines/%2E", ResourcePath(PathMachines, "."))
+}
+
+func TestScopesAndAgentConstants(t *testing.T) {
+	require.Contains(t, Scopes(), ScopeAgentsRead)
+	require.Contains(t, Scopes(), ScopeAgentsWrite)
+	assert.NotContains(t, Scopes(), ScopeMCPInvoke, "mcp:invoke is for agent tokens, not API keys")
+	assert.Len(t, Scopes(), 15)
+	assert.Equal(t, 47, AgentTokenLen)
+	assert.Equal(t, TierManagement, TierOf("POST", PathVerify))
+	assert.Equal(t, TierManagement, TierOf("POST", PathAuthorize))
 }

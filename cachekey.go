@@ -1,0 +1,124 @@
+package licentric
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"hash/maphash"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Cache keys: "v1/<env>/<license part>/<request part>".
+
+// cacheKey returns the key of a validation:
+// "v1/<env>/<license part>/<request part>". In a ValueStore, which never
+// leaves the process, the license part is the key itself (escaped so that
+// it holds no '/') and the request part an unambiguous encoding of the
+// fingerprint and the sorted entitlements; other stores get SHA-256 hashes
+// of both. ents must be sorted and free of duplicates.
+func (r *results) cacheKey(key, fp string, ents []string) string {
+	slot := &r.keyMemo[maphash.String(r.keySeed, key)&(keyMemoSlots-1)]
+	if m := slot.Load(); m != nil && m.key == key && m.fp == fp && slices.Equal(m.ents, ents) {
+		return m.ck
+	}
+	ck := r.buildCacheKey(key, fp, ents)
+	slot.Store(&memoKey{key: key, fp: fp, ents: slices.Clone(ents), ck: ck})
+	return ck
+}
+
+func (r *results) buildCacheKey(key, fp string, ents []string) string {
+	if r.values != nil || r.store == nil {
+		return r.rawCacheKey(key, fp, ents)
+	}
+	var buf [128]byte
+	b := append(buf[:0], r.prefix...)
+	b = append(b, hashedLicensePart(key)...)
+	b = append(b, '/')
+	var raw [256]byte
+	sum := sha256.Sum256(appendRequestPart(raw[:0], fp, ents))
+	b = hex.AppendEncode(b, sum[:16])
+	return string(b)
+}
+
+// rawCacheKey is cacheKey for a ValueStore.
+func (r *results) rawCacheKey(key, fp string, ents []string) string {
+	var buf [256]byte
+	b := append(buf[:0], r.prefix...)
+	b = appendLicensePart(b, key)
+	b = append(b, '/')
+	b = appendRequestPart(b, fp, ents)
+	return string(b)
+}
+
+// licensePrefix returns the prefix of every key of license key in env.
+func (r *results) licensePrefix(env Environment, key string) string {
+	b := []byte(cacheKeyVersion + "/" + env.String() + "/")
+	if r.values != nil {
+		b = appendLicensePart(b, key)
+	} else {
+		b = append(b, hashedLicensePart(key)...)
+	}
+	return string(append(b, '/'))
+}
+
+// appendLicensePart appends key with '%' and '/' escaped.
+func appendLicensePart(b []byte, key string) []byte {
+	if strings.IndexByte(key, '/') < 0 && strings.IndexByte(key, '%') < 0 {
+		return append(b, key...)
+	}
+	for i := 0; i < len(key); i++ {
+		switch key[i] {
+		case '%':
+			b = append(b, "%25"...)
+		case '/':
+			b = append(b, "%2F"...)
+		default:
+			b = append(b, key[i])
+		}
+	}
+	return b
+}
+
+func hashedLicensePart(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:16])
+}
+
+// appendRequestPart appends "f<len>:<fp>" and "e<len>:<code>" for each
+// entitlement: lengths make the encoding unambiguous whatever the strings
+// hold.
+func appendRequestPart(b []byte, fp string, ents []string) []byte {
+	b = append(b, 'f')
+	b = strconv.AppendInt(b, int64(len(fp)), 10)
+	b = append(b, ':')
+	b = append(b, fp...)
+	for _, e := range ents {
+		b = append(b, 'e')
+		b = strconv.AppendInt(b, int64(len(e)), 10)
+		b = append(b, ':')
+		b = append(b, e...)
+	}
+	return b
+}
+
+// normalizeEntitlements returns codes sorted and without repeats. It
+// returns codes itself when it already is, so the common cases (none, one,
+// a sorted list) do not allocate; otherwise the result is built in buf's
+// backing array (which a caller may keep on its stack).
+func normalizeEntitlements(buf, codes []string) []string {
+	sorted := true
+	for i := 1; i < len(codes); i++ {
+		if codes[i-1] >= codes[i] {
+			sorted = false
+			break
+		}
+	}
+	if sorted {
+		return codes
+	}
+	out := append(buf[:0], codes...)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"flag"
+	"fmt"
+	"go/format"
+	"go/token"
+	"strconv"
+
+	"github.com/licentric/licentric-go/internal/atomicfile"
+	"github.com/licentric/licentric-go/offline"
+)
+
+// sourcePerm is the mode of a generated Go file: it is source code holding
+// public keys, not a secret, so it is readable by all like any source file.
+const sourcePerm = 0o644
+
+const pinKeyUsage = `Usage: licentric pin-key [--out signing_key.go] [--package main] [--var NAME]
+        [--public-key KEY]... [--json] [--base-url URL] [--api-key KEY]
+
+Writes the account's license-file signing public key(s) as a Go source
+file, so that an application pins its trust anchor at build time instead of
+pasting base64 (or, worse, fetching the key at run time). The file holds a
+slice of {KeyID, PublicKey} with each key as standard base64 of its raw 32
+bytes, and a comment showing how to pass them to offline.WithPublicKey. It
+is gofmt-clean, imports nothing, and is written atomically with mode 0644
+(it is source code, not a secret). --out - prints it instead.
+
+With an API key (LICENTRIC_API_KEY or --api-key) the service's current
+signing key is fetched; --public-key adds keys (say the previous one during
+a rotation), and without an API key the file holds just those.
+
+--json prints {"path", "package", "var", "keys": [{"keyId", "publicKey"}]}.
+
+Environment: LICENTRIC_BASE_URL, LICENTRIC_API_KEY.
+`
+
+func pinKeyCommand() *command {
+	return &command{
+		name:    "pin-key",
+		summary: "write the signing public key(s) as a Go source file to pin at build time",
+		usage:   pinKeyUsage,
+		setup:   (*cli).pinKey,
+	}
+}
+
+// pinnedKey is one key of pin-key's output.
+type pinnedKey struct {
+	KeyID     string `json:"keyId"`
+	PublicKey string `json:"publicKey"` // standard base64 of the raw 32 bytes
+}
+
+func (c *cli) pinKey(fs *flag.FlagSet) action {
+	var (
+		out, pkg, name string
+		extra          keyList
+		cf             connFlags
+	)
+	fs.StringVar(&out, "out", "signing_key.go", "write the Go file to `PATH` (- for stdout)")
+	fs.StringVar(&pkg, "package", "main", "the Go package `NAME` of the file")
+	fs.StringVar(&name, "var", "licentricSigningKeys", "the `NAME` of the variable that holds the keys")
+	fs.Var(&extra, "public-key", "also pin `KEY` (base64, hex, PEM, or @file); may be repeated")
+	cf.register(fs)
+	asJSON := c.jsonFlag(fs)
+	return func(ctx context.Context, args []string) error {
+		if err := cf.resolve(c); err != nil {
+			return err
+		}
+		switch {
+		case len(args) > 0:
+			return usagef("unexpected argument %q", clean(args[0]))
+		case out == "":
+			return usagef("--out must not be empty")
+		case !goIdentifier(pkg) || pkg == "_":
+			return usagef("--package %q is not a Go package name", clean(pkg))
+		case !goIdentifier(name) || name == "_":
+			return usagef("--var %q is not a Go identifier", clean(name))
+		case out == "-" && *asJSON:
+			return usagef("--json and --out - would both write to stdout")
+		case cf.apiKey == "" && len(extra) == 0:
+			return usagef("no API key to fetch the signing key with: set %s (or --api-key), or give the keys with --public-key", envAPIKey)
+		}
+		var keys []ed25519.PublicKey
+		if cf.apiKey != "" {
+			client, err := c.client(&cf, true)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := cf.withTimeout(ctx)
+			defer cancel()
+			sk, err := client.Keys.GetSigningKey(ctx)
+			if err != nil {
+				return callFailed("fetching the signing key", err)
+			}
+			keys = append(keys, sk.PublicKey)
+		}
+		keys = append(keys, extra...)
+		pinned := pinnedKeys(keys)
+		src, err := signingKeySource(pkg, name, pinned)
+		if err != nil {
+			return err
+		}
+		if out == "-" {
+			_, err := c.stdout.Write(src)
+			return err
+		}
+		if err := atomicfile.Write(out, src, sourcePerm); err != nil {
+			return fmt.Errorf("writing %s failed: %w", clean(out), err)
+		}
+		if *asJSON {
+			return c.writeJSON(struct {
+				Path    string      `json:"path"`
+				Package string      `json:"package"`
+				Var     string      `json:"var"`
+				Keys    []pinnedKey `json:"keys"`
+			}{out, pkg, name, pinned})
+		}
+		fmt.Fprintf(c.stdout, "Wrote %s (package %s, var %s, mode 0644) pinning %d key(s):\n", clean(out), pkg, name, len(pinned))
+		for _, k := range pinned {
+			fmt.Fprintf(c.stdout, "  %s  %s\n", k.KeyID, k.PublicKey)
+		}
+		return nil
+	}
+}
+
+// pinnedKeys lists keys once each, in order.
+func pinnedKeys(keys []ed25519.PublicKey) []pinnedKey {
+	var out []pinnedKey
+	seen := map[string]bool{}
+	for _, k := range keys {
+		kid := offline.KeyID(k)
+		if seen[kid] {
+			continue
+		}
+		seen[kid] = true
+		out = append(out, pinnedKey{KeyID: kid, PublicKey: offline.MarshalPublicKey(k)})
+	}
+	return out
+}
+
+func goIdentifier(s string) bool { return token.IsIdentifier(s) && !token.IsKeyword(s) }
+
+// signingKeySource returns the Go file pin-key writes, gofmt-formatted.
+func signingKeySource(pkg, name string, keys []pinnedKey) ([]byte, error) {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `// Code generated by "licentric pin-key"; DO NOT EDIT.
+
+package %[1]s
+
+// %[2]s holds the Ed25519 public keys that sign this
+// application's Licentric license files, pinned at build time. Trust them
+// with package offline (github.com/licentric/licentric-go/offline):
+//
+//	var opts []offline.Option
+//	for _, k := range %[2]s {
+//		pub, err := offline.ParsePublicKey(k.PublicKey)
+//		if err != nil {
+//			return err
+//		}
+//		opts = append(opts, offline.WithPublicKey(pub))
+//	}
+//	v, err := offline.NewVerifier(append(opts, offline.WithFingerprint(fp))...)
+//
+// Run "licentric pin-key" again when the account's signing key rotates, and
+// keep the old key in the list (--public-key) until no file it signed is in
+// use.
+var %[2]s = []struct {
+	KeyID     string // offline.KeyID of the key: the kid a license file names
+	PublicKey string // standard base64 of the raw 32-byte key
+}{
+`, pkg, name)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "\t{KeyID: %s, PublicKey: %s},\n", strconv.Quote(k.KeyID), strconv.Quote(k.PublicKey))
+	}
+	b.WriteString("}\n")
+	src, err := format.Source(b.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("formatting the generated file: %w", err)
+	}
+	return src, nil
+}

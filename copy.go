@@ -1,0 +1,116 @@
+package licentric
+
+// Results are values: what Validate returns shares nothing with the cache
+// or with other callers. clone copies a result in two allocations at most
+// (one block for the result, its license, policy and machine; one slice for
+// all their entitlement codes), plus deep copies of any non-empty metadata.
+
+// answerBlock holds a copied result and the values it points to, so that
+// one allocation serves them all.
+type answerBlock struct {
+	v    Validation
+	lic  License
+	pol  Policy
+	mach Machine
+}
+
+// clone returns a deep copy of v.
+func (v *Validation) clone() *Validation {
+	b := &answerBlock{v: *v}
+	n := len(v.Entitlements)
+	if v.License != nil {
+		n += len(v.License.Entitlements)
+		if v.License.Policy != nil {
+			n += len(v.License.Policy.Entitlements)
+		}
+	}
+	var codes []string
+	if n > 0 {
+		codes = make([]string, 0, n)
+	}
+	b.v.Entitlements, codes = copyCodes(v.Entitlements, codes)
+	if v.License != nil {
+		b.lic = *v.License
+		b.lic.Entitlements, codes = copyCodes(v.License.Entitlements, codes)
+		b.lic.Metadata = cloneMetadata(v.License.Metadata)
+		if v.License.Policy != nil {
+			b.pol = *v.License.Policy
+			b.pol.Entitlements, _ = copyCodes(v.License.Policy.Entitlements, codes)
+			b.pol.Metadata = cloneMetadata(b.pol.Metadata)
+			b.pol.MaxMachines = clonePtr(b.pol.MaxMachines)
+			b.pol.MaxUses = clonePtr(b.pol.MaxUses)
+			b.pol.DurationDays = clonePtr(b.pol.DurationDays)
+			b.pol.TrialDurationDays = clonePtr(b.pol.TrialDurationDays)
+			b.lic.Policy = &b.pol
+		}
+		b.lic.MaxMachinesOverride = clonePtr(b.lic.MaxMachinesOverride)
+		b.lic.MaxUsesOverride = clonePtr(b.lic.MaxUsesOverride)
+		if len(v.License.Machines) > 0 {
+			ms := make([]Machine, len(v.License.Machines))
+			for i := range v.License.Machines {
+				ms[i] = v.License.Machines[i]
+				ms[i].Metadata = cloneMetadata(ms[i].Metadata)
+			}
+			b.lic.Machines = ms
+		}
+		b.v.License = &b.lic
+	}
+	if v.Machine != nil {
+		b.mach = *v.Machine
+		b.mach.Metadata = cloneMetadata(b.mach.Metadata)
+		b.v.Machine = &b.mach
+	}
+	return &b.v
+}
+
+// copyCodes appends src to buf and returns the copy (capacity clipped, so
+// an append by the caller reallocates) and the rest of buf.
+func copyCodes(src, buf []string) (cp, rest []string) {
+	if src == nil {
+		return nil, buf
+	}
+	start := len(buf)
+	buf = append(buf, src...)
+	return buf[start:len(buf):len(buf)], buf[len(buf):]
+}
+
+// clonePtr returns a copy of *p, or nil.
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}
+
+// cloneMetadata deep-copies a JSON object (maps and slices of JSON values).
+func cloneMetadata(m Metadata) Metadata {
+	if m == nil {
+		return nil
+	}
+	out := make(Metadata, len(m))
+	for k, v := range m {
+		out[k] = cloneJSON(v)
+	}
+	return out
+}
+
+func cloneJSON(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[k] = cloneJSON(e)
+		}
+		return out
+	case Metadata:
+		return cloneMetadata(t)
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = cloneJSON(e)
+		}
+		return out
+	}
+	return v // strings, numbers, bools, nil: immutable
+}

@@ -1,0 +1,90 @@
+// Package fleet lets the licentric clients of several processes share one
+// validation budget, one set of validation results and one set of
+// in-flight validations through Redis (github.com/redis/go-redis/v9).
+//
+// The service allows 60 validations a minute per IP address. A product
+// that runs as N replicas behind one NAT address, each with its own cache
+// and its own client-side budget, sends N times the requests and is
+// answered 429. With a Fleet on one Redis the replicas behave as one
+// client:
+//
+//	rdb := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true}) // or Cluster, Sentinel
+//	f, err := fleet.New(rdb, fleet.WithNamespace("acme-prod"), fleet.WithSecret(secret),
+//		fleet.WithReplicas(8))
+//	if err != nil { ... }
+//	defer f.Close()
+//	client, err := licentric.NewClient(licentric.WithFleet(f))
+//
+// Use one namespace per egress IP address (the service's limit is per IP)
+// or per fleet. Every member of a namespace must have the same secret.
+//
+// # What is shared
+//
+// Results: a result one member fetched is stored in Redis and served to
+// every member (each keeps its own small local copy in the client's
+// cache) under the client's rules: never past the license's expiresAt or
+// the cache ttl, errors never stored. Invalidation (a webhook, or
+// (*licentric.Client).InvalidateLicense) drops a license's results in
+// Redis and is published on the namespace's channel, so every member drops
+// its local copies too; InvalidateAll moves the namespace to a new
+// generation, under which no old result is found.
+//
+// In-flight validations: Acquire is a lock with a ttl (SET NX PX with a
+// random token, released by compare-and-delete), so of several members
+// that miss the same result at once one asks the service while the others
+// wait for its result. A member that crashes holding a lock blocks no one
+// past the lock's ttl.
+//
+// Budget: TakeBudget counts validations in one counter per tier, namespace
+// and fixed minute window, aligned to the service's windows as the
+// client's local budget is: an atomic INCR (and expiry) in a three-line
+// Lua script. Rate limiters built on GCRA (such as go-redis/redis_rate)
+// do not fit: GCRA limits a rate, not a count per fixed window, so with a
+// burst of b it lets through up to b + 59 requests inside one of the
+// service's fixed minutes (a full bucket at the start of the minute plus
+// the refill during it), nearly twice the limit with b = 60, and with a
+// burst of 1 it spaces requests a second apart, so 60 replicas starting at
+// once wait up to a minute although the service would take them all.
+//
+// # When Redis is down or slow
+//
+// Redis is never an outage of the application. Every Redis call has a
+// short deadline (WithTimeout, default 100 ms), which the Fleet enforces
+// itself: go-redis bounds socket I/O by its own ReadTimeout and
+// WriteTimeout (seconds) unless the client sets ContextTimeoutEnabled, so
+// without it each call runs on a goroutine of its own that the caller
+// leaves at the deadline. A failed call returns its error, and the client
+// falls back for that call. After three failures in a row the Fleet logs
+// once, answers ErrUnavailable at once, without asking Redis, and probes
+// Redis again after a pause (100 ms, doubling to 2 s); the client
+// meanwhile lives on its local cache and a local budget of LocalShare
+// validations a minute (the service's limit divided among WithReplicas
+// members). When a probe succeeds the Fleet logs once more, adopts the
+// namespace's generation, replays the invalidations it could not send, and
+// the client shares again. When its subscription comes back after a break,
+// it tells the client to drop its local copies ("" to Subscribe), since it
+// may have missed invalidations meanwhile.
+//
+// # What Redis sees
+//
+// No key in Redis holds a license key, and none holds the client's
+// unkeyed digest either: names hold HMAC-SHA256 digests under a key
+// derived (HKDF-SHA256) from the secret and the namespace. Values and
+// invalidation messages are sealed with XChaCha20-Poly1305 under another
+// derived key, with the value's expiry inside and its Redis key and field
+// as additional data, so that one cannot be moved to another key. An entry
+// that does not open (written by someone without the secret, damaged,
+// moved) is ignored: a writer to Redis cannot grant a license. It can
+// still deny service (delete results, spend the budget counters), as any
+// writer to a shared cache can. Budget counters and the generation are
+// plain integers; they hold no license.
+//
+// Keys, all under lc:<namespace>: (without braces, so a Cluster spreads
+// them; no operation spans two keys):
+//
+//	lc:<ns>:gen                        the generation (InvalidateAll increments it)
+//	lc:<ns>:r:<gen>:<license digest>   a hash: request digest → sealed result
+//	lc:<ns>:b:<tier>:<window end>      a window's budget counter
+//	lc:<ns>:f:<key digest>             an in-flight lock
+//	lc:<ns>:inv                        the pub/sub channel of invalidations
+package fleet

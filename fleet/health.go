@@ -1,0 +1,209 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// honoursContext reports whether rdb bounds its socket I/O by the
+// context's deadline.
+func honoursContext(rdb redis.UniversalClient) bool {
+	switch c := rdb.(type) {
+	case *redis.Client:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		return c.Options().ContextTimeoutEnabled
+	}
+	return false
+}
+
+// call runs fn against Redis under the fleet's deadline. While Redis is
+// known to be unreachable it fails at once with ErrUnavailable, except for
+// one probe at a time after a pause, which rejoins (see enter). A failure
+// that is Redis's, not the caller's, marks Redis unreachable. redis.Nil is
+// returned as it is.
+func (f *Fleet) call(ctx context.Context, fn func(ctx context.Context) error) error {
+	if f.closed.Load() {
+		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := f.enter(ctx); err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, f.timeout)
+	var err error
+	if f.ctxDeadlines {
+		err = fn(cctx)
+	} else {
+		// go-redis sets socket deadlines from its own ReadTimeout and
+		// WriteTimeout (seconds by default), not from the context, unless
+		// the client has ContextTimeoutEnabled: the call runs apart, and
+		// the caller goes at the deadline. fn's results are read only when
+		// it finished in time.
+		errc := make(chan error, 1)
+		go func() { errc <- fn(cctx) }()
+		select {
+		case err = <-errc:
+		case <-cctx.Done():
+			err = cctx.Err()
+		}
+	}
+	cancel()
+	if err == nil || errors.Is(err, redis.Nil) {
+		if f.fails.Load() != 0 {
+			f.fails.Store(0)
+		}
+		return err
+	}
+	f.failed(ctx, err)
+	return fmt.Errorf("fleet: redis: %w", err)
+}
+
+// enter lets a call through when Redis is healthy. When it is not, the
+// first call after the pause probes it by rejoining (reading the
+// generation and replaying the invalidations it missed); every other call
+// fails at once.
+func (f *Fleet) enter(ctx context.Context) error {
+	if !f.down.Load() {
+		return nil
+	}
+	f.hmu.Lock()
+	if !f.down.Load() {
+		f.hmu.Unlock()
+		return nil
+	}
+	if f.probing || time.Now().Before(f.retryAt) {
+		f.hmu.Unlock()
+		return ErrUnavailable
+	}
+	f.probing = true
+	f.hmu.Unlock()
+
+	err := f.rejoin(ctx)
+
+	f.hmu.Lock()
+	f.probing = false
+	if err != nil {
+		f.retryAt = time.Now().Add(f.backoff)
+		f.backoff = min(2*f.backoff, maxBackoff)
+		f.hmu.Unlock()
+		return ErrUnavailable
+	}
+	f.backoff = minBackoff
+	f.fails.Store(0)
+	f.down.Store(false)
+	f.hmu.Unlock()
+	f.log.Info("fleet: redis reachable again; sharing results and budget", "namespace", f.ns)
+	return nil
+}
+
+// failed counts err against Redis, unless it is the caller's (its context
+// ended) or an answer of a working server, and marks Redis unreachable
+// after tripAfter failures in a row: one call that waited too long for a
+// connection in a burst does not send every member to local state, while
+// a Redis that is down fails every call and trips at once.
+func (f *Fleet) failed(parent context.Context, err error) {
+	if parent.Err() != nil {
+		return
+	}
+	var rerr redis.Error
+	if errors.As(err, &rerr) && !transient(rerr.Error()) {
+		return
+	}
+	if f.fails.Add(1) >= tripAfter {
+		f.markDown(err)
+	}
+}
+
+// transient reports whether a server's error answer means it cannot serve
+// for now.
+func transient(msg string) bool {
+	for _, p := range []string{"LOADING", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "READONLY", "BUSY"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (f *Fleet) markDown(err error) {
+	f.everDown.Store(true)
+	f.hmu.Lock()
+	was := f.down.Load()
+	if !was {
+		f.down.Store(true)
+		f.backoff = minBackoff
+		f.retryAt = time.Now().Add(f.backoff)
+	}
+	f.hmu.Unlock()
+	if !was {
+		f.log.Warn("fleet: redis unreachable; using the local cache and budget until it answers",
+			"namespace", f.ns, "error", err.Error())
+	}
+}
+
+// rejoin reads the generation and replays the invalidations that could
+// not be sent, each under the fleet's deadline.
+func (f *Fleet) rejoin(ctx context.Context) error {
+	cctx, cancel := context.WithTimeout(ctx, f.timeout)
+	err := f.readGen(cctx)
+	cancel()
+	if err != nil {
+		return err
+	}
+	return f.flushPending(ctx)
+}
+
+// readGen reads the namespace's generation from Redis and adopts it: the
+// stored value is the truth, even when it went back (a Redis that lost its
+// data).
+func (f *Fleet) readGen(ctx context.Context) error {
+	g, err := f.fetchGen(ctx)
+	if err != nil {
+		return err
+	}
+	f.gen.Store(g)
+	return nil
+}
+
+func (f *Fleet) fetchGen(ctx context.Context) (uint64, error) {
+	s, err := f.rdb.Get(ctx, f.genKey).Result()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	g, err := strconv.ParseUint(s, 10, 63)
+	if err != nil {
+		return 0, fmt.Errorf("fleet: the generation in redis is not a number")
+	}
+	return g, nil
+}
+
+// raiseGen adopts generation g if it is newer than the one held (messages
+// may arrive out of order).
+func (f *Fleet) raiseGen(g uint64) {
+	for {
+		cur := f.gen.Load()
+		if g <= cur || f.gen.CompareAndSwap(cur, g) {
+			return
+		}
+	}
+}
+
+// logTampered logs, once, that an entry did not open.
+func (f *Fleet) logTampered() {
+	if f.tampered.CompareAndSwap(false, true) {
+		f.log.Warn("fleet: ignored an entry in redis that this fleet did not seal (written without the secret, corrupted, or moved); further ones are ignored silently",
+			"namespace", f.ns)
+	}
+}
