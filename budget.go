@@ -151,8 +151,8 @@ func (b *budget) take(ctx context.Context, tier string, noWait bool) (unit, erro
 		return unit{}, nil
 	}
 	for {
-		if err := ctx.Err(); err != nil {
-			return unit{}, fmt.Errorf("%w: %w", ErrBudgetExhausted, err)
+		if ctx.Err() != nil {
+			return unit{}, fmt.Errorf("%w: %w", ErrBudgetExhausted, context.Cause(ctx))
 		}
 		u, until, wake, ok := b.tryTake(i)
 		if ok && b.fleet != nil && i == 0 {
@@ -173,7 +173,7 @@ func (b *budget) take(ctx context.Context, tier string, noWait bool) (unit, erro
 		}
 		select {
 		case <-ctx.Done():
-			return unit{}, fmt.Errorf("%w: %w", ErrBudgetExhausted, ctx.Err())
+			return unit{}, fmt.Errorf("%w: %w", ErrBudgetExhausted, context.Cause(ctx))
 		case <-timer:
 		case <-wake:
 		}
@@ -385,9 +385,7 @@ func (b *budget) observe(u unit, tier string, resp *http.Response) {
 	}
 	reset := l.Reset.Unix()
 	counted := max(0, l.Limit-l.Remaining)
-	// The server answered within the window that ends at reset, so that
-	// window ends within 60 s of now.
-	endBy := now.Add(windowLength)
+	endBy := windowEndBy(now, reset, resp.Header.Get("Date"))
 	own := 0
 	if u.taken {
 		own = 1 // this answer's unit counted in its window
@@ -407,6 +405,27 @@ func (b *budget) observe(u unit, tier string, resp *http.Response) {
 		// counted in an earlier one after all.
 		t.taken = max(0, t.taken-1)
 	}
+}
+
+// windowEndBy bounds, on the client's clock, the end of the window that ends
+// at reset on the server's, for an answer received at now: within 60 s of
+// now (the server answered inside that window), and sooner by what the
+// answer's Date header tells of the server's time, when it is consistent
+// with reset (a Date truncated to the second shows at most the time left).
+func windowEndBy(now time.Time, reset int64, date string) time.Time {
+	endBy := now.Add(windowLength)
+	if date == "" {
+		return endBy
+	}
+	d, err := http.ParseTime(date)
+	if err != nil {
+		return endBy
+	}
+	left := reset - d.Unix()
+	if left <= 0 || left > int64(windowLength/time.Second) {
+		return endBy // the Date is from another clock than the limiter's
+	}
+	return minTime(endBy, now.Add(time.Duration(left)*time.Second))
 }
 
 // WithRateBudget sets the client's budget for tier (TierValidation,

@@ -511,7 +511,7 @@ func TestWebhookHandlerRefusesBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := []byte(fmt.Sprintf(`{"id":"evt_1","type":%q,"createdAt":null,"data":{"id":%q,"key":%q}}`, wire.EventLicenseSuspended, l.ID, l.Key))
+	body := []byte(fmt.Sprintf(`{"id":"evt_1","type":%q,"createdAt":%q,"data":{"id":%q,"key":%q}}`, wire.EventLicenseSuspended, s.clk.Now().UTC().Format(wire.TimeLayout), l.ID, l.Key))
 	req, err := webhook.NewRequest(t.Context(), "http://127.0.0.1/hook", body, "whsec_wrong")
 	if err != nil {
 		t.Fatal(err)

@@ -21,7 +21,7 @@ type flight struct {
 	val     *Validation // shared: callers copy it
 	err     error
 	waiters int
-	cancel  context.CancelFunc
+	cancel  context.CancelCauseFunc
 }
 
 // do returns the result of fn for key, calling fn once for all callers
@@ -33,7 +33,7 @@ func (g *flightGroup) do(ctx context.Context, key string, fn func(context.Contex
 	}
 	f := g.m[key]
 	if f == nil {
-		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		fctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 		f = &flight{done: make(chan struct{}), cancel: cancel}
 		g.m[key] = f
 		go g.run(fctx, key, f, fn)
@@ -47,13 +47,22 @@ func (g *flightGroup) do(ctx context.Context, key string, fn func(context.Contex
 	case <-ctx.Done():
 		g.mu.Lock()
 		f.waiters--
-		if f.waiters == 0 {
-			f.cancel()
+		last := f.waiters == 0
+		if last {
+			f.cancel(context.Cause(ctx))
 			if g.m[key] == f {
 				delete(g.m, key)
 			}
 		}
 		g.mu.Unlock()
+		if last {
+			// The call ends at once now; its error says what it was
+			// waiting for (the rate budget, say) as well as ctx's.
+			<-f.done
+			if f.err != nil {
+				return nil, f.err
+			}
+		}
 		return nil, ctx.Err()
 	}
 }
@@ -67,5 +76,5 @@ func (g *flightGroup) run(ctx context.Context, key string, f *flight, fn func(co
 	f.val, f.err = val, err
 	g.mu.Unlock()
 	close(f.done)
-	f.cancel()
+	f.cancel(nil)
 }

@@ -168,7 +168,8 @@ func (c *Client) HandleWebhookEvent(ctx context.Context, e *webhook.Event) error
 // guards (see Guard), and then calls next, if not nil. So a license
 // suspended, revoked, renewed or changed on the service is seen by the next
 // Validate at once, not after the cache TTL. opts are further
-// webhook.HandlerOptions (logger, dedup store, tolerance, body cap).
+// webhook.HandlerOptions (logger, dedup store, tolerance, body cap); the
+// age of a delivery is judged on the client's clock (WithClock).
 //
 // Register the handler's URL as a webhook for at least the license.* and
 // machine.* events.
@@ -182,6 +183,8 @@ func (c *Client) WebhookHandler(secrets []string, next func(ctx context.Context,
 		}
 		return nil
 	}
-	all := append([]webhook.HandlerOption{webhook.WithSecrets(secrets...)}, opts...)
+	// Deliveries' ages are judged on the client's clock (opts may say
+	// otherwise).
+	all := append([]webhook.HandlerOption{webhook.WithSecrets(secrets...), webhook.WithClock(c.cfg.clock)}, opts...)
 	return webhook.NewHandler(fn, all...)
 }

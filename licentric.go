@@ -95,6 +95,10 @@ type Client struct {
 	Webhooks *WebhooksService
 	// Keys fetches the account's license-file signing key (/keys/signing).
 	Keys *KeysService
+	// Analytics reads the account's analytics (/analytics).
+	Analytics *AnalyticsService
+	// Agents manages AI-agent identities, credentials and meters (/mcp).
+	Agents *AgentsService
 
 	cfg       config     // as NewClient left it; never changed after
 	transport *transport // the send loop
@@ -168,6 +172,8 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.Machines = &MachinesService{client: c}
 	c.Webhooks = &WebhooksService{client: c}
 	c.Keys = &KeysService{client: c}
+	c.Analytics = &AnalyticsService{client: c}
+	c.Agents = &AgentsService{client: c}
 	return c, nil
 }
 

@@ -54,12 +54,31 @@ func BenchmarkGetResult(b *testing.B) {
 }
 
 // BenchmarkGetResultContextDeadlines is BenchmarkGetResult on a client
-// with ContextTimeoutEnabled, where the Fleet needs no goroutine per call.
+// with ContextTimeoutEnabled, which the Fleet uses as it is.
 func BenchmarkGetResultContextDeadlines(b *testing.B) {
 	r := needRedis(b)
 	rdb := redis.NewClient(&redis.Options{Addr: r.Addr(), ContextTimeoutEnabled: true})
 	b.Cleanup(func() { _ = rdb.Close() })
 	f := newFleet(b, rdb, fleet.WithNamespace(namespace(b)))
+	ctx := context.Background()
+	if err := f.SetResult(ctx, "license-digest", "request-digest", benchValue, time.Hour); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		v, ok, err := f.GetResult(ctx, "license-digest", "request-digest")
+		if err != nil || !ok {
+			b.Fatal(ok, err)
+		}
+		benchSink = v
+	}
+}
+
+// BenchmarkGetResultGoroutine is BenchmarkGetResult on a client of a type
+// the Fleet cannot bound by itself, whose calls run on a goroutine each.
+func BenchmarkGetResultGoroutine(b *testing.B) {
+	r := needRedis(b)
+	f := newFleet(b, otherClient{newRDB(b, r.Addr())}, fleet.WithNamespace(namespace(b)))
 	ctx := context.Background()
 	if err := f.SetResult(ctx, "license-digest", "request-digest", benchValue, time.Hour); err != nil {
 		b.Fatal(err)

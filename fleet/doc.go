@@ -8,7 +8,7 @@
 // answered 429. With a Fleet on one Redis the replicas behave as one
 // client:
 //
-//	rdb := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true}) // or Cluster, Sentinel
+//	rdb := redis.NewClient(&redis.Options{Addr: addr}) // or a Sentinel or Cluster client
 //	f, err := fleet.New(rdb, fleet.WithNamespace("acme-prod"), fleet.WithSecret(secret),
 //		fleet.WithReplicas(8))
 //	if err != nil { ... }
@@ -49,10 +49,12 @@
 // # When Redis is down or slow
 //
 // Redis is never an outage of the application. Every Redis call has a
-// short deadline (WithTimeout, default 100 ms), which the Fleet enforces
-// itself: go-redis bounds socket I/O by its own ReadTimeout and
-// WriteTimeout (seconds) unless the client sets ContextTimeoutEnabled, so
-// without it each call runs on a goroutine of its own that the caller
+// short deadline (WithTimeout, default 100 ms), whatever the client's own
+// timeouts: go-redis bounds socket I/O by ReadTimeout and WriteTimeout
+// (seconds by default), not by the context, so the Fleet sends its
+// commands through a WithTimeout clone of a *redis.Client (same pools and
+// hooks), uses a Cluster client with ContextTimeoutEnabled as it is, and
+// runs the commands of any other client on a goroutine that the caller
 // leaves at the deadline. A failed call returns its error, and the client
 // falls back for that call. After three failures in a row the Fleet logs
 // once, answers ErrUnavailable at once, without asking Redis, and probes

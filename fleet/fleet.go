@@ -54,6 +54,8 @@ const (
 	tripAfter = 3
 	// subscriptionTimeout bounds the subscription's pings and reconnections.
 	subscriptionTimeout = time.Second
+	// closeWait bounds how long Close waits for the subscription to close.
+	closeWait = 250 * time.Millisecond
 	maxBackoff          = 2 * time.Second
 )
 
@@ -84,8 +86,9 @@ var _ licentric.Fleet = (*Fleet)(nil)
 // licentric.WithFleet. Build it with New and stop it with Close. It is safe
 // for concurrent use.
 type Fleet struct {
-	rdb          redis.UniversalClient
-	ctxDeadlines bool // rdb honours context deadlines (ContextTimeoutEnabled)
+	rdb          redis.UniversalClient // commands (see dataClient)
+	sub          redis.UniversalClient // the subscription: the caller's client
+	ctxDeadlines bool                  // rdb stops at the Fleet's deadline by itself
 	ns           string
 	timeout      time.Duration
 	replicas     int
@@ -191,9 +194,11 @@ func WithReplicas(n int) Option {
 // WithTimeout sets the deadline of each Redis call (default
 // DefaultTimeout). A call that takes longer fails, and the client falls
 // back to its local state for it. The Fleet enforces the deadline whatever
-// the client's options; on a client with ContextTimeoutEnabled go-redis
-// enforces it itself and the Fleet saves a goroutine per call (about 20 µs
-// of a 30 µs loopback round trip on a small machine).
+// the client's options. A *redis.Client (single server or Sentinel) does
+// so itself, through a WithTimeout clone sharing its pools; a Cluster
+// client does with ContextTimeoutEnabled set. Any other client costs a
+// goroutine handoff per call (about 20 µs of a 30 µs loopback round trip
+// on a small machine).
 func WithTimeout(d time.Duration) Option {
 	return func(c *config) error {
 		if d <= 0 {
@@ -262,33 +267,30 @@ func New(rdb redis.UniversalClient, opts ...Option) (*Fleet, error) {
 		return nil, fmt.Errorf("fleet: deriving keys: %w", err)
 	}
 	f := &Fleet{
-		rdb:          rdb,
-		ctxDeadlines: honoursContext(rdb),
-		ns:           cfg.ns,
-		timeout:      cfg.timeout,
-		replicas:     cfg.replicas,
-		clock:        cfg.clock,
-		log:          cfg.log,
-		keys:         k,
-		prefix:       "lc:" + cfg.ns + ":",
-		backoff:      minBackoff,
-		pending:      make(map[string]struct{}),
-		subs:         make(map[uint64]func(string)),
-		stop:         make(chan struct{}),
-		done:         make(chan struct{}),
+		sub:      rdb,
+		ns:       cfg.ns,
+		timeout:  cfg.timeout,
+		replicas: cfg.replicas,
+		clock:    cfg.clock,
+		log:      cfg.log,
+		keys:     k,
+		prefix:   "lc:" + cfg.ns + ":",
+		backoff:  minBackoff,
+		pending:  make(map[string]struct{}),
+		subs:     make(map[uint64]func(string)),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
 	}
+	f.rdb, f.ctxDeadlines = dataClient(rdb, f.timeout)
 	_, _ = rand.Read(f.member[:])
 	f.genKey = f.prefix + "gen"
 	f.channel = f.prefix + "inv"
 
-	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
-	err = f.readGen(ctx)
-	cancel()
-	if err != nil {
+	if err := f.bounded(context.Background(), f.readGen); err != nil {
 		f.markDown(err)
 	}
 
-	f.ps = rdb.Subscribe(context.Background(), f.channel)
+	f.ps = f.sub.Subscribe(context.Background(), f.channel)
 	// Pings and reconnections of the subscription hold its lock, which
 	// Close needs: bound them, so that a hung Redis delays Close by at most
 	// about a second.
@@ -300,7 +302,7 @@ func New(rdb redis.UniversalClient, opts ...Option) (*Fleet, error) {
 
 // Close stops the subscription and the Fleet's goroutine. go-redis's
 // goroutines of the subscription end with it, or, when Redis hangs, within
-// the client's own read timeout; Close waits for them at most a second.
+// the client's own read timeout; Close waits for them at most 250 ms.
 // Every method fails with ErrClosed afterwards, except Subscribe, whose
 // functions are no longer called. It does not close the Redis client. It
 // is safe to call more than once.
@@ -317,7 +319,7 @@ func (f *Fleet) Close() error {
 		go func() { errc <- f.ps.Close() }()
 		select {
 		case err = <-errc:
-		case <-time.After(subscriptionTimeout):
+		case <-time.After(closeWait):
 		}
 		f.smu.Lock()
 		clear(f.subs)

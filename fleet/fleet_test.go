@@ -653,22 +653,43 @@ func TestUnreachableRedisFailsFastAndRejoins(t *testing.T) {
 }
 
 // A Redis that accepts connections and never answers costs each call at
-// most the deadline.
+// most the deadline, whatever the client: a *redis.Client (whose own read
+// timeout is seconds), one with ContextTimeoutEnabled, and a client of
+// another type.
 func TestHungRedisTimesOut(t *testing.T) {
 	r := needRedis(t)
-	p := newProxy(t, r.Addr())
-	f := newFleet(t, newRDB(t, p.Addr()), fleet.WithNamespace(namespace(t)), fleet.WithTimeout(50*time.Millisecond))
-	require.NoError(t, f.SetResult(t.Context(), "l", "r", []byte("v"), time.Minute))
-	p.Hang()
-	for range 3 {
-		_, ok, err := f.GetResult(t.Context(), "l", "r")
-		require.Error(t, err)
-		require.False(t, ok)
+	for name, client := range map[string]func(addr string) redis.UniversalClient{
+		"redis.Client": func(addr string) redis.UniversalClient {
+			return newRDB(t, addr)
+		},
+		"ContextTimeoutEnabled": func(addr string) redis.UniversalClient {
+			rdb := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
+			t.Cleanup(func() { _ = rdb.Close() })
+			return rdb
+		},
+		"another UniversalClient": func(addr string) redis.UniversalClient {
+			return otherClient{newRDB(t, addr)}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := newProxy(t, r.Addr())
+			f := newFleet(t, client(p.Addr()), fleet.WithNamespace(namespace(t)), fleet.WithTimeout(50*time.Millisecond))
+			require.NoError(t, f.SetResult(t.Context(), "l", "r", []byte("v"), time.Minute))
+			p.Hang()
+			for range 3 {
+				_, ok, err := f.GetResult(t.Context(), "l", "r")
+				require.Error(t, err)
+				require.False(t, ok)
+			}
+			require.False(t, f.Healthy())
+			_, err := f.TakeBudget(t.Context(), "VALIDATION", start, 60)
+			require.ErrorIs(t, err, fleet.ErrUnavailable, "answered at once while Redis is known down")
+		})
 	}
-	require.False(t, f.Healthy())
-	_, err := f.TakeBudget(t.Context(), "VALIDATION", start, 60)
-	require.ErrorIs(t, err, fleet.ErrUnavailable, "answered at once while Redis is known down")
 }
+
+// otherClient is a redis.UniversalClient of a type the Fleet does not know.
+type otherClient struct{ *redis.Client }
 
 // When Redis crashes and comes back empty, each member's subscription
 // comes back and tells its subscribers to drop everything (invalidations

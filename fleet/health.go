@@ -11,16 +11,27 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// honoursContext reports whether rdb bounds its socket I/O by the
-// context's deadline.
-func honoursContext(rdb redis.UniversalClient) bool {
+// dataClient returns the client the Fleet sends its commands through, and
+// whether that client bounds each call by the Fleet's deadline itself.
+// go-redis sets socket deadlines from its ReadTimeout and WriteTimeout
+// (seconds by default), not from the context, unless ContextTimeoutEnabled
+// is set; pool waits, dials and retries do honour the context. A
+// *redis.Client (also a Sentinel failover client) gives a WithTimeout
+// clone: the same connection pools and hooks, with the Fleet's timeout on
+// each read and write. A Cluster client with ContextTimeoutEnabled is used
+// as it is. Any other client gets no help: call runs each command on a
+// goroutine of its own that the caller leaves at the deadline.
+func dataClient(rdb redis.UniversalClient, timeout time.Duration) (redis.UniversalClient, bool) {
 	switch c := rdb.(type) {
 	case *redis.Client:
-		return c.Options().ContextTimeoutEnabled
+		if c.Options().ContextTimeoutEnabled {
+			return c, true
+		}
+		return c.WithTimeout(timeout), true
 	case *redis.ClusterClient:
-		return c.Options().ContextTimeoutEnabled
+		return c, c.Options().ContextTimeoutEnabled
 	}
-	return false
+	return rdb, false
 }
 
 // call runs fn against Redis under the fleet's deadline. While Redis is
@@ -38,25 +49,7 @@ func (f *Fleet) call(ctx context.Context, fn func(ctx context.Context) error) er
 	if err := f.enter(ctx); err != nil {
 		return err
 	}
-	cctx, cancel := context.WithTimeout(ctx, f.timeout)
-	var err error
-	if f.ctxDeadlines {
-		err = fn(cctx)
-	} else {
-		// go-redis sets socket deadlines from its own ReadTimeout and
-		// WriteTimeout (seconds by default), not from the context, unless
-		// the client has ContextTimeoutEnabled: the call runs apart, and
-		// the caller goes at the deadline. fn's results are read only when
-		// it finished in time.
-		errc := make(chan error, 1)
-		go func() { errc <- fn(cctx) }()
-		select {
-		case err = <-errc:
-		case <-cctx.Done():
-			err = cctx.Err()
-		}
-	}
-	cancel()
+	err := f.bounded(ctx, fn)
 	if err == nil || errors.Is(err, redis.Nil) {
 		if f.fails.Load() != 0 {
 			f.fails.Store(0)
@@ -65,6 +58,26 @@ func (f *Fleet) call(ctx context.Context, fn func(ctx context.Context) error) er
 	}
 	f.failed(ctx, err)
 	return fmt.Errorf("fleet: redis: %w", err)
+}
+
+// bounded runs fn under the Fleet's deadline, and returns by the deadline
+// even when the client would not stop (see dataClient): then fn runs apart
+// and the caller goes at the deadline; fn's results must be read only when
+// it returned nil.
+func (f *Fleet) bounded(ctx context.Context, fn func(ctx context.Context) error) error {
+	cctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	if f.ctxDeadlines {
+		return fn(cctx)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- fn(cctx) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-cctx.Done():
+		return cctx.Err()
+	}
 }
 
 // enter lets a call through when Redis is healthy. When it is not, the
@@ -153,10 +166,7 @@ func (f *Fleet) markDown(err error) {
 // rejoin reads the generation and replays the invalidations that could
 // not be sent, each under the fleet's deadline.
 func (f *Fleet) rejoin(ctx context.Context) error {
-	cctx, cancel := context.WithTimeout(ctx, f.timeout)
-	err := f.readGen(cctx)
-	cancel()
-	if err != nil {
+	if err := f.bounded(ctx, f.readGen); err != nil {
 		return err
 	}
 	return f.flushPending(ctx)

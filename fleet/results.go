@@ -161,14 +161,17 @@ func (f *Fleet) InvalidateAll(ctx context.Context) error {
 }
 
 func (f *Fleet) invalidateAll(ctx context.Context) error {
-	return f.call(ctx, func(ctx context.Context) error {
-		g, err := f.rdb.Incr(ctx, f.genKey).Uint64()
-		if err != nil {
-			return err
-		}
-		f.raiseGen(g)
-		return f.rdb.Publish(ctx, f.channel, f.keys.sealMessage(f.channel, message{all: true, sender: f.member, gen: g})).Err()
-	})
+	return f.call(ctx, f.publishAll)
+}
+
+// publishAll moves the namespace to a new generation and tells the fleet.
+func (f *Fleet) publishAll(ctx context.Context) error {
+	g, err := f.rdb.Incr(ctx, f.genKey).Uint64()
+	if err != nil {
+		return err
+	}
+	f.raiseGen(g)
+	return f.rdb.Publish(ctx, f.channel, f.keys.sealMessage(f.channel, message{all: true, sender: f.member, gen: g})).Err()
 }
 
 func (f *Fleet) addPending(license string) {
@@ -198,15 +201,8 @@ func (f *Fleet) flushPending(ctx context.Context) error {
 	clear(f.pending)
 	f.pmu.Unlock()
 
-	var err error
 	if all {
-		cctx, cancel := context.WithTimeout(ctx, f.timeout)
-		var g uint64
-		if g, err = f.rdb.Incr(cctx, f.genKey).Uint64(); err == nil {
-			f.raiseGen(g)
-			err = f.rdb.Publish(cctx, f.channel, f.keys.sealMessage(f.channel, message{all: true, sender: f.member, gen: g})).Err()
-		}
-		cancel()
+		err := f.bounded(ctx, f.publishAll)
 		if err != nil {
 			f.pmu.Lock()
 			f.pendingAll = true
@@ -215,12 +211,13 @@ func (f *Fleet) flushPending(ctx context.Context) error {
 		return err
 	}
 	for i, l := range list {
-		cctx, cancel := context.WithTimeout(ctx, f.timeout)
-		pipe := f.rdb.Pipeline()
-		pipe.Del(cctx, f.resultKey(f.gen.Load(), l))
-		pipe.Publish(cctx, f.channel, f.keys.sealMessage(f.channel, message{sender: f.member, license: l}))
-		_, err = pipe.Exec(cctx)
-		cancel()
+		err := f.bounded(ctx, func(ctx context.Context) error {
+			pipe := f.rdb.Pipeline()
+			pipe.Del(ctx, f.resultKey(f.gen.Load(), l))
+			pipe.Publish(ctx, f.channel, f.keys.sealMessage(f.channel, message{sender: f.member, license: l}))
+			_, err := pipe.Exec(ctx)
+			return err
+		})
 		if err != nil {
 			for _, rest := range list[i:] {
 				f.addPending(rest)
@@ -307,10 +304,7 @@ func (f *Fleet) listen(ch <-chan any) {
 // generation in Redis and tells subscribers that anything may have been
 // invalidated.
 func (f *Fleet) resync() {
-	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
-	err := f.readGen(ctx)
-	cancel()
-	if err != nil {
+	if err := f.bounded(context.Background(), f.readGen); err != nil {
 		f.markDown(err)
 	}
 	f.notify("")

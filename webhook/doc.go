@@ -19,11 +19,23 @@
 // twice at once for one id, and does not remember an id whose callback
 // failed, so the service's retry is processed.
 //
-// The signature covers the body only: there is no timestamp and so no
-// replay window. Anyone who captured a delivery can resend it unchanged;
-// the only defence is the memory of seen ids (bounded, and lost on restart),
-// so effects that must happen once belong behind a durable check of the
+// Replays: the signature covers the body only, and anyone who captured a
+// delivery can resend it unchanged. The body's createdAt is signed with it,
+// so [Handler] refuses (400, [ErrTooOld]) a delivery whose createdAt is
+// further from its clock than the tolerance ([DefaultTolerance], five
+// minutes, well past the service's retry schedule; [WithTolerance],
+// [WithClock]), in the past or the future, and one without createdAt; the
+// memory of seen ids only has to cover that window. [WithDedupStore] keeps
+// that memory in a cache.Store (a cache.File survives restarts). After
+// [ConstructEvent], [Event.CheckTimestamp] runs the same check. Effects
+// that must happen exactly once still belong behind a durable check of the
 // event id in the consumer's own store.
 //
-// This package imports nothing from the licentric root package.
+// Event types are the untyped string constants [EventLicenseCreated] and
+// the rest ([EventTypes] lists them), which compare with [Event.Type].
+// A Handler and an Event format (fmt) and log (slog) without secrets or
+// the license data.
+//
+// This package imports nothing from the licentric root package (it uses the
+// leaf packages cache, clock and resource).
 package webhook

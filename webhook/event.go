@@ -44,7 +44,9 @@ func Parse(body []byte) (*Event, error) {
 }
 
 // ConstructEvent verifies signature over body with Verify, then parses body
-// with Parse. Nothing of the body is decoded until the signature holds.
+// with Parse. Nothing of the body is decoded until the signature holds. It
+// does not check the event's age: call Event.CheckTimestamp (as Handler
+// does) to refuse replays.
 func ConstructEvent(body []byte, signature string, secrets ...string) (*Event, error) {
 	if len(body) > MaxBodyBytes {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrBodyTooLarge, len(body), MaxBodyBytes)

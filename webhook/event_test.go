@@ -10,12 +10,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/licentric/licentric-go/clock"
 	"github.com/licentric/licentric-go/internal/wire"
 )
 
 const licenseData = `{"id":"lic_1","key":"ABCD-EFGH-IJKL","name":"Pro","status":"active","productId":"prod_1","policyId":"pol_1","userEmail":"a@example.com","userName":"A","expiresAt":null,"maxMachinesOverride":null,"maxUsesOverride":null,"usesCount":3,"machineCount":1,"entitlements":["pro"],"metadata":{},"createdAt":"2026-01-01T00:00:00.000Z","updatedAt":"2026-01-02T00:00:00.000Z","deletedAt":null,"policy":{"id":"pol_1","maxMachines":3}}`
 
 const machineData = `{"id":"mach_1","licenseId":"lic_9","fingerprint":"fp-0123456789","name":"laptop","platform":"linux","hostname":"h","cores":8,"status":"active","lastHeartbeatAt":"2026-01-15T10:00:00.000Z","createdAt":"2026-01-01T00:00:00.000Z","updatedAt":"2026-01-01T00:00:00.000Z","deletedAt":null,"metadata":{"k":"v"}}`
+
+// eventTime is the createdAt of eventBody's events; eventClock stands
+// there, so Handlers in tests accept them.
+var (
+	eventTime  = time.Date(2026, 1, 15, 10, 30, 0, 123e6, time.UTC)
+	eventClock = clock.Func(func() time.Time { return eventTime })
+)
 
 func eventBody(id, typ, data string) []byte {
 	return fmt.Appendf(nil, `{"id":%q,"type":%q,"createdAt":"2026-01-15T10:30:00.123Z","data":%s}`, id, typ, data)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"time"
 
 	"github.com/licentric/licentric-go/webhook"
 )
@@ -67,9 +68,14 @@ func ExampleHandler() {
 	srv := httptest.NewServer(h) // in production: http.Handle("/webhooks/licentric", h)
 	defer srv.Close()
 
+	// A delivery as the service sends it, created just now (a delivery
+	// older than webhook.DefaultTolerance is refused as a replay).
+	fresh := fmt.Sprintf(`{"id":"evt_c3d4","type":%q,"createdAt":%q,"data":{"id":"lic_42","key":"ACME-1234-5678","status":"suspended"}}`,
+		webhook.EventLicenseSuspended, time.Now().UTC().Format(time.RFC3339Nano))
+
 	// The same delivery twice: the callback runs once.
 	for range 2 {
-		req, err := webhook.NewRequest(context.Background(), srv.URL, []byte(body), secret)
+		req, err := webhook.NewRequest(context.Background(), srv.URL, []byte(fresh), secret)
 		if err != nil {
 			fmt.Println(err)
 			return

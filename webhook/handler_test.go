@@ -44,7 +44,7 @@ func (r *recorder) calls() int {
 
 func newTestServer(t *testing.T, fn func(context.Context, *Event) error, opts ...HandlerOption) (*Handler, string) {
 	t.Helper()
-	h, err := NewHandler(fn, append([]HandlerOption{WithSecrets(testSecret)}, opts...)...)
+	h, err := NewHandler(fn, append([]HandlerOption{WithSecrets(testSecret), WithClock(eventClock)}, opts...)...)
 	if err != nil {
 		t.Fatalf("NewHandler: %v", err)
 	}
@@ -154,7 +154,7 @@ func TestHandlerRefusesBadSignatures(t *testing.T) {
 
 func TestHandlerRotation(t *testing.T) {
 	var rec recorder
-	h, err := NewHandler(rec.fn, WithSecrets(oldSecret, newSecret))
+	h, err := NewHandler(rec.fn, WithSecrets(oldSecret, newSecret), WithClock(eventClock))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -424,7 +424,7 @@ func sameStatuses(got, want []int) bool {
 
 func TestHandlerWaitingRequestGivesUp(t *testing.T) {
 	b := newBlocking(t)
-	h, err := NewHandler(b.fn, WithSecrets(testSecret))
+	h, err := NewHandler(b.fn, WithSecrets(testSecret), WithClock(eventClock))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -514,7 +514,7 @@ func TestHandlerPanicReleasesID(t *testing.T) {
 			panic("boom")
 		}
 		return nil
-	}, WithSecrets(testSecret))
+	}, WithSecrets(testSecret), WithClock(eventClock))
 	if err != nil {
 		t.Fatal(err)
 	}
