@@ -44,6 +44,7 @@ const (
 	authAPIKey                      // Bearer <API key>; ErrNoAPIKey without one
 	authAPIKeyIfAny                 // Bearer <API key> when configured, else none (validate-key)
 	authLicense                     // License <request.licenseKey>
+	authToken                       // Bearer <request.token> (an agent's AGT- token)
 )
 
 // request describes one API call. Adding an endpoint is filling one in and
@@ -55,6 +56,7 @@ type request struct {
 	body       any        // JSON-encoded when non-nil
 	auth       authKind
 	licenseKey string // for authLicense
+	token      string // for authToken
 	// idempotent requests are retried on 429, 5xx and transport errors;
 	// others only on 429. GET, HEAD, PUT and DELETE are always idempotent.
 	idempotent bool
@@ -255,6 +257,11 @@ func (t *transport) send(ctx context.Context, r *request) (*response, error) {
 			return nil, err
 		}
 		authz = wire.SchemeLicense + " " + r.licenseKey
+	case authToken:
+		if !validToken(r.token) {
+			return nil, fmt.Errorf("%w: credential is empty or has spaces or control characters", ErrInvalidArgument)
+		}
+		authz = wire.SchemeBearer + " " + r.token
 	}
 
 	var body any // nil interface: no body
@@ -472,7 +479,7 @@ func (t *transport) backoff(minWait, maxWait time.Duration, n int, resp *http.Re
 // redactor returns the redactor of r: the API key, r's license key and r's
 // extra secrets.
 func (t *transport) redactor(r *request) redactor {
-	return newRedactor(append([]string{t.apiKey, r.licenseKey}, r.secrets...)...)
+	return newRedactor(append([]string{t.apiKey, r.licenseKey, r.token}, r.secrets...)...)
 }
 
 // rateLimit returns the last rate-limit headers of tier.
