@@ -38,12 +38,18 @@ type heartbeatConfig struct {
 	onBeat         func(*Machine)
 }
 
+// MinHeartbeatInterval is the shortest heartbeat interval a policy can
+// have (heartbeatIntervalMinutes is a whole number of minutes); shorter ones
+// are refused, so a typo cannot make a monitor flood the service.
+const MinHeartbeatInterval = time.Minute
+
 // WithHeartbeatInterval sets the policy's heartbeat interval (the time after
-// which a silent machine dies); the monitor beats at half of it.
+// which a silent machine dies); the monitor beats at half of it. An
+// interval below MinHeartbeatInterval is refused.
 func WithHeartbeatInterval(policyInterval time.Duration) HeartbeatOption {
 	return func(c *heartbeatConfig) error {
-		if policyInterval <= 0 {
-			return fmt.Errorf("%w: heartbeat interval must be positive", ErrInvalidArgument)
+		if policyInterval < MinHeartbeatInterval {
+			return fmt.Errorf("%w: heartbeat interval %v is below the service's minimum of %v", ErrInvalidArgument, policyInterval, MinHeartbeatInterval)
 		}
 		c.policyInterval = policyInterval
 		return nil

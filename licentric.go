@@ -322,6 +322,38 @@ func WithAppID(appID string, opts ...fingerprint.Option) Option {
 	}
 }
 
+// String describes the client without its secrets: base URL, environment
+// and a redacted API key. fmt's %v, %+v and %s use it.
+func (c *Client) String() string {
+	if c == nil {
+		return "licentric.Client(nil)"
+	}
+	key := "none"
+	if c.cfg.apiKey != "" {
+		key = redactKey(c.cfg.apiKey)
+	}
+	return fmt.Sprintf("licentric.Client{base: %s, env: %s, apiKey: %s}", c.cfg.base, c.cfg.env, key)
+}
+
+// GoString is String, for %#v: the API key never appears.
+func (c *Client) GoString() string { return c.String() }
+
+// Format makes every verb of package fmt print String, so that no verb
+// reaches the client's fields (and its API key).
+func (c *Client) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte(c.String())) }
+
+// LogValue describes the client to log/slog without its secrets.
+func (c *Client) LogValue() slog.Value {
+	if c == nil {
+		return slog.StringValue("licentric.Client(nil)")
+	}
+	key := "none"
+	if c.cfg.apiKey != "" {
+		key = redactKey(c.cfg.apiKey)
+	}
+	return slog.GroupValue(slog.String("base", c.cfg.base), slog.String("env", c.cfg.env.String()), slog.String("apiKey", key))
+}
+
 // Environment reports the environment of the configured API key:
 // EnvironmentLive, EnvironmentTest, or EnvironmentNone without one.
 func (c *Client) Environment() Environment { return c.cfg.env }

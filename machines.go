@@ -15,9 +15,24 @@ import (
 type MachinesService service
 
 // MachineRequest activates a machine on a license with the API key
-// (MachinesService.Create). LicenseID and Fingerprint (8 to 256
-// characters) are required; empty fields are left out.
-type MachineRequest = wire.ActivateRequest
+// (MachinesService.Create). LicenseID and Fingerprint are required; empty
+// fields are left out.
+type MachineRequest struct {
+	// LicenseID is the license to activate the machine on.
+	LicenseID string `json:"licenseId,omitempty"`
+	// Fingerprint identifies the machine (8 to 256 characters).
+	Fingerprint string `json:"fingerprint"`
+	// Name labels the machine.
+	Name string `json:"name,omitempty"`
+	// Platform is macos, windows, linux, docker or kubernetes.
+	Platform string `json:"platform,omitempty"`
+	// Hostname is the machine's host name.
+	Hostname string `json:"hostname,omitempty"`
+	// Cores is its CPU core count.
+	Cores int `json:"cores,omitempty"`
+	// Metadata is stored as given.
+	Metadata Metadata `json:"metadata,omitempty"`
+}
 
 // MachineListOptions selects and pages the machines List yields.
 type MachineListOptions struct {

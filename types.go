@@ -52,3 +52,27 @@ const (
 	TierActivation = wire.TierActivation
 	TierManagement = wire.TierManagement
 )
+
+// API-key scopes (contract §11.3): GET needs <resource>:read, other methods
+// <resource>:write; a key with no scopes has full access. Use them with
+// keys made in the dashboard, or with licentrictest's NewAPIKey.
+const (
+	ScopeLicensesRead      = wire.ScopeLicensesRead
+	ScopeLicensesWrite     = wire.ScopeLicensesWrite
+	ScopeMachinesRead      = wire.ScopeMachinesRead
+	ScopeMachinesWrite     = wire.ScopeMachinesWrite
+	ScopeProductsRead      = wire.ScopeProductsRead
+	ScopeProductsWrite     = wire.ScopeProductsWrite
+	ScopePoliciesRead      = wire.ScopePoliciesRead
+	ScopePoliciesWrite     = wire.ScopePoliciesWrite
+	ScopeEntitlementsRead  = wire.ScopeEntitlementsRead
+	ScopeEntitlementsWrite = wire.ScopeEntitlementsWrite
+	ScopeWebhooksRead      = wire.ScopeWebhooksRead
+	ScopeWebhooksWrite     = wire.ScopeWebhooksWrite
+	ScopeAnalyticsRead     = wire.ScopeAnalyticsRead
+	ScopeAgentsRead        = wire.ScopeAgentsRead
+	ScopeAgentsWrite       = wire.ScopeAgentsWrite
+	// ScopeMCPInvoke is the scope agent tokens usually carry
+	// (Agents.Authorize), never an API key's.
+	ScopeMCPInvoke = wire.ScopeMCPInvoke
+)

@@ -25,5 +25,18 @@
 // only as stable as its source: with [FirstOf], a host that gains or loses its
 // machine ID moves to another source and so to another fingerprint.
 //
+// Clones and containers: many images ship a fixed or empty /etc/machine-id,
+// and inside a container the machine ID is the image's or the host's. With
+// [WithStateDir], a machine ID that is empty, uninitialized, a known image
+// default (or one given to [WithStaticMachineIDs]), or read inside a
+// container (/.dockerenv, /run/.containerenv, KUBERNETES_SERVICE_HOST, a
+// container runtime in /proc/1/cgroup, see [ContainerFromCgroup]) gives way
+// to the persisted identity, so each clone gets its own fingerprint;
+// without it the machine ID is still used. [WithKubernetesPod] makes the
+// pod's UID (downward API) or a StatefulSet pod's name the identity, for
+// seats that follow the pod. [Generator.Origin] reports which identity was
+// used and why. [WithRoot], [WithLookupEnv] and [WithHostname] replace the
+// file system root, the environment and the hostname for tests.
+//
 // [Platform] reports the value for a machine's "platform" field.
 package fingerprint

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/denisbrodbeck/machineid"
@@ -104,6 +105,8 @@ type Option func(*config) error
 type config struct {
 	source   Source
 	stateDir string
+	pod      *PodIdentity
+	env      env
 }
 
 // WithSource replaces MachineID as the primary source. Combine sources with
@@ -123,7 +126,15 @@ func WithSource(s Source) Option {
 
 // WithStateDir adds StateDir(dir) as the fallback used when the primary
 // source fails. The directory should be absolute and private to the
-// application (for example under os.UserConfigDir).
+// application (for example under os.UserConfigDir), and, in a container, on
+// a volume that outlives the container.
+//
+// With the default source it is also used when the machine ID exists but
+// cannot tell clones apart: empty, a known image default (or one given to
+// WithStaticMachineIDs), or seen from inside a container (/.dockerenv,
+// /run/.containerenv, KUBERNETES_SERVICE_HOST, or a container runtime in
+// /proc/1/cgroup), where it is the image's or the host's. Generator.Origin
+// reports which identity was used and why.
 func WithStateDir(dir string) Option {
 	return func(c *config) error {
 		if dir == "" {
@@ -137,25 +148,97 @@ func WithStateDir(dir string) Option {
 	}
 }
 
+// WithKubernetesPod makes the pod's identity the primary source (see
+// PodIdentity), for seats that should follow the pod; when it is missing
+// the machine ID and the state directory are tried as without it. It
+// cannot be combined with WithSource.
+func WithKubernetesPod(p PodIdentity) Option {
+	return func(c *config) error {
+		if c.pod != nil {
+			return errors.New("fingerprint: WithKubernetesPod given more than once")
+		}
+		c.pod = &p
+		return nil
+	}
+}
+
+// WithStaticMachineIDs adds machine IDs known to be shared by many
+// machines (the ID baked into your golden image, say), which are then
+// treated like an empty one: WithStateDir's identity is used instead.
+func WithStaticMachineIDs(ids ...string) Option {
+	return func(c *config) error {
+		for _, id := range ids {
+			if id = strings.TrimSpace(id); id != "" {
+				c.env.static = append(c.env.static, id)
+			}
+		}
+		return nil
+	}
+}
+
+// WithRoot reads the machine-ID, container-marker, cgroup and downward-API
+// files under dir instead of "/" (Linux; for tests and chroots). It does not
+// move WithStateDir.
+func WithRoot(dir string) Option {
+	return func(c *config) error {
+		if dir == "" {
+			return errors.New("fingerprint: WithRoot: empty directory")
+		}
+		c.env.root = dir
+		return nil
+	}
+}
+
+// WithLookupEnv replaces os.LookupEnv for the variables detection reads
+// (KUBERNETES_SERVICE_HOST, the pod UID's).
+func WithLookupEnv(lookup func(key string) (string, bool)) Option {
+	return func(c *config) error {
+		if lookup == nil {
+			return errors.New("fingerprint: WithLookupEnv: nil function")
+		}
+		c.env.lookupEnv = lookup
+		return nil
+	}
+}
+
+// WithHostname replaces os.Hostname for PodIdentity.StatefulSet.
+func WithHostname(hostname func() (string, error)) Option {
+	return func(c *config) error {
+		if hostname == nil {
+			return errors.New("fingerprint: WithHostname: nil function")
+		}
+		c.env.hostname = hostname
+		return nil
+	}
+}
+
 // A Generator computes the fingerprint of one application ID. It keeps the
 // first fingerprint it computes successfully and returns it from then on; a
 // failure is not kept, so a later call asks the source again. It is safe for
 // concurrent use.
 type Generator struct {
-	appID  string
-	source Source
+	appID    string
+	custom   Source // WithSource, or nil for the default chain
+	stateDir Source // WithStateDir, or nil
+	pod      *PodIdentity
+	env      env
 
 	mu          sync.Mutex
 	fingerprint string
+	origin      Origin
 }
 
-// New returns a Generator for appID. Without options the source is
-// MachineID; WithSource replaces it and WithStateDir adds a fallback.
+// New returns a Generator for appID. Without options the source is the
+// operating system's machine ID (the result equals machineid.ProtectedID);
+// WithKubernetesPod puts the pod's identity first, WithSource replaces the
+// chain with a Source of the caller's, and WithStateDir adds the persisted
+// identity as the fallback, used also when the machine ID cannot tell clones
+// apart (see WithStateDir). Generator.Origin tells which was used.
 func New(appID string, opts ...Option) (*Generator, error) {
 	if appID == "" {
 		return nil, ErrEmptyAppID
 	}
-	var c config
+	c := config{env: defaultEnv()}
 	for _, opt := range opts {
 		if opt == nil {
 			return nil, errors.New("fingerprint: nil option")
@@ -164,14 +247,14 @@ func New(appID string, opts ...Option) (*Generator, error) {
 			return nil, err
 		}
 	}
-	source := c.source
-	if source == nil {
-		source = MachineID()
+	if c.source != nil && c.pod != nil {
+		return nil, errors.New("fingerprint: WithSource and WithKubernetesPod both given")
 	}
+	g := &Generator{appID: appID, custom: c.source, pod: c.pod, env: c.env}
 	if c.stateDir != "" {
-		source = FirstOf(source, StateDir(c.stateDir))
+		g.stateDir = StateDir(c.stateDir)
 	}
-	return &Generator{appID: appID, source: source}, nil
+	return g, nil
 }
 
 // Fingerprint returns the hex fingerprint: HMAC-SHA256 keyed by the source's
@@ -183,15 +266,72 @@ func (g *Generator) Fingerprint() (string, error) {
 	if g.fingerprint != "" {
 		return g.fingerprint, nil
 	}
-	id, err := readID(g.source)
+	id, origin, err := g.resolve()
 	if err != nil {
 		if !errors.Is(err, ErrNoMachineID) {
 			err = fmt.Errorf("%w: %w", ErrNoMachineID, err)
 		}
 		return "", err
 	}
-	g.fingerprint = derive(id, g.appID)
+	g.fingerprint, g.origin = derive(id, g.appID), origin
 	return g.fingerprint, nil
+}
+
+// Origin reports which identity the kept fingerprint came from and why
+// (see Origin); it is the zero Origin until Fingerprint succeeds.
+func (g *Generator) Origin() Origin {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.origin
+}
+
+// resolve picks the raw ID: the custom source, or the pod identity, the
+// machine ID if it tells this machine apart, and the state directory.
+func (g *Generator) resolve() (string, Origin, error) {
+	if g.custom != nil {
+		id, err := readID(g.custom)
+		if err == nil {
+			return id, Origin{Kind: OriginCustom}, nil
+		}
+		if g.stateDir == nil {
+			return "", Origin{}, err
+		}
+		sid, serr := readID(g.stateDir)
+		if serr != nil {
+			return "", Origin{}, fmt.Errorf("%w: source 1: %w", ErrNoMachineID, errors.Join(err, fmt.Errorf("source 2: %w", serr)))
+		}
+		return sid, Origin{Kind: OriginStateDir, Reason: "the WithSource source failed"}, nil
+	}
+	var reasons []string
+	if g.pod != nil {
+		id, err := g.env.podID(*g.pod)
+		if err == nil {
+			return id, Origin{Kind: OriginKubernetesPod}, nil
+		}
+		reasons = append(reasons, "no pod identity ("+strings.TrimPrefix(err.Error(), "fingerprint: ")+")")
+	}
+	mid, problem := g.env.readMachineID()
+	if problem == "" {
+		if c := g.env.container(); c != "" {
+			problem = c + ", where the machine ID is the image's or the host's"
+		}
+	}
+	if mid != "" && problem == "" {
+		return mid, Origin{Kind: OriginMachineID, Reason: strings.Join(reasons, "; ")}, nil
+	}
+	reasons = append(reasons, problem)
+	if g.stateDir != nil {
+		id, err := readID(g.stateDir)
+		if err != nil {
+			return "", Origin{}, fmt.Errorf("%w: %s; state directory: %w", ErrNoMachineID, strings.Join(reasons, "; "), err)
+		}
+		return id, Origin{Kind: OriginStateDir, Reason: strings.Join(reasons, "; ")}, nil
+	}
+	if mid != "" {
+		reasons = append(reasons, "clones of this machine may share its fingerprint; use WithStateDir")
+		return mid, Origin{Kind: OriginMachineID, Reason: strings.Join(reasons, "; ")}, nil
+	}
+	return "", Origin{}, fmt.Errorf("%w: %s", ErrNoMachineID, strings.Join(reasons, "; "))
 }
 
 // Compute returns the fingerprint of appID; it is New followed by

@@ -55,8 +55,8 @@ const (
 	// subscriptionTimeout bounds the subscription's pings and reconnections.
 	subscriptionTimeout = time.Second
 	// closeWait bounds how long Close waits for the subscription to close.
-	closeWait = 250 * time.Millisecond
-	maxBackoff          = 2 * time.Second
+	closeWait  = 250 * time.Millisecond
+	maxBackoff = 2 * time.Second
 )
 
 // Sentinel errors, for use with errors.Is.
@@ -71,8 +71,9 @@ var (
 	ErrInvalidArgument = errors.New("fleet: invalid argument")
 	// ErrUnavailable is returned, at once and without a Redis call, while
 	// Redis is known to be unreachable: after three calls in a row failed
-	// (or the first try in New), the Fleet probes Redis again with growing pauses (100 ms to 2 s) and answers
-	// every other call with ErrUnavailable until a probe succeeds.
+	// (or the first try in New), the Fleet probes Redis again with growing
+	// pauses (100 ms to 2 s) and answers every other call with
+	// ErrUnavailable until a probe succeeds.
 	ErrUnavailable = errors.New("fleet: redis is unreachable")
 	// ErrClosed is returned by every method after Close.
 	ErrClosed = errors.New("fleet: closed")
@@ -292,8 +293,8 @@ func New(rdb redis.UniversalClient, opts ...Option) (*Fleet, error) {
 
 	f.ps = f.sub.Subscribe(context.Background(), f.channel)
 	// Pings and reconnections of the subscription hold its lock, which
-	// Close needs: bound them, so that a hung Redis delays Close by at most
-	// about a second.
+	// PubSub.Close needs: bound them, so that its goroutines end soon after
+	// Close even when Redis hangs.
 	ch := f.ps.ChannelWithSubscriptions(redis.WithChannelSize(256),
 		redis.WithChannelPingTimeout(subscriptionTimeout), redis.WithChannelReconnectTimeout(subscriptionTimeout))
 	go f.listen(ch)

@@ -176,8 +176,8 @@ func NewHandler(fn func(ctx context.Context, e *Event) error, opts ...HandlerOpt
 		log:       slog.New(slog.DiscardHandler),
 		clock:     clock.Wall{},
 		tolerance: DefaultTolerance,
-		seen:     newIDRing(DefaultDedupSize),
-		inflight: make(map[string]chan struct{}),
+		seen:      newIDRing(DefaultDedupSize),
+		inflight:  make(map[string]chan struct{}),
 	}
 	for _, opt := range opts {
 		if opt == nil {
