@@ -121,4 +121,3 @@ func normalizeEntitlements(buf, codes []string) []string {
 	slices.Sort(out)
 	return slices.Compact(out)
 }
-

@@ -8,7 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-		"time"
+	"time"
 
 	"github.com/licentric/licentric-go/cache"
 	"github.com/licentric/licentric-go/clock"

@@ -554,4 +554,3 @@ func WithStaleIfError(maxAge time.Duration) Option {
 		return nil
 	}
 }
-
