@@ -15,9 +15,9 @@ import (
 // ErrBudgetExhausted reports that the client's own rate budget held a
 // request back: the StaleReason of a cached result served because no unit
 // was free, and the error of a call whose context ended while it waited for
-// one (that error matches the context's error too). It matches
-// ErrRateLimited as well.
-var ErrBudgetExhausted = fmt.Errorf("%w: client rate budget for this minute is spent", ErrRateLimited)
+// one (that error matches the context's error too).
+// It matches ErrRateLimited and ErrUnavailable as well.
+var ErrBudgetExhausted error = &sentinelError{msg: "licentric: client rate budget for this minute is spent", is: []error{ErrRateLimited, ErrUnavailable}}
 
 // windowLength is the length of the service's fixed rate-limit windows.
 const windowLength = 60 * time.Second

@@ -56,6 +56,38 @@ var (
 	ErrInvalidLicense = errors.New("licentric: license not valid")
 )
 
+// ErrUnavailable reports that the service could not be asked or gave no
+// usable answer: connection refused or reset, EOF, timeouts, DNS failures,
+// a 5xx, a 429 after the retries, or the client's own rate budget spent
+// (ErrBudgetExhausted). An application may decide from an offline license
+// file or a stale result meanwhile (see Guard). Errors of TLS verification
+// and refused redirects are misconfigurations, not outages, and do not
+// match it; nor does the caller's own context ending.
+var ErrUnavailable = errors.New("licentric: service unavailable")
+
+// unavailableError marks a transport failure as ErrUnavailable.
+type unavailableError struct{ err error }
+
+func (e *unavailableError) Error() string        { return e.err.Error() }
+func (e *unavailableError) Unwrap() error        { return e.err }
+func (e *unavailableError) Is(target error) bool { return target == ErrUnavailable }
+
+// sentinelError is a sentinel that also matches other sentinels.
+type sentinelError struct {
+	msg string
+	is  []error
+}
+
+func (e *sentinelError) Error() string { return e.msg }
+func (e *sentinelError) Is(target error) bool {
+	for _, s := range e.is {
+		if s == target {
+			return true
+		}
+	}
+	return false
+}
+
 // Client-side errors, reported before any request is sent or after a
 // response could not be understood.
 var (
@@ -138,8 +170,12 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-// Is reports whether target is the sentinel of e's code or of its HTTP status.
+// Is reports whether target is the sentinel of e's code or of its HTTP
+// status; a 5xx or 429 also matches ErrUnavailable.
 func (e *APIError) Is(target error) bool {
+	if target == ErrUnavailable {
+		return e.StatusCode >= 500 || e.StatusCode == http.StatusTooManyRequests
+	}
 	if s, ok := codeSentinels[e.Code]; ok && s == target {
 		return true
 	}

@@ -128,11 +128,12 @@ func newResults(cfg *config) *results {
 
 // query is one validation as the results part sees it.
 type query struct {
-	key   string
-	fp    string
-	ents  []string // sorted, no repeats
-	fresh bool
-	ck    string // cache key (or, without a cache, the shared-request key)
+	key     string
+	fp      string
+	ents    []string // sorted, no repeats
+	fresh   bool
+	noRetry bool   // a single attempt (see optNoRetry)
+	ck      string // cache key (or, without a cache, the shared-request key)
 }
 
 // askFunc asks the service for a validation. noWait asks it to fail with
@@ -162,6 +163,9 @@ func (r *results) get(ctx context.Context, q *query, ask askFunc) (*Validation, 
 	fk := q.ck
 	if q.fresh {
 		fk += "\x00fresh"
+	}
+	if q.noRetry {
+		fk += "\x00once"
 	}
 	v, err := r.flights.do(ctx, fk, func(fctx context.Context) (*Validation, error) {
 		return r.miss(fctx, q, ask)

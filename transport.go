@@ -60,6 +60,9 @@ type request struct {
 	// idempotent requests are retried on 429, 5xx and transport errors;
 	// others only on 429. GET, HEAD, PUT and DELETE are always idempotent.
 	idempotent bool
+	// noRetry makes the request a single attempt (the guard's quick look
+	// at the service while it has a license file to decide from).
+	noRetry bool
 	// noWait makes the request fail at once with ErrBudgetExhausted when
 	// the rate budget has no unit free, instead of waiting for one (the
 	// results part asks so when it holds a stale result to serve instead).
@@ -309,7 +312,11 @@ func (t *transport) send(ctx context.Context, r *request) (*response, error) {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, fmt.Errorf("licentric: %s: %w", op, ctxErr)
 		}
-		return nil, fmt.Errorf("licentric: %s: %w", op, red.redactError(unwrapURLError(err)))
+		err = red.redactError(unwrapURLError(err))
+		if !permanentTransportError(err) {
+			err = &unavailableError{err}
+		}
+		return nil, fmt.Errorf("licentric: %s: %w", op, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	data, tooLarge, readErr := readCapped(resp.Body, wire.MaxBodyBytes)
@@ -327,7 +334,7 @@ func (t *transport) send(ctx context.Context, r *request) (*response, error) {
 	case readErr != nil && !ok:
 		return res, t.apiError(resp, nil, false, red)
 	case readErr != nil:
-		return nil, fmt.Errorf("licentric: %s: reading response: %w", op, red.redactError(readErr))
+		return nil, fmt.Errorf("licentric: %s: reading response: %w", op, &unavailableError{red.redactError(readErr)})
 	case !ok:
 		return res, t.apiError(resp, data, tooLarge, red)
 	case tooLarge:
@@ -419,6 +426,9 @@ func (t *transport) checkRetry(ctx context.Context, resp *http.Response, err err
 		case resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented:
 			retry = st.r.retriesAll()
 		}
+	}
+	if st.r.noRetry {
+		retry = false
 	}
 	if retry {
 		st.wait = t.backoff(t.retry.MinWait, t.retry.MaxWait, max(st.attempts, 1)-1, resp)

@@ -112,6 +112,7 @@ const (
 	optFingerprint
 	optEntitlements
 	optFresh
+	optNoRetry // the guard's single-attempt look (not exported)
 )
 
 // WithFingerprint checks that a live machine with fingerprint fp is
@@ -193,6 +194,8 @@ func (c *Client) validateQuery(key string, opts []ValidateOption, buf []string) 
 			nEnt++
 		case optFresh:
 			q.fresh = true
+		case optNoRetry:
+			q.noRetry = true
 		}
 	}
 	if q.fp != "" {
@@ -219,6 +222,7 @@ func (c *Client) validateRemote(ctx context.Context, q *query, noWait bool) (*Va
 		auth:       authAPIKeyIfAny,
 		idempotent: true,
 		noWait:     noWait,
+		noRetry:    q.noRetry,
 		secrets:    []string{q.key},
 	}
 	res, err := c.transport.send(ctx, r)

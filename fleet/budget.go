@@ -1,9 +1,11 @@
 package fleet
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -12,11 +14,11 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// takeBudget counts one unit in a fixed window's counter and returns the
+// takeBudget counts units in a fixed window's counter and returns the
 // count. The counter expires a while after its window (it is never read
 // again), even when someone else created it without an expiry.
 var takeBudget = redis.NewScript(`
-local n = redis.call('INCR', KEYS[1])
+local n = redis.call('INCRBY', KEYS[1], ARGV[2])
 if redis.call('PTTL', KEYS[1]) < 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
 end
@@ -38,6 +40,8 @@ const (
 	// maxWindowAhead bounds how far ahead of the Fleet's clock a window
 	// end may lie for the counter's expiry (a window is a minute).
 	maxWindowAhead = 2 * time.Minute
+	// maxDebts bounds the windows the Fleet owes units to.
+	maxDebts = 16
 )
 
 // TakeBudget takes one unit of the namespace's budget for tier in the
@@ -47,6 +51,13 @@ const (
 // fixed-window count too: one counter, lc:<ns>:b:<tier>:<windowEnd in Unix
 // seconds>, incremented atomically. A limit <= 0 (no limit) takes nothing.
 // tier is 1 to 32 characters of A-Z, a-z, 0-9, '.', '_' and '-'.
+//
+// When it fails (Redis unreachable: at once, while the Fleet knows it is),
+// the caller sends on its local share instead; the Fleet remembers the
+// unit and adds it to the window's counter when Redis answers again, so
+// that what members sent on their own and what they send through the
+// counter afterwards stay within the limit together. Call TakeBudget for
+// every unit, also while it fails, for that to hold.
 func (f *Fleet) TakeBudget(ctx context.Context, tier string, windowEnd time.Time, limit int) (bool, error) {
 	if limit <= 0 {
 		return true, nil
@@ -55,22 +66,97 @@ func (f *Fleet) TakeBudget(ctx context.Context, tier string, windowEnd time.Time
 		return false, fmt.Errorf("%w: bad tier name", ErrInvalidArgument)
 	}
 	var b [96]byte
-	key := append(b[:0], f.prefix...)
-	key = append(key, "b:"...)
-	key = append(key, tier...)
-	key = append(key, ':')
-	key = strconv.AppendInt(key, windowEnd.Unix(), 10)
-	linger := min(max(windowEnd.Sub(f.clock.Now()), 0), maxWindowAhead) + budgetLinger
+	k := append(b[:0], f.prefix...)
+	k = append(k, "b:"...)
+	k = append(k, tier...)
+	k = append(k, ':')
+	k = strconv.AppendInt(k, windowEnd.Unix(), 10)
+	key := string(k)
+	owed := f.takeDebt(key)
 	var n int64
 	err := f.call(ctx, func(ctx context.Context) error {
 		var err error
-		n, err = takeBudget.Run(ctx, f.rdb, []string{string(key)}, ttlMillis(linger)).Int64()
+		n, err = takeBudget.Run(ctx, f.rdb, []string{key}, f.budgetLinger(windowEnd), 1+owed).Int64()
 		return err
 	})
 	if err != nil {
+		if ctx.Err() == nil && !errors.Is(err, ErrClosed) {
+			owed++ // the caller sends on its local share
+		}
+		f.addDebt(key, windowEnd, owed)
 		return false, err
 	}
 	return n <= int64(limit), nil
+}
+
+// budgetLinger is how long, in milliseconds, a window's counter lives.
+func (f *Fleet) budgetLinger(windowEnd time.Time) int64 {
+	return ttlMillis(min(max(windowEnd.Sub(f.clock.Now()), 0), maxWindowAhead) + budgetLinger)
+}
+
+// debt is units of a window that the Fleet owes its counter.
+type debt struct {
+	units     int64
+	windowEnd time.Time
+}
+
+func (f *Fleet) takeDebt(key string) int64 {
+	f.dmu.Lock()
+	defer f.dmu.Unlock()
+	d, ok := f.debts[key]
+	if !ok {
+		return 0
+	}
+	delete(f.debts, key)
+	return d.units
+}
+
+func (f *Fleet) addDebt(key string, windowEnd time.Time, units int64) {
+	if units <= 0 {
+		return
+	}
+	now := f.clock.Now()
+	f.dmu.Lock()
+	defer f.dmu.Unlock()
+	for k, d := range f.debts {
+		if !now.Before(d.windowEnd) {
+			delete(f.debts, k) // a window that is over owes nothing
+		}
+	}
+	if !now.Before(windowEnd) || (len(f.debts) >= maxDebts && f.debts[key].units == 0) {
+		return
+	}
+	d := f.debts[key]
+	d.units += units
+	d.windowEnd = windowEnd
+	f.debts[key] = d
+}
+
+// flushDebts adds the units owed to the windows that are not over yet to
+// their counters. It runs inside the probe of enter.
+func (f *Fleet) flushDebts(ctx context.Context) error {
+	f.dmu.Lock()
+	owed := make(map[string]debt, len(f.debts))
+	for k, d := range f.debts {
+		owed[k] = d
+	}
+	clear(f.debts)
+	f.dmu.Unlock()
+	now := f.clock.Now()
+	var first error
+	for key, d := range owed {
+		if !now.Before(d.windowEnd) {
+			continue
+		}
+		err := f.bounded(ctx, func(ctx context.Context) error {
+			return takeBudget.Run(ctx, f.rdb, []string{key}, f.budgetLinger(d.windowEnd), d.units).Err()
+		})
+		if err != nil {
+			f.addDebt(key, d.windowEnd, d.units)
+			first = cmp.Or(first, err)
+		}
+	}
+	return first
 }
 
 // Acquire makes this member the one that asks the service for key, for at

@@ -70,7 +70,8 @@ func newFleetSim(t *testing.T, redisAddr string, licenses int, srvOpts ...licent
 func (s *fleetSim) addMembers(t *testing.T, n int, opts ...fleet.Option) {
 	t.Helper()
 	for range n {
-		rdb := newRDB(t, s.redis)
+		rdb := redis.NewClient(&redis.Options{Addr: s.redis}) // as a user builds it
+		t.Cleanup(func() { _ = rdb.Close() })
 		// A deadline of a second, not the default 100 ms: 512 goroutines
 		// under -race on a small machine queue for Redis connections, and
 		// a call that times out falls back to local state, which this test
@@ -109,11 +110,12 @@ func (s *fleetSim) no429(t *testing.T) {
 	}
 }
 
-// drive moves time while the test runs: whenever a client waits on the
-// clock (for the next rate window), and every validation the shared
-// budget granted in this minute has reached the server and been answered,
-// time jumps to the next minute. Requests are thus never in flight across
-// a window's end (they take milliseconds; a window is a minute). It
+// drive moves time while the test runs, only as far as the clients need:
+// whenever a client waits on the clock, and every validation the server
+// received has been answered, time jumps to the next minute if the shared
+// budget of this minute is spent (every unit granted in it has reached the
+// server: requests are never in flight across a window's end), and moves
+// 10 ms otherwise (for short waits, such as for a probe's answer). It
 // returns a function that stops it.
 func (s *fleetSim) drive(t *testing.T) (stop func()) {
 	var (
@@ -127,10 +129,13 @@ func (s *fleetSim) drive(t *testing.T) (stop func()) {
 			if stopped.Load() {
 				return
 			}
-			if s.settled() {
-				s.nextMinute()
-			} else {
+			switch settled, spent := s.window(); {
+			case !settled:
 				time.Sleep(time.Millisecond) // polling a condition
+			case spent:
+				s.nextMinute()
+			default:
+				s.Advance(10 * time.Millisecond)
 			}
 		}
 	}()
@@ -141,10 +146,11 @@ func (s *fleetSim) drive(t *testing.T) (stop func()) {
 	}
 }
 
-// settled reports whether every validate-key request received was answered
+// window reports whether every validate-key request received was answered
 // and every unit of the shared budget granted in the current minute has
-// arrived (when Redis can tell).
-func (s *fleetSim) settled() bool {
+// arrived, and whether the minute's shared budget is spent (false when
+// Redis cannot tell).
+func (s *fleetSim) window() (settled, spent bool) {
 	now := s.srv.Now()
 	windowStart := now.Truncate(time.Minute)
 	arrived := 0
@@ -153,7 +159,7 @@ func (s *fleetSim) settled() bool {
 			continue
 		}
 		if r.Status == 0 {
-			return false
+			return false, false
 		}
 		if !r.Time.Before(windowStart) {
 			arrived++
@@ -164,9 +170,9 @@ func (s *fleetSim) settled() bool {
 	key := fmt.Sprintf("lc:%s:b:VALIDATION:%d", s.ns, windowStart.Add(time.Minute).Unix())
 	n, err := s.raw.Get(ctx, key).Int()
 	if err != nil {
-		return true // no counter (or no Redis): nothing granted through it
+		return true, false // no counter (or no Redis): nothing granted through it
 	}
-	return arrived >= min(n, 60)
+	return arrived >= min(n, 60), n >= 60
 }
 
 type tally struct {

@@ -122,6 +122,11 @@ type Fleet struct {
 	pending    map[string]struct{}
 	pendingAll bool
 
+	// Budget units taken on the local share while Redis failed, owed to
+	// their windows' counters (see TakeBudget).
+	dmu   sync.Mutex
+	debts map[string]debt
+
 	// Subscribers.
 	smu     sync.Mutex
 	subs    map[uint64]func(string)
@@ -278,6 +283,7 @@ func New(rdb redis.UniversalClient, opts ...Option) (*Fleet, error) {
 		prefix:   "lc:" + cfg.ns + ":",
 		backoff:  minBackoff,
 		pending:  make(map[string]struct{}),
+		debts:    make(map[string]debt),
 		subs:     make(map[uint64]func(string)),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),

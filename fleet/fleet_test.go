@@ -2,6 +2,7 @@ package fleet_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"log/slog"
 	"runtime"
@@ -518,6 +519,49 @@ func TestBudgetIsOneFixedWindowCount(t *testing.T) {
 	pttl := raw.PTTL(t.Context(), key).Val()
 	require.Greater(t, pttl, time.Duration(0))
 	require.LessOrEqual(t, pttl, 2*time.Minute, "the counter outlives its window by a minute")
+}
+
+// Units a member sends on its local share while Redis is unreachable
+// (TakeBudget failed) are added to the window's counter when Redis is back,
+// so the members' local sends and the shared ones stay within the limit
+// together; a call whose caller gave up counts nothing.
+func TestBudgetTakenWhileDownIsChargedOnRejoin(t *testing.T) {
+	r := needRedis(t)
+	ns := namespace(t)
+	clk := clocktest.New(start)
+	p := newProxy(t, r.Addr())
+	cut := newFleet(t, newRDB(t, p.Addr()), fleet.WithNamespace(ns), fleet.WithClock(clk))
+	peer := newFleet(t, newRDB(t, r.Addr()), fleet.WithNamespace(ns), fleet.WithClock(clk))
+	windowEnd := start.Add(time.Minute)
+	ctx := t.Context()
+
+	p.Cut()
+	for range 5 {
+		ok, err := cut.TakeBudget(ctx, "VALIDATION", windowEnd, 60)
+		require.Error(t, err)
+		require.False(t, ok)
+	}
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err := cut.TakeBudget(gone, "VALIDATION", windowEnd, 60)
+	require.Error(t, err)
+	_, err = cut.TakeBudget(ctx, "VALIDATION", start, 60) // a window that is over
+	require.Error(t, err)
+
+	p.Restore()
+	eventually(t, "the cut member rejoins", func() bool {
+		_, _, err := cut.GetResult(ctx, "probe", "probe")
+		return err == nil
+	})
+	granted := 0
+	for range 70 {
+		ok, err := peer.TakeBudget(ctx, "VALIDATION", windowEnd, 60)
+		require.NoError(t, err)
+		if ok {
+			granted++
+		}
+	}
+	require.Equal(t, 55, granted, "the 5 units sent on the local share were charged")
 }
 
 func TestAcquireHasOneHolder(t *testing.T) {

@@ -163,10 +163,14 @@ func (f *Fleet) markDown(err error) {
 	}
 }
 
-// rejoin reads the generation and replays the invalidations that could
+// rejoin reads the generation, charges the budget units taken on the
+// local share to their windows, and replays the invalidations that could
 // not be sent, each under the fleet's deadline.
 func (f *Fleet) rejoin(ctx context.Context) error {
 	if err := f.bounded(ctx, f.readGen); err != nil {
+		return err
+	}
+	if err := f.flushDebts(ctx); err != nil {
 		return err
 	}
 	return f.flushPending(ctx)

@@ -30,6 +30,15 @@ func (c *Clock) After(d time.Duration) <-chan time.Time {
 	return c.s.clock.after(d)
 }
 
+// Waiters returns how many After channels wait for the clock to move past
+// their deadline. A test waits for it to grow before calling Advance, to
+// know that the code under test has reached its next wait.
+func (c *Clock) Waiters() int {
+	c.s.clock.mu.Lock()
+	defer c.s.clock.mu.Unlock()
+	return len(c.s.clock.pending)
+}
+
 // simClock is the server's clock: start plus the real time elapsed since,
 // plus the offsets Advance and SetNow add; or a fixed reading when frozen.
 // Pending After channels fire from Advance and SetNow and, while the clock

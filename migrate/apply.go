@@ -652,6 +652,23 @@ func (a *applier) policies(ctx context.Context) error {
 				have, known = t.Entitlements, true
 			}
 		}
+		if id == "" && idx == nil {
+			// Policies have no unique key: one created by an earlier run
+			// that did not journal it is found only by its _source.
+			idx = &targetIndex{policiesBySource: map[string]*licentric.Policy{}}
+			err := a.try(ctx, func(bool) error { return idx.loadPolicies(ctx, a.c, a.p.System) })
+			if err != nil {
+				if f := a.fatal(ctx, err); f != nil {
+					return f
+				}
+				return fmt.Errorf("%w: list the target's policies: %v", ErrTargetUnavailable, err)
+			}
+		}
+		if id == "" {
+			if t := idx.policiesBySource[pol.SourceID]; t != nil {
+				id, have, known = t.ID, t.Entitlements, true
+			}
+		}
 		result := ResultExisting
 		if id == "" {
 			productID := a.ids[KindProduct][pol.ProductSource]
@@ -663,9 +680,6 @@ func (a *applier) policies(ctx context.Context) error {
 			err := a.try(ctx, func(retry bool) error {
 				if retry {
 					// The earlier try may have created it: look for it.
-					if idx == nil {
-						idx = &targetIndex{policiesBySource: map[string]*licentric.Policy{}}
-					}
 					if err := idx.loadPolicies(ctx, a.c, a.p.System); err != nil {
 						return err
 					}

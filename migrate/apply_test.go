@@ -336,7 +336,7 @@ func TestFaults(t *testing.T) {
 	src := &Keygen{Dir: dir}
 	srv, direct := newTarget(t)
 	proxy := newFaultProxy(t, srv.URL, 0.10, 7)
-	c := newClient(t, proxy.srv.URL, srv.TestAPIKey())
+	c := newClient(t, proxy.srv.URL, srv.TestAPIKey(), licentric.WithoutRateBudget())
 	path := filepath.Join(t.TempDir(), "journal")
 	j := openJournal(t, path)
 	p, err := NewPlan(context.Background(), src, c, &PlanOptions{Journal: j})
@@ -374,7 +374,7 @@ func TestTargetDownStops(t *testing.T) {
 	require.NoError(t, j.Close())
 	srv.ClearFaults()
 
-	bad := newClient(t, srv.URL, srv.NewAPIKey(licentrictest.EnvTest, "licenses:read"))
+	bad := newClient(t, srv.URL, srv.NewAPIKey(licentrictest.EnvTest, "licenses:read"), licentric.WithoutRateBudget())
 	j = openJournal(t, path)
 	_, err = Apply(context.Background(), bad, p, j, fastRetry())
 	require.ErrorIs(t, err, ErrTargetUnavailable)

@@ -22,7 +22,11 @@ import (
 // both suspended and expired), every fifth with a machine, and one in
 // seven with a signed key/... key, a key with '/', '%' and spaces, or a
 // non-ASCII key.
-func genKeygen(t testing.TB, dir string, n int) {
+func genKeygen(t testing.TB, dir string, n int) { genKeygenMachines(t, dir, n, 5) }
+
+// genKeygenMachines is genKeygen with a machine on every machineEvery-th
+// license (none when 0).
+func genKeygenMachines(t testing.TB, dir string, n, machineEvery int) {
 	t.Helper()
 	write := func(name string, typ string, items []map[string]any) {
 		for i := 0; i*100 < len(items) || i == 0; i++ {
@@ -94,7 +98,7 @@ func genKeygen(t testing.TB, dir string, n int) {
 		}
 		lics = append(lics, res("licenses", id, attrs, map[string]any{"policy": rel("policies", pol), "product": rel("products", prod),
 			"owner": rel("users", owner)}))
-		if i%5 == 0 {
+		if machineEvery > 0 && i%machineEvery == 0 {
 			machines = append(machines, res("machines", fmt.Sprintf("g-mach-%05d", i),
 				map[string]any{"fingerprint": fmt.Sprintf("gen-fingerprint-%05d", i), "name": fmt.Sprintf("Machine %d", i), "platform": "Linux", "cores": 2},
 				map[string]any{"license": rel("licenses", id)}))

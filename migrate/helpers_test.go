@@ -29,7 +29,8 @@ func cryptlexFixture() *Cryptlex {
 func fastRetry() ApplyOption { return WithRetry(20, time.Millisecond, 5*time.Millisecond) }
 
 // newTarget starts a server without rate limits and a client for its test
-// environment.
+// environment (with no client-side budget either: the budget is tested
+// against real limits in TestRateStaysInBudget).
 func newTarget(t testing.TB, opts ...licentrictest.Option) (*licentrictest.Server, *licentric.Client) {
 	t.Helper()
 	if len(opts) == 0 {
@@ -37,7 +38,7 @@ func newTarget(t testing.TB, opts ...licentrictest.Option) (*licentrictest.Serve
 	}
 	srv := licentrictest.NewServer(opts...)
 	t.Cleanup(srv.Close)
-	return srv, newClient(t, srv.URL, srv.TestAPIKey())
+	return srv, newClient(t, srv.URL, srv.TestAPIKey(), licentric.WithoutRateBudget())
 }
 
 func newClient(t testing.TB, base, key string, extra ...licentric.Option) *licentric.Client {

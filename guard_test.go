@@ -1,0 +1,520 @@
+package licentric_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"net/http/httptest"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/licentric/licentric-go"
+	"github.com/licentric/licentric-go/internal/wire"
+	"github.com/licentric/licentric-go/licentrictest"
+	"github.com/licentric/licentric-go/offline"
+)
+
+const guardFP = "guard-fingerprint-0001"
+
+// netSwitch is a transport that can be cut off: connection refused, as
+// when the service is firewalled or down.
+type netSwitch struct {
+	next http.RoundTripper
+	down atomic.Bool
+	sent atomic.Int32
+}
+
+func (n *netSwitch) RoundTrip(req *http.Request) (*http.Response, error) {
+	if n.down.Load() {
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+	}
+	n.sent.Add(1)
+	return n.next.RoundTrip(req)
+}
+
+// guardEnv is a server, its policy and license, a network that can be cut
+// and a license file path: what one installation of the application has.
+type guardEnv struct {
+	srv  *licentrictest.Server
+	fx   *licentrictest.Fixture
+	net  *netSwitch
+	dir  string
+	path string
+}
+
+func newGuardEnv(t *testing.T, pol licentric.PolicyRequest) *guardEnv {
+	t.Helper()
+	srv := licentrictest.NewServer(licentrictest.WithoutRateLimits(), licentrictest.WithFrozenClock(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)))
+	t.Cleanup(srv.Close)
+	if pol.MaxMachines.IsZero() {
+		pol.MaxMachines = licentric.Value(2)
+	}
+	if pol.OfflineAllowed == nil {
+		pol.OfflineAllowed = licentric.Ptr(true)
+	}
+	fx, err := srv.Seed(licentrictest.Seed{Policy: pol})
+	require.NoError(t, err)
+	dir := t.TempDir()
+	return &guardEnv{srv: srv, fx: fx, net: &netSwitch{next: srv.Client().Transport}, dir: dir, path: filepath.Join(dir, "license.lic")}
+}
+
+// client is one run of the application: a fresh client (empty cache).
+func (e *guardEnv) client(t *testing.T, opts ...licentric.Option) *licentric.Client {
+	t.Helper()
+	all := []licentric.Option{licentric.WithBaseURL(e.srv.URL), licentric.WithHTTPClient(&http.Client{Transport: e.net}), licentric.WithAPIKey(e.srv.TestAPIKey()),
+		licentric.WithClock(e.srv.Clock()), licentric.WithFingerprinter(func() (string, error) { return guardFP, nil }),
+		licentric.WithRetry(licentric.RetryPolicy{MaxRetries: 2, MinWait: time.Millisecond, MaxWait: time.Millisecond})}
+	c, err := licentric.NewClient(append(all, opts...)...)
+	require.NoError(t, err)
+	return c
+}
+
+func (e *guardEnv) verifier(t *testing.T, opts ...offline.Option) *offline.Verifier {
+	t.Helper()
+	all := []offline.Option{offline.WithFingerprint(guardFP), offline.WithClockSource(e.srv.Clock())}
+	for _, k := range e.srv.PublicKeys() {
+		all = append(all, offline.WithPublicKey(k))
+	}
+	v, err := offline.NewVerifier(append(all, opts...)...)
+	require.NoError(t, err)
+	return v
+}
+
+// start runs one application start with a guard on c.
+func (e *guardEnv) start(t *testing.T, c *licentric.Client, opts ...licentric.GuardOption) (*licentric.Guard, licentric.GuardState) {
+	t.Helper()
+	g, err := licentric.NewGuard(c, e.fx.License.Key, opts...)
+	require.NoError(t, err)
+	st, err := g.Start(t.Context())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = g.Close(context.Background()) })
+	return g, st
+}
+
+func (e *guardEnv) machines(t *testing.T) int {
+	t.Helper()
+	l, err := e.srv.License(e.fx.Env, e.fx.License.ID)
+	require.NoError(t, err)
+	return l.MachineCount
+}
+
+func (e *guardEnv) activations() int {
+	return e.srv.CountRequests(http.MethodPost, wire.PathMachines)
+}
+
+func TestGuardActivatesOnceAcrossRestarts(t *testing.T) {
+	e := newGuardEnv(t, licentric.PolicyRequest{})
+	g, st := e.start(t, e.client(t))
+	assert.True(t, st.Allowed)
+	assert.Equal(t, licentric.CodeValid, st.Code)
+	assert.Equal(t, licentric.SourceService, st.Source)
+	require.NotNil(t, st.Machine)
+	assert.Equal(t, guardFP, st.Machine.Fingerprint)
+	assert.Equal(t, 1, e.activations())
+	require.NoError(t, g.Close(t.Context()))
+
+	_, st = e.start(t, e.client(t)) // the application restarts
+	assert.True(t, st.Allowed)
+	assert.Equal(t, 1, e.activations(), "a restart activated again")
+	assert.Equal(t, 1, e.machines(t))
+}
+
+func TestGuardMachineLimitIsADenial(t *testing.T) {
+	e := newGuardEnv(t, licentric.PolicyRequest{MaxMachines: licentric.Value(1)})
+	admin := e.client(t, licentric.WithAPIKey(e.srv.TestAPIKey()))
+	_, err := admin.Machines.Create(t.Context(), &licentric.MachineRequest{LicenseID: e.fx.License.ID, Fingerprint: "someone-else-0001"})
+	require.NoError(t, err)
+	_, st := e.start(t, e.client(t))
+	assert.False(t, st.Allowed)
+	assert.Equal(t, licentric.CodeMachineLimitExceeded, st.Code)
+	assert.ErrorIs(t, st.Reason, licentric.ErrMachineLimitExceeded)
+}
+
+func TestGuardReactivatesACulledMachine(t *testing.T) {
+	e := newGuardEnv(t, licentric.PolicyRequest{RequireHeartbeat: licentric.Ptr(true), HeartbeatIntervalMinutes: licentric.Ptr(10),
+		HeartbeatCullStrategy: licentric.Ptr(licentric.CullDeactivateDead)})
+	c := e.client(t)
+	g, st := e.start(t, c)
+	require.True(t, st.Allowed)
+	first := st.Machine.ID
+	// The application is suspended (laptop lid closed) past the interval:
+	// the service culls the machine, and the guard mends it.
+	e.net.down.Store(true)
+	e.srv.Advance(11 * time.Minute)
+	e.net.down.Store(false)
+	st, err := g.Recheck(t.Context())
+	require.NoError(t, err)
+	assert.True(t, st.Allowed)
+	require.NotNil(t, st.Machine)
+	assert.NotEqual(t, first, st.Machine.ID, "the culled machine was not replaced")
+	assert.Equal(t, 1, e.machines(t))
+}
+
+func TestGuardRevivesADeadMachine(t *testing.T) {
+	e := newGuardEnv(t, licentric.PolicyRequest{RequireHeartbeat: licentric.Ptr(true), HeartbeatIntervalMinutes: licentric.Ptr(10),
+		HeartbeatCullStrategy: licentric.Ptr(licentric.CullKeepDead)})
+	g, st := e.start(t, e.client(t))
+	require.True(t, st.Allowed)
+	id := st.Machine.ID
+	e.net.down.Store(true)
+	e.srv.Advance(11 * time.Minute) // dead, kept
+	e.net.down.Store(false)
+	st, err := g.Recheck(t.Context())
+	require.NoError(t, err)
+	assert.True(t, st.Allowed, "%+v", st)
+	assert.Equal(t, id, st.Machine.ID, "a dead KEEP_DEAD machine is revived, not replaced")
+	assert.Equal(t, 1, e.activations())
+}
+
+func TestGuardHeartbeatsForItsWholeLife(t *testing.T) {
+	e := newGuardEnv(t, licentric.PolicyRequest{RequireHeartbeat: licentric.Ptr(true), HeartbeatIntervalMinutes: licentric.Ptr(10),
+		HeartbeatCullStrategy: licentric.Ptr(licentric.CullDeactivateDead)})
+	ctx, cancel := context.WithCancel(t.Context())
+	g, err := licentric.NewGuard(e.client(t), e.fx.License.Key)
+	require.NoError(t, err)
+	st, err := g.Start(ctx)
+	require.NoError(t, err)
+	require.True(t, st.Allowed)
+	cancel() // the start-up context ends: the guard keeps beating
+	t.Cleanup(func() { _ = g.Close(context.Background()) })
+	hb := func() int {
+		return e.srv.CountRequests(http.MethodPost, wire.SubPath(wire.PathMachines, st.Machine.ID, wire.SegmentHeartbeat))
+	}
+	for i := 1; i <= 6; i++ { // an hour in 5-minute steps
+		waitFor(t, func() bool { return e.srv.Clock().Waiters() > 0 })
+		e.srv.Advance(5 * time.Minute)
+		waitFor(t, func() bool { return hb() >= i })
+	}
+	m, err := e.srv.Machine(e.fx.Env, st.Machine.ID)
+	require.NoError(t, err)
+	assert.Equal(t, licentric.MachineActive, m.Status)
+	assert.True(t, g.State().Allowed)
+}
+
+// waitFor polls cond until it holds (a bounded wait for the guard's
+// goroutine to reach its next wait; not a timing assertion).
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		require.True(t, time.Now().Before(deadline), "condition not reached")
+		runtime.Gosched()
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestGuardOutageWithFileThenWithout(t *testing.T) {
+	e := newGuardEnv(t, licentric.PolicyRequest{})
+	v := e.verifier(t)
+	g, st := e.start(t, e.client(t), licentric.WithLicenseFile(e.path, v))
+	require.True(t, st.Allowed)
+	_, err := os.Stat(e.path)
+	require.NoError(t, err, "no license file checked out after a valid decision")
+	require.NoError(t, g.Close(t.Context()))
+
+	// Firewalled: a restart decides from the file, at once.
+	e.net.down.Store(true)
+	before := e.net.sent.Load()
+	start := time.Now()
+	_, st = e.start(t, e.client(t), licentric.WithLicenseFile(e.path, v))
+	t.Logf("Start with the service refusing connections decided in %v", time.Since(start))
+	assert.True(t, st.Allowed)
+	assert.Equal(t, licentric.SourceLicenseFile, st.Source)
+	assert.ErrorIs(t, st.Reason, licentric.ErrUnavailable)
+	assert.Equal(t, before, e.net.sent.Load())
+	assert.False(t, st.Until.IsZero())
+
+	// Without the file (and a fresh cache): denied, unavailable.
+	require.NoError(t, os.Remove(e.path))
+	_, st = e.start(t, e.client(t), licentric.WithLicenseFile(e.path, v))
+	assert.False(t, st.Allowed)
+	assert.Equal(t, licentric.SourceNone, st.Source)
+	assert.ErrorIs(t, st.Reason, licentric.ErrUnavailable)
+	assert.Empty(t, st.Code)
+}
+
+func TestGuardOutageWithoutFileUsesStaleCache(t *testing.T) {
+	e := newGuardEnv(t, licentric.PolicyRequest{})
+	c := e.client(t, licentric.WithCacheTTL(time.Minute))
+	g, st := e.start(t, c)
+	require.True(t, st.Allowed)
+	e.net.down.Store(true)
+	e.srv.Advance(5 * time.Minute)
+	st, err := g.Recheck(t.Context())
+	require.NoError(t, err)
+	assert.True(t, st.Allowed)
+	assert.Equal(t, licentric.SourceCache, st.Source)
+	assert.ErrorIs(t, st.Reason, licentric.ErrUnavailable)
+	e.srv.Advance(2 * time.Hour) // past WithStaleIfError's hour
+	st, err = g.Recheck(t.Context())
+	require.NoError(t, err)
+	assert.False(t, st.Allowed)
+	assert.ErrorIs(t, st.Reason, licentric.ErrUnavailable)
+}
+
+func TestGuardSuspendedThenRestartedOfflineStaysDenied(t *testing.T) {
+	e := newGuardEnv(t, licentric.PolicyRequest{})
+	v := e.verifier(t)
+	g, st := e.start(t, e.client(t), licentric.WithLicenseFile(e.path, v))
+	require.True(t, st.Allowed)
+	_, err := e.srv.SetLicenseStatus(e.fx.Env, e.fx.License.ID, "suspend")
+	require.NoError(t, err)
+	st, err = g.Recheck(t.Context())
+	require.NoError(t, err)
+	assert.False(t, st.Allowed)
+	assert.Equal(t, licentric.CodeSuspended, st.Code)
+	assert.ErrorIs(t, st.Reason, licentric.ErrSuspended)
+	_, err = os.Stat(e.path)
+	assert.ErrorIs(t, err, os.ErrNotExist, "the license file of a suspended license was kept")
+	require.NoError(t, g.Close(t.Context()))
+
+	// Firewall the service and restart: still denied.
+	e.net.down.Store(true)
+	_, st = e.start(t, e.client(t), licentric.WithLicenseFile(e.path, v))
+	assert.False(t, st.Allowed)
+
+	// Reinstated and online again: everything comes back.
+	e.net.down.Store(false)
+	_, err = e.srv.SetLicenseStatus(e.fx.Env, e.fx.License.ID, "reinstate")
+	require.NoError(t, err)
+	_, st = e.start(t, e.client(t), licentric.WithLicenseFile(e.path, v))
+	assert.True(t, st.Allowed)
+	_, err = os.Stat(e.path)
+	assert.NoError(t, err)
+}
+
+func TestGuardSeesSuspensionByWebhookAtOnce(t *testing.T) {
+	e := newGuardEnv(t, licentric.PolicyRequest{})
+	c := e.client(t)
+	changes := make(chan licentric.GuardState, 8)
+	g, st := e.start(t, c, licentric.OnGuardChange(func(s licentric.GuardState) { changes <- s }))
+	require.True(t, st.Allowed)
+	<-changes // the first decision
+
+	admin := e.client(t, licentric.WithAPIKey(e.srv.TestAPIKey()))
+	h, err := c.WebhookHandler([]string{"placeholder"}, nil)
+	require.NoError(t, err)
+	hs := newHookServer(t, h)
+	wh, err := admin.Webhooks.Create(t.Context(), &licentric.WebhookRequest{URL: licentric.Ptr(hs.URL), Events: []string{"*"}})
+	require.NoError(t, err)
+	h2, err := c.WebhookHandler([]string{wh.Secret}, nil)
+	require.NoError(t, err)
+	hs.set(h2)
+
+	_, err = admin.Licenses.Suspend(t.Context(), e.fx.License.ID)
+	require.NoError(t, err)
+	require.NoError(t, e.srv.FlushWebhooks(t.Context()))
+	select {
+	case s := <-changes:
+		assert.False(t, s.Allowed)
+		assert.Equal(t, licentric.CodeSuspended, s.Code)
+	case <-time.After(10 * time.Second): // a hang detector
+		t.Fatal("the suspension webhook did not reach the guard")
+	}
+	assert.False(t, g.Allows(""))
+}
+
+func TestGuardSeesSuspensionByRecheck(t *testing.T) {
+	e := newGuardEnv(t, licentric.PolicyRequest{})
+	g, st := e.start(t, e.client(t), licentric.WithCheckInterval(time.Minute))
+	require.True(t, st.Allowed)
+	_, err := e.srv.SetLicenseStatus(e.fx.Env, e.fx.License.ID, "suspend")
+	require.NoError(t, err)
+	waitFor(t, func() bool { return e.srv.Clock().Waiters() > 0 })
+	e.srv.Advance(time.Minute) // the periodic recheck
+	waitFor(t, func() bool { return !g.State().Allowed })
+	assert.Equal(t, licentric.CodeSuspended, g.State().Code)
+}
+
+func TestGuardEntitlementGrantedOnlineThenOffline(t *testing.T) {
+	e := newGuardEnv(t, licentric.PolicyRequest{})
+	admin := e.client(t, licentric.WithAPIKey(e.srv.TestAPIKey()))
+	_, err := admin.Entitlements.Create(t.Context(), &licentric.EntitlementRequest{Code: licentric.Ptr("pdf-export"), Name: licentric.Ptr("PDF")})
+	require.NoError(t, err)
+	v := e.verifier(t)
+	g, st := e.start(t, e.client(t), licentric.WithLicenseFile(e.path, v))
+	require.True(t, st.Allowed)
+	assert.False(t, g.Allows("pdf-export"))
+
+	_, err = admin.Licenses.AttachEntitlements(t.Context(), e.fx.License.ID, "pdf-export")
+	require.NoError(t, err)
+	_, err = g.Recheck(t.Context())
+	require.NoError(t, err)
+	assert.True(t, g.Allows("pdf-export"))
+	require.NoError(t, g.Close(t.Context()))
+
+	// Offline, the refreshed file grants it too.
+	e.net.down.Store(true)
+	g, st = e.start(t, e.client(t), licentric.WithLicenseFile(e.path, v), licentric.WithGuardEntitlements("pdf-export"))
+	assert.Equal(t, licentric.SourceLicenseFile, st.Source)
+	assert.True(t, st.Allowed)
+	assert.True(t, g.Allows("pdf-export"))
+}
+
+func TestGuardFollowsSigningKeyRotation(t *testing.T) {
+	e := newGuardEnv(t, licentric.PolicyRequest{})
+	oldKey := e.srv.PublicKey()
+	newKey := e.srv.RotateSigningKey()
+	v, err := offline.NewVerifier(offline.WithPublicKey(oldKey), offline.WithPublicKey(newKey),
+		offline.WithFingerprint(guardFP), offline.WithClockSource(e.srv.Clock()))
+	require.NoError(t, err)
+	_, st := e.start(t, e.client(t), licentric.WithLicenseFile(e.path, v))
+	require.True(t, st.Allowed)
+	f, err := v.VerifyFile(e.path)
+	require.NoError(t, err)
+	assert.Equal(t, offline.KeyID(newKey), f.KeyID)
+
+	// A verifier that knows only the old key never gets the new file
+	// written over a good one.
+	e2 := newGuardEnv(t, licentric.PolicyRequest{})
+	vOld := e2.verifier(t)
+	_, st = e2.start(t, e2.client(t), licentric.WithLicenseFile(e2.path, vOld))
+	require.True(t, st.Allowed)
+	good, err := os.ReadFile(e2.path)
+	require.NoError(t, err)
+	e2.srv.RotateSigningKey()
+	e2.srv.Advance(8 * 24 * time.Hour) // past half the file's life: a refresh is due
+	g2, _ := e2.start(t, e2.client(t), licentric.WithLicenseFile(e2.path, vOld))
+	_ = g2
+	now, err := os.ReadFile(e2.path)
+	require.NoError(t, err)
+	assert.Equal(t, good, now, "a file the verifier cannot verify replaced the stored one")
+}
+
+func TestGuardRefusesAClockSetBack(t *testing.T) {
+	e := newGuardEnv(t, licentric.PolicyRequest{})
+	rg, err := offline.NewRollbackGuard(filepath.Join(e.dir, "clock.state"), []byte("0123456789abcdef0123456789abcdef"))
+	require.NoError(t, err)
+	v := e.verifier(t, offline.WithRollbackGuard(rg))
+	g, st := e.start(t, e.client(t), licentric.WithLicenseFile(e.path, v))
+	require.True(t, st.Allowed)
+	e.srv.Advance(3 * 24 * time.Hour)
+	_, err = v.VerifyFile(e.path) // the application checks its file: the mark moves on
+	require.NoError(t, err)
+	require.NoError(t, g.Close(t.Context()))
+
+	e.net.down.Store(true)
+	e.srv.SetNow(e.srv.Now().Add(-2 * 24 * time.Hour)) // the user sets the clock back
+	_, st = e.start(t, e.client(t), licentric.WithLicenseFile(e.path, v))
+	assert.False(t, st.Allowed, "a clock set back kept the file usable: %+v", st)
+}
+
+func TestGuardCloseFreesTheSeat(t *testing.T) {
+	e := newGuardEnv(t, licentric.PolicyRequest{})
+	g, st := e.start(t, e.client(t), licentric.WithDeactivateOnClose())
+	require.True(t, st.Allowed)
+	assert.Equal(t, 1, e.machines(t))
+	require.NoError(t, g.Close(t.Context()))
+	assert.Equal(t, 0, e.machines(t))
+	require.NoError(t, g.Close(t.Context()), "second Close")
+	_, err := g.Recheck(t.Context())
+	assert.ErrorIs(t, err, licentric.ErrGuardClosed)
+}
+
+func TestGuardStateUnderConcurrentChanges(t *testing.T) {
+	e := newGuardEnv(t, licentric.PolicyRequest{})
+	g, st := e.start(t, e.client(t))
+	require.True(t, st.Allowed)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				s := g.State()
+				_ = g.Allows("pdf-export")
+				if s.Allowed && s.Code == "" {
+					t.Error("allowed without a code")
+				}
+				runtime.Gosched() // let the writer run on a 2-core machine
+			}
+		})
+	}
+	for i := range 10 {
+		action := "suspend"
+		if i%2 == 1 {
+			action = "reinstate"
+		}
+		_, err := e.srv.SetLicenseStatus(e.fx.Env, e.fx.License.ID, action)
+		require.NoError(t, err)
+		_, err = g.Recheck(t.Context())
+		require.NoError(t, err)
+	}
+	close(stop)
+	wg.Wait()
+}
+
+func TestGuardLeavesNoGoroutine(t *testing.T) {
+	e := newGuardEnv(t, licentric.PolicyRequest{RequireHeartbeat: licentric.Ptr(true), HeartbeatIntervalMinutes: licentric.Ptr(10)})
+	c := e.client(t)
+	warm, err := licentric.NewGuard(c, e.fx.License.Key)
+	require.NoError(t, err)
+	_, err = warm.Start(t.Context()) // opens the keep-alive connection
+	require.NoError(t, err)
+	require.NoError(t, warm.Close(t.Context()))
+	before := runtime.NumGoroutine()
+	for range 5 {
+		g, err := licentric.NewGuard(c, e.fx.License.Key, licentric.OnGuardChange(func(licentric.GuardState) {}))
+		require.NoError(t, err)
+		_, err = g.Start(t.Context())
+		require.NoError(t, err)
+		require.NoError(t, g.Close(t.Context()))
+	}
+	waitFor(t, func() bool { return runtime.NumGoroutine() <= before })
+}
+
+func TestGuardMisuse(t *testing.T) {
+	e := newGuardEnv(t, licentric.PolicyRequest{})
+	c := e.client(t)
+	_, err := licentric.NewGuard(nil, e.fx.License.Key)
+	assert.ErrorIs(t, err, licentric.ErrInvalidArgument)
+	_, err = licentric.NewGuard(c, "")
+	assert.ErrorIs(t, err, licentric.ErrInvalidArgument)
+	_, err = licentric.NewGuard(c, e.fx.License.Key, licentric.WithCheckInterval(time.Second))
+	assert.ErrorIs(t, err, licentric.ErrInvalidArgument)
+	_, err = licentric.NewGuard(c, e.fx.License.Key, licentric.WithLicenseFile("", nil))
+	assert.ErrorIs(t, err, licentric.ErrInvalidArgument)
+	noFP, err := licentric.NewClient(licentric.WithBaseURL(e.srv.URL))
+	require.NoError(t, err)
+	_, err = licentric.NewGuard(noFP, e.fx.License.Key)
+	assert.ErrorIs(t, err, licentric.ErrNoFingerprinter)
+	g, _ := e.start(t, c)
+	_, err = g.Start(t.Context())
+	assert.ErrorIs(t, err, licentric.ErrInvalidArgument, "second Start")
+	assert.NotContains(t, g.String(), e.fx.License.Key)
+	_ = errors.New
+}
+
+// hookServer serves webhook deliveries with a handler that can be swapped
+// (the secret is known only once the webhook is created).
+type hookServer struct {
+	URL string
+	h   atomic.Pointer[http.Handler]
+}
+
+func (s *hookServer) set(h http.Handler) { s.h.Store(&h) }
+
+func newHookServer(t *testing.T, h http.Handler) *hookServer {
+	t.Helper()
+	s := &hookServer{}
+	s.set(h)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*s.h.Load()).ServeHTTP(w, r) }))
+	t.Cleanup(hs.Close)
+	s.URL = hs.URL
+	return s
+}
