@@ -1,17 +1,24 @@
 package licentric
 
 // Results are values: what Validate returns shares nothing with the cache
-// or with other callers. clone copies a result in two allocations at most
-// (one block for the result, its license, policy and machine; one slice for
-// all their entitlement codes), plus deep copies of any non-empty metadata.
+// or with other callers. clone copies a result in one allocation (a block
+// holding the result, its license, policy and machine, and up to
+// inlineCodes entitlement codes), plus deep copies of non-empty metadata;
+// empty metadata comes back nil.
+
+// inlineCodes is how many entitlement codes an answer block holds without
+// a further allocation.
+const inlineCodes = 16
 
 // answerBlock holds a copied result and the values it points to, so that
 // one allocation serves them all.
 type answerBlock struct {
-	v    Validation
-	lic  License
-	pol  Policy
-	mach Machine
+	v     Validation
+	lic   License
+	pol   Policy
+	mach  Machine
+	codes [inlineCodes]string
+	ints  [6]int // the limits the copies point to
 }
 
 // clone returns a deep copy of v.
@@ -24,8 +31,8 @@ func (v *Validation) clone() *Validation {
 			n += len(v.License.Policy.Entitlements)
 		}
 	}
-	var codes []string
-	if n > 0 {
+	codes := b.codes[:0]
+	if n > inlineCodes {
 		codes = make([]string, 0, n)
 	}
 	b.v.Entitlements, codes = copyCodes(v.Entitlements, codes)
@@ -37,14 +44,14 @@ func (v *Validation) clone() *Validation {
 			b.pol = *v.License.Policy
 			b.pol.Entitlements, _ = copyCodes(v.License.Policy.Entitlements, codes)
 			b.pol.Metadata = cloneMetadata(b.pol.Metadata)
-			b.pol.MaxMachines = clonePtr(b.pol.MaxMachines)
-			b.pol.MaxUses = clonePtr(b.pol.MaxUses)
-			b.pol.DurationDays = clonePtr(b.pol.DurationDays)
-			b.pol.TrialDurationDays = clonePtr(b.pol.TrialDurationDays)
+			b.pol.MaxMachines = copyInt(b.pol.MaxMachines, &b.ints[0])
+			b.pol.MaxUses = copyInt(b.pol.MaxUses, &b.ints[1])
+			b.pol.DurationDays = copyInt(b.pol.DurationDays, &b.ints[2])
+			b.pol.TrialDurationDays = copyInt(b.pol.TrialDurationDays, &b.ints[3])
 			b.lic.Policy = &b.pol
 		}
-		b.lic.MaxMachinesOverride = clonePtr(b.lic.MaxMachinesOverride)
-		b.lic.MaxUsesOverride = clonePtr(b.lic.MaxUsesOverride)
+		b.lic.MaxMachinesOverride = copyInt(b.lic.MaxMachinesOverride, &b.ints[4])
+		b.lic.MaxUsesOverride = copyInt(b.lic.MaxUsesOverride, &b.ints[5])
 		if len(v.License.Machines) > 0 {
 			ms := make([]Machine, len(v.License.Machines))
 			for i := range v.License.Machines {
@@ -74,18 +81,19 @@ func copyCodes(src, buf []string) (cp, rest []string) {
 	return buf[start:len(buf):len(buf)], buf[len(buf):]
 }
 
-// clonePtr returns a copy of *p, or nil.
-func clonePtr[T any](p *T) *T {
+// copyInt copies *p into *slot and returns slot, or nil for nil.
+func copyInt(p, slot *int) *int {
 	if p == nil {
 		return nil
 	}
-	v := *p
-	return &v
+	*slot = *p
+	return slot
 }
 
-// cloneMetadata deep-copies a JSON object (maps and slices of JSON values).
+// cloneMetadata deep-copies a JSON object (maps and slices of JSON
+// values); an empty one is nil.
 func cloneMetadata(m Metadata) Metadata {
-	if m == nil {
+	if len(m) == 0 {
 		return nil
 	}
 	out := make(Metadata, len(m))

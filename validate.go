@@ -35,7 +35,7 @@ const (
 //
 // A Validation is a value of the caller's: it shares nothing with the
 // client's cache or with the results of other calls, so it may be modified
-// freely.
+// freely. (Empty metadata objects come back nil.)
 type Validation struct {
 	// Valid reports whether the application should grant access. It is
 	// true for CodeValid, and for CodeExpired under the ALLOW_ACCESS
@@ -166,9 +166,15 @@ func (c *Client) Validate(ctx context.Context, key string, opts ...ValidateOptio
 	if v, ok := c.results.cached(&q); ok {
 		return v, nil
 	}
-	q.ents = slices.Clone(q.ents) // outlives this frame from here on
-	return c.results.get(ctx, &q, func(ctx context.Context, noWait bool) (*Validation, error) {
-		return c.validateRemote(ctx, &q, noWait)
+	// The sorted codes may live on this frame: the miss gets its own.
+	return c.validateMiss(ctx, q.key, q.fp, slices.Clone(q.ents), q.ck, q.fresh, q.noRetry)
+}
+
+// validateMiss answers a validation the fresh cache could not.
+func (c *Client) validateMiss(ctx context.Context, key, fp string, ents []string, ck string, fresh, noRetry bool) (*Validation, error) {
+	q := &query{key: key, fp: fp, ents: ents, ck: ck, fresh: fresh, noRetry: noRetry}
+	return c.results.get(ctx, q, func(ctx context.Context, noWait bool) (*Validation, error) {
+		return c.validateRemote(ctx, q, noWait)
 	})
 }
 
@@ -208,8 +214,11 @@ func (c *Client) validateQuery(key string, opts []ValidateOption, buf []string) 
 			return query{}, fmt.Errorf("%w: empty entitlement code", ErrInvalidArgument)
 		}
 	}
-	q.ents = normalizeEntitlements(buf, ents)
-	q.ck = c.results.cacheKey(key, q.fp, q.ents)
+	// Locals, not q's fields, meet cacheKey: escape analysis tracks q as
+	// one value, and the sorted codes may sit on the caller's stack.
+	fp, sorted := q.fp, normalizeEntitlements(buf, ents)
+	q.ck = c.results.cacheKey(key, fp, sorted)
+	q.ents = sorted
 	return q, nil
 }
 

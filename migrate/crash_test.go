@@ -101,7 +101,11 @@ func (ch *child) killAt(t *testing.T, journal string, lines int) bool {
 			return false
 		case <-time.After(200 * time.Microsecond):
 		}
-		require.True(t, time.Now().Before(deadline), "the journal stopped growing at %d lines: %s", countLines(journal), ch.out.String())
+		if time.Now().After(deadline) {
+			_ = ch.cmd.Process.Kill()
+			<-ch.done
+			t.Fatalf("the journal stopped growing at %d lines: %s", countLines(journal), ch.out.String())
+		}
 	}
 	require.NoError(t, ch.cmd.Process.Signal(syscall.SIGKILL))
 	err := <-ch.done

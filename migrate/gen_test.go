@@ -40,7 +40,9 @@ func genKeygenMachines(t testing.TB, dir string, n, machineEvery int) {
 	res := func(typ, id string, attrs map[string]any, rels map[string]any) map[string]any {
 		return map[string]any{"id": id, "type": typ, "attributes": attrs, "relationships": rels}
 	}
-	rel := func(typ, id string) map[string]any { return map[string]any{"data": map[string]any{"type": typ, "id": id}} }
+	rel := func(typ, id string) map[string]any {
+		return map[string]any{"data": map[string]any{"type": typ, "id": id}}
+	}
 	write("products", "products", []map[string]any{
 		res("products", "g-prod-1", map[string]any{"name": "Gen One", "code": "gen-one"}, nil),
 		res("products", "g-prod-2", map[string]any{"name": "Gen Two", "code": nil}, nil),

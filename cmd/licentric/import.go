@@ -22,10 +22,9 @@ import (
 	"github.com/licentric/licentric-go/migrate"
 )
 
-const importUsageText = `Usage:
-  licentric import keygen --from DIR [flags]
-  licentric import keygen --keygen-url URL --keygen-account ID [flags]   (token in KEYGEN_TOKEN)
-  licentric import cryptlex --licenses FILE.csv --products FILE.json [flags]
+const importUsageText = `Usage: licentric import keygen --from DIR [flags]
+       licentric import keygen --keygen-url URL --keygen-account ID [flags]   (token in KEYGEN_TOKEN)
+       licentric import cryptlex --licenses FILE.csv --products FILE.json [flags]
 
 Imports products, entitlements, policies, licenses and machines from Keygen
 or Cryptlex into the environment of the API key (LICENTRIC_API_KEY; use an
@@ -58,6 +57,8 @@ Flags:
   --yes                   import without asking after the summary
   --base-url URL          the service (default $LICENTRIC_BASE_URL, else https://licentric.com)
   --api-key KEY           the API key (default $LICENTRIC_API_KEY; prefer the variable)
+  --rate N                management requests a minute (default: the service's 120); lower it
+                          when other programs use the same API key meanwhile
   --from DIR              keygen: the directory of saved list responses
   --keygen-url URL        keygen: the Keygen API (default https://api.keygen.sh)
   --keygen-account ID     keygen: the Keygen account id or slug
@@ -86,6 +87,7 @@ type importFlags struct {
 	skipDead                       bool
 	emailKey                       string
 	licensesCSV, productsJSON      string
+	rate                           int
 }
 
 // runImport is "licentric import keygen|cryptlex ...": it returns the exit
@@ -102,12 +104,12 @@ type importRun struct {
 }
 
 func (r *importRun) usageError(format string, a ...any) int {
-	fmt.Fprintf(r.stderr, "licentric import: %s\nRun 'licentric import --help' for usage.\n", r.scrub(fmt.Sprintf(format, a...)))
+	fmt.Fprintf(r.stderr, "licentric import: %s\nRun 'licentric import --help' for usage.\n", truncateRunes(r.scrub(fmt.Sprintf(format, a...)), 2000))
 	return exitUsage
 }
 
 func (r *importRun) fail(format string, a ...any) int {
-	fmt.Fprintf(r.stderr, "licentric import: %s\n", r.scrub(fmt.Sprintf(format, a...)))
+	fmt.Fprintf(r.stderr, "licentric import: %s\n", truncateRunes(r.scrub(fmt.Sprintf(format, a...)), 2000))
 	return exitFailed
 }
 
@@ -123,22 +125,14 @@ func (r *importRun) scrub(s string) string {
 }
 
 // importPrintable replaces control and formatting characters with '?',
-// keeping newlines, and cuts s at 4000 runes.
+// keeping newlines.
 func importPrintable(s string) string {
-	var b strings.Builder
-	n := 0
-	for _, c := range s {
-		if n == 4000 {
-			b.WriteString("…")
-			break
-		}
+	return strings.Map(func(c rune) rune {
 		if c != '\n' && !unicode.IsPrint(c) {
-			c = '?'
+			return '?'
 		}
-		b.WriteRune(c)
-		n++
-	}
-	return b.String()
+		return c
+	}, s)
 }
 
 func (r *importRun) run(ctx context.Context, args []string) int {
@@ -165,6 +159,7 @@ func (r *importRun) run(ctx context.Context, args []string) int {
 	fs.StringVar(&o.report, "report", "", "")
 	fs.StringVar(&o.baseURL, "base-url", "", "")
 	fs.StringVar(&o.apiKey, "api-key", "", "")
+	fs.IntVar(&o.rate, "rate", 0, "")
 	if system == migrate.SystemKeygen {
 		fs.StringVar(&o.from, "from", "", "")
 		fs.StringVar(&o.keygenURL, "keygen-url", "", "")
@@ -185,6 +180,9 @@ func (r *importRun) run(ctx context.Context, args []string) int {
 	}
 	if fs.NArg() > 0 {
 		return r.usageError("unexpected argument %q", importPrintable(truncateRunes(fs.Arg(0), 60)))
+	}
+	if o.rate < 0 {
+		return r.usageError("--rate must be positive")
 	}
 	if o.baseURL == "" {
 		o.baseURL = r.getenv("LICENTRIC_BASE_URL")
@@ -210,6 +208,9 @@ func (r *importRun) run(ctx context.Context, args []string) int {
 		opts := []licentric.Option{licentric.WithUserAgent("licentric-cli/" + licentric.Version + " import"), licentric.WithAPIKey(o.apiKey)}
 		if o.baseURL != "" {
 			opts = append(opts, licentric.WithBaseURL(o.baseURL))
+		}
+		if o.rate > 0 {
+			opts = append(opts, licentric.WithRateBudget(licentric.TierManagement, o.rate))
 		}
 		client, err = licentric.NewClient(opts...)
 		if err != nil {
@@ -420,7 +421,7 @@ func (p *importProgress) line(pr migrate.Progress) {
 	}
 	eta := "unknown"
 	if rate > 0 {
-		eta = (time.Duration(float64(pr.Total-pr.Done)/rate*float64(time.Minute))).Round(time.Second).String()
+		eta = (time.Duration(float64(pr.Total-pr.Done) / rate * float64(time.Minute))).Round(time.Second).String()
 	}
 	fmt.Fprintf(p.w, "progress: %d/%d records (%d%%), %d failed, %.1f records/min, ETA %s\n",
 		pr.Done, pr.Total, pr.Done*100/pr.Total, pr.Failed, rate, eta)
