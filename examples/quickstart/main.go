@@ -90,7 +90,14 @@ func run(ctx context.Context) error {
 		case wantErr == nil:
 			s.check(step, "error: "+err.Error(), "activated")
 		case errors.Is(err, wantErr):
-			s.check(step, "refused: "+wantErr.Error(), "refused: "+wantErr.Error())
+			// Print the service's code (MACHINE_LIMIT_EXCEEDED), as a
+			// support person would look it up.
+			code := wantErr.Error()
+			var apiErr *licentric.APIError
+			if errors.As(err, &apiErr) && apiErr.Code != "" {
+				code = apiErr.Code
+			}
+			s.check(step, "refused: "+code, "refused: "+code)
 		default:
 			s.check(step, fmt.Sprintf("%v", err), "refused: "+wantErr.Error())
 		}
