@@ -1,0 +1,134 @@
+package licentric_test
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/licentric/licentric-go"
+	"github.com/licentric/licentric-go/licentrictest"
+	"github.com/licentric/licentric-go/offline"
+)
+
+// Run them together:
+//
+//	go test -run xxx -bench 'GuardState|GuardAllows|AtomicLoad|GuardStartOffline' -benchmem -count 5 .
+//
+// Targets: State and Allows cost at most 5x a bare atomic load; Start with a
+// verified license file and the service refusing connections decides in at
+// most 100 ms.
+
+var (
+	benchState   licentric.GuardState
+	benchAllowed bool
+	benchPtr     *licentric.GuardState
+)
+
+func benchGuard(b *testing.B) *licentric.Guard {
+	b.Helper()
+	srv := licentrictest.NewServer(licentrictest.WithoutRateLimits())
+	b.Cleanup(srv.Close)
+	fx, err := srv.Seed(licentrictest.Seed{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := licentric.NewClient(licentric.WithBaseURL(srv.URL), licentric.WithHTTPClient(srv.Client()),
+		licentric.WithAPIKey(srv.TestAPIKey()), licentric.WithFingerprinter(func() (string, error) { return guardFP, nil }))
+	if err != nil {
+		b.Fatal(err)
+	}
+	g, err := licentric.NewGuard(c, fx.License.Key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := g.Start(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = g.Close(context.Background()) })
+	return g
+}
+
+func BenchmarkGuardState(b *testing.B) {
+	g := benchGuard(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		benchState = g.State()
+	}
+}
+
+func BenchmarkGuardAllows(b *testing.B) {
+	g := benchGuard(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		benchAllowed = g.Allows("pdf-export")
+	}
+}
+
+// BenchmarkAtomicLoad is the reference: a bare atomic pointer load.
+func BenchmarkAtomicLoad(b *testing.B) {
+	var p atomic.Pointer[licentric.GuardState]
+	p.Store(&licentric.GuardState{Allowed: true})
+	b.ReportAllocs()
+	for b.Loop() {
+		benchPtr = p.Load()
+	}
+}
+
+// BenchmarkGuardStartOffline is a restart with a verified license file while
+// the service's port refuses connections.
+func BenchmarkGuardStartOffline(b *testing.B) {
+	srv := licentrictest.NewServer(licentrictest.WithoutRateLimits())
+	fx, err := srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{OfflineAllowed: licentric.Ptr(true)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), "license.lic")
+	v, err := offline.NewVerifier(offline.WithPublicKey(srv.PublicKey()), offline.WithFingerprint(guardFP))
+	if err != nil {
+		b.Fatal(err)
+	}
+	online, _ := licentric.NewClient(licentric.WithBaseURL(srv.URL), licentric.WithHTTPClient(srv.Client()),
+		licentric.WithAPIKey(srv.TestAPIKey()), licentric.WithFingerprinter(func() (string, error) { return guardFP, nil }))
+	g, err := licentric.NewGuard(online, fx.License.Key, licentric.WithLicenseFile(path, v))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if st, err := g.Start(b.Context()); err != nil || !st.Allowed {
+		b.Fatal(st, err)
+	}
+	_ = g.Close(context.Background())
+	if _, err := os.Stat(path); err != nil {
+		b.Fatal(err)
+	}
+	// A closed port: connection refused.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String()
+	_ = ln.Close()
+	srv.Close()
+	b.ReportAllocs()
+	var worst time.Duration
+	for b.Loop() {
+		start := time.Now()
+		c, _ := licentric.NewClient(licentric.WithBaseURL(closed), licentric.WithAPIKey(srv.TestAPIKey()),
+			licentric.WithHTTPClient(&http.Client{}), licentric.WithFingerprinter(func() (string, error) { return guardFP, nil }))
+		g, err := licentric.NewGuard(c, fx.License.Key, licentric.WithLicenseFile(path, v))
+		if err != nil {
+			b.Fatal(err)
+		}
+		st, err := g.Start(b.Context())
+		if err != nil || st.Source != licentric.SourceLicenseFile {
+			b.Fatal(st, err)
+		}
+		worst = max(worst, time.Since(start))
+		_ = g.Close(context.Background())
+	}
+	b.ReportMetric(float64(worst.Microseconds())/1000, "worst-ms")
+}
