@@ -203,7 +203,3 @@ func TestPersistentKeysHoldNoLicenseKey(t *testing.T) {
 	}
 }
 
-type stepClock struct{ now time.Time }
-
-func (c *stepClock) Now() time.Time                         { return c.now }
-func (c *stepClock) After(d time.Duration) <-chan time.Time { return make(chan time.Time) }

@@ -44,7 +44,7 @@ func ExampleClient_RefreshLicenseFile() {
 		offline.WithPublicKey(srv.PublicKey()),
 		offline.WithFingerprint(thisMachine),
 		offline.WithEnvironment("live"),
-		offline.WithClock(srv.Clock().Now),
+		offline.WithClockSource(srv.Clock()),
 	)
 	if err != nil {
 		log.Fatal(err)

@@ -101,13 +101,6 @@ func (r *Record) reject(code, format string, a ...any) {
 	}
 }
 
-func (r *Record) header() *Record { return r }
-
-// record is implemented by every planned record type.
-type record interface {
-	header() *Record
-}
-
 // Product is a planned product.
 type Product struct {
 	Record

@@ -1,5 +1,3 @@
-//go:build !licentric_noimport
-
 package main
 
 import (

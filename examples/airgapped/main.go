@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/licentric/licentric-go"
+	"github.com/licentric/licentric-go/clock"
 	"github.com/licentric/licentric-go/fingerprint"
 	"github.com/licentric/licentric-go/licentrictest"
 	"github.com/licentric/licentric-go/offline"
@@ -44,7 +45,7 @@ func main() {
 
 // simClock is the simulated time the example moves forward.
 type simClock interface {
-	licentric.Clock
+	clock.Clock
 	Advance(d time.Duration)
 }
 
@@ -156,7 +157,7 @@ func run(ctx context.Context) error {
 			offline.WithPublicKey(pinned),
 			offline.WithFingerprint(thisMachine),
 			offline.WithEnvironment(vendor.Environment().String()), // "test" with an lk_test_ key
-			offline.WithClock(clock.Now),                           // the simulated time
+			offline.WithClockSource(clock),                         // the simulated time
 		)
 	}
 	v, err := newVerifier()
