@@ -244,7 +244,7 @@ func TestAnalyticsNeedsKeyAndScope(t *testing.T) {
 	require.NoError(t, err)
 
 	var nilCtx context.Context
-	_, err = anClient(t, srv, key).Analytics.Get(nilCtx) //nolint:staticcheck // a nil context is refused
+	_, err = anClient(t, srv, key).Analytics.Get(nilCtx) // a nil context is refused
 	require.ErrorIs(t, err, licentric.ErrInvalidArgument)
 }
 

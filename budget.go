@@ -22,12 +22,19 @@ var ErrBudgetExhausted error = &sentinelError{msg: "licentric: client rate budge
 // windowLength is the length of the service's fixed rate-limit windows.
 const windowLength = 60 * time.Second
 
+// boundaryMargin is how close to a window's end a unit taken from the
+// fleet's shared budget is charged to the next window as well.
+const boundaryMargin = 2 * time.Second
+
 // fleetRetryAfter is how long the budget keeps to its local share after the
-// fleet's shared budget failed, before it asks the fleet again.
+// fleet's shared budget failed (it still offers every unit to the fleet).
 const fleetRetryAfter = 5 * time.Second
 
-// fleetTimeout bounds one call to the fleet's shared budget.
-const fleetTimeout = 100 * time.Millisecond
+// fleetTimeout bounds one call to the fleet. The Fleet bounds its own
+// calls more tightly (package fleet: 100 ms, failing fast while its backend
+// is down); this only keeps a misbehaving implementation from stalling a
+// validation.
+const fleetTimeout = time.Second
 
 // budgetTiers are the tiers in the order of budget.tiers.
 var budgetTiers = [3]string{wire.TierValidation, wire.TierActivation, wire.TierManagement}
@@ -97,6 +104,11 @@ type tierBudget struct {
 	probing bool      // a probe is in flight
 
 	fleetDownUntil time.Time // the fleet failed: local share until then
+
+	// offset is the server clock's lead on the client's, from the last
+	// consistent Date header (truncated to the second: up to 1 s behind).
+	offset      time.Duration
+	offsetKnown bool
 	loggedDown     bool
 }
 
@@ -259,27 +271,44 @@ func mod(a, b int64) int64 {
 	return m
 }
 
-// takeShared takes u's unit from the fleet's shared counter too. When the
-// fleet fails it keeps to the local share for a while; ok false means the
-// shared window is spent (until: when to look again).
+// takeShared takes u's unit from the fleet's shared counter too, for every
+// unit (a Fleet whose backend is down answers at once and charges the units
+// it could not count when the backend is back). When the fleet fails, the
+// client keeps to its local share of the limit; ok false means the shared
+// window (or the local share) is spent (until: when to look again).
 func (b *budget) takeShared(ctx context.Context, u unit) (ok bool, until time.Time) {
 	b.mu.Lock()
 	t := &b.tiers[u.tier]
 	now := b.clock.Now()
-	if now.Before(t.fleetDownUntil) {
-		b.mu.Unlock()
-		return true, time.Time{}
-	}
 	window, limit, endBy := u.window, t.limit, t.endBy
-	if window == 0 { // a probe: key it by the client clock's window
-		s := now.Unix()
+	chargePrev := false
+	if window == 0 {
+		// A probe: key it by the window the service's clock is in, as
+		// the last Date told its lead (or by the client's clock).
+		est := now
+		if t.offsetKnown {
+			est = now.Add(t.offset + time.Second/2)
+		}
+		s := est.Unix()
 		window = s - mod(s, 60) + 60
-		endBy = time.Unix(window, 0)
+		endBy = now.Add(time.Unix(window, 0).Sub(est))
+		// Just past a boundary by the estimate, it may still be before it.
+		chargePrev = est.Sub(time.Unix(window-60, 0)) < boundaryMargin
 	}
 	b.mu.Unlock()
+	if chargePrev {
+		fctx, cancel := context.WithTimeout(ctx, fleetTimeout)
+		_, _ = b.fleet.TakeBudget(fctx, budgetTiers[u.tier], time.Unix(window-60, 0), limit)
+		cancel()
+	}
 
 	fctx, cancel := context.WithTimeout(ctx, fleetTimeout)
 	got, err := b.fleet.TakeBudget(fctx, budgetTiers[u.tier], time.Unix(window, 0), limit)
+	if err == nil && got && endBy.Sub(now) < boundaryMargin {
+		// Sent this close to the window's end, the request may land in the
+		// next one, where the other members cannot see it: charge both.
+		_, err = b.fleet.TakeBudget(fctx, budgetTiers[u.tier], time.Unix(window+60, 0), limit)
+	}
 	cancel()
 
 	b.mu.Lock()
@@ -293,8 +322,10 @@ func (b *budget) takeShared(ctx context.Context, u unit) (ok bool, until time.Ti
 			t.loggedDown = true
 			b.logger.Warn("licentric: fleet budget unavailable; using the local share", "error", err.Error())
 		}
-		// The local share applies from now on; this unit was taken within
-		// the full local limit, which is still within the service's.
+		// Keep to the local share: this unit counts in taken already.
+		if share := max(1, b.fleet.LocalShare(t.limit)); max(t.taken, t.counted+t.pending) > share {
+			return false, endBy
+		}
 		return true, time.Time{}
 	}
 	if t.loggedDown {
@@ -385,7 +416,10 @@ func (b *budget) observe(u unit, tier string, resp *http.Response) {
 	}
 	reset := l.Reset.Unix()
 	counted := max(0, l.Limit-l.Remaining)
-	endBy := windowEndBy(now, reset, resp.Header.Get("Date"))
+	endBy, offset, dated := windowEndByDate(now, reset, resp.Header.Get("Date"))
+	if dated {
+		t.offset, t.offsetKnown = offset, true
+	}
 	own := 0
 	if u.taken {
 		own = 1 // this answer's unit counted in its window
@@ -413,19 +447,27 @@ func (b *budget) observe(u unit, tier string, resp *http.Response) {
 // answer's Date header tells of the server's time, when it is consistent
 // with reset (a Date truncated to the second shows at most the time left).
 func windowEndBy(now time.Time, reset int64, date string) time.Time {
-	endBy := now.Add(windowLength)
+	endBy, _, _ := windowEndByDate(now, reset, date)
+	return endBy
+}
+
+// windowEndByDate is windowEndBy, also returning the server clock's offset
+// from the client's as the Date tells it (ok false without a consistent
+// Date).
+func windowEndByDate(now time.Time, reset int64, date string) (endBy time.Time, offset time.Duration, ok bool) {
+	endBy = now.Add(windowLength)
 	if date == "" {
-		return endBy
+		return endBy, 0, false
 	}
 	d, err := http.ParseTime(date)
 	if err != nil {
-		return endBy
+		return endBy, 0, false
 	}
 	left := reset - d.Unix()
 	if left <= 0 || left > int64(windowLength/time.Second) {
-		return endBy // the Date is from another clock than the limiter's
+		return endBy, 0, false // the Date is from another clock than the limiter's
 	}
-	return minTime(endBy, now.Add(time.Duration(left)*time.Second))
+	return minTime(endBy, now.Add(time.Duration(left)*time.Second)), d.Sub(now), true
 }
 
 // WithRateBudget sets the client's budget for tier (TierValidation,

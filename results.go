@@ -47,7 +47,8 @@ const cacheKeyVersion = "v1"
 const maxIndexedLicenses = 4096
 
 // Fleet timings: each call to the fleet's results and locks is bounded by
-// fleetTimeout; a member that finds another asking the service polls the
+// fleetTimeout (the Fleet bounds its own calls more tightly; this only
+// keeps a misbehaving implementation from stalling a validation); a member that finds another asking the service polls the
 // fleet's results every fleetPoll for at most fleetLockTTL.
 const (
 	fleetLockTTL = 5 * time.Second
@@ -403,6 +404,16 @@ func (r *results) fleetShare(ctx context.Context, q *query) (release func(), v *
 		if !r.fleetResult(err) || acquired {
 			if rel == nil {
 				rel = func() {}
+			}
+			// The last holder may have stored its result just before it
+			// let go: look once more before asking the service.
+			if acquired {
+				if e := r.fleetLookup(ctx, q); e != nil {
+					if now := r.clock.Now(); now.Before(e.freshUntil) {
+						rel()
+						return func() {}, e.answer(now, nil)
+					}
+				}
 			}
 			return rel, nil
 		}

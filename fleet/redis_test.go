@@ -32,9 +32,14 @@ import (
 
 const noRedisMessage = "redis-server is not installed (apt-get install redis-server; .ci/run installs it): skipping the tests that need Redis"
 
+// The shared server starts with the first test that needs it (fuzz
+// workers and runs of tests without Redis start none) and stops after the
+// last.
 var (
-	shared    *redisServer
-	sharedErr error
+	sharedOnce sync.Once
+	sharedDir  string
+	shared     *redisServer
+	sharedErr  error
 )
 
 func TestMain(m *testing.M) {
@@ -43,17 +48,14 @@ func TestMain(m *testing.M) {
 
 func runTests(m *testing.M) int {
 	redis.SetLogger(quietRedis{}) // go-redis logs reconnection attempts to stderr
-	dir, err := os.MkdirTemp("", "fleet-redis-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	shared, sharedErr = startRedis(dir)
+	code := m.Run()
 	if shared != nil {
-		defer shared.Kill()
+		shared.Kill()
 	}
-	return m.Run()
+	if sharedDir != "" {
+		_ = os.RemoveAll(sharedDir)
+	}
+	return code
 }
 
 type quietRedis struct{}
@@ -77,6 +79,11 @@ func redisBinary() (string, error) {
 // redis-server is not installed.
 func needRedis(tb testing.TB) *redisServer {
 	tb.Helper()
+	sharedOnce.Do(func() {
+		if sharedDir, sharedErr = os.MkdirTemp("", "fleet-redis-"); sharedErr == nil {
+			shared, sharedErr = startRedis(sharedDir)
+		}
+	})
 	if errors.Is(sharedErr, errNoRedis) {
 		tb.Skip(noRedisMessage)
 	}
@@ -145,6 +152,7 @@ func (r *redisServer) Start() error {
 	logFile := filepath.Join(r.dir, fmt.Sprintf("redis-%d.log", r.port))
 	cmd := exec.Command(r.bin, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "",
 		"--appendonly", "no", "--dir", r.dir, "--daemonize", "no", "--logfile", logFile)
+	cmd.SysProcAttr = dieWithParent() // a test binary killed (fuzz worker, timeout) leaves no server
 	if err := cmd.Start(); err != nil {
 		return err
 	}

@@ -91,7 +91,8 @@
 //     it. WithAddr refuses any non-loopback address. WithInMemory serves no
 //     socket at all, at the placeholder URL http://127.0.0.1:0.
 //   - Its clock can be moved and frozen; the live service runs on real time.
-//     X-RateLimit-Reset and every timestamp are on the server's clock, so
+//     X-RateLimit-Reset, the Date header and every timestamp are on the
+//     server's clock, so
 //     after Advance or SetNow they differ from the wall clock.
 //   - Every client reaches it from 127.0.0.1, so the per-IP tiers
 //     (VALIDATION, ACTIVATION) are shared by every client in the test

@@ -304,6 +304,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	rid := "req_" + randomHex(12)
 	w.Header().Set(wire.HeaderRequestID, rid)
+	// Date tells the server's clock (Advance and SetNow included), as the
+	// live service's Date tells its own: clients line up rate windows by it.
+	w.Header().Set("Date", s.Now().UTC().Format(http.TimeFormat))
 	rel, _ := relPath(r)
 	scheme, _ := parseAuth(r.Header.Get(wire.HeaderAuthorization))
 	if scheme != wire.SchemeBearer && scheme != wire.SchemeLicense {

@@ -1,0 +1,40 @@
+package agentauth
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/licentric/licentric-go"
+)
+
+// TestCacheIsBoundedAndKeepsNoToken: the least recently used entries go
+// first, and nothing stored holds the token.
+func TestCacheIsBoundedAndKeepsNoToken(t *testing.T) {
+	c := newLRU(3)
+	at := time.Unix(0, 0)
+	tok := func(i int) string { return fmt.Sprintf("AGT-token-%02d", i) }
+	for i := range 3 {
+		c.put(keyOf(tok(i)), &licentric.Verification{AgentID: fmt.Sprintf("agt_%d", i%2), Meter: &licentric.MeterState{Name: "m"}}, at)
+	}
+	_, ok := c.get(keyOf(tok(0))) // 0 is now the most recent
+	assert.True(t, ok)
+	c.put(keyOf(tok(3)), &licentric.Verification{AgentID: "agt_3"}, at)
+	assert.Equal(t, 3, c.len())
+	_, ok = c.get(keyOf(tok(1)))
+	assert.False(t, ok, "the least recently used went")
+	e, ok := c.get(keyOf(tok(2)))
+	assert.True(t, ok)
+	assert.Nil(t, e.v.Meter, "the cache keeps the identity, not a meter state")
+	for el := c.order.Front(); el != nil; el = el.Next() {
+		en := el.Value.(*entry)
+		for i := range 4 {
+			assert.False(t, bytes.Contains(en.key[:], []byte(tok(i))))
+		}
+	}
+	assert.Equal(t, 2, c.removeAgent("agt_0"), "tokens 0 and 2")
+	assert.Equal(t, 1, c.len())
+}
