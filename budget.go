@@ -109,7 +109,7 @@ type tierBudget struct {
 	// consistent Date header (truncated to the second: up to 1 s behind).
 	offset      time.Duration
 	offsetKnown bool
-	loggedDown     bool
+	loggedDown  bool
 }
 
 // left is the number of units free in the current window: the limit less

@@ -202,4 +202,3 @@ func TestPersistentKeysHoldNoLicenseKey(t *testing.T) {
 		t.Error("entitlement lists collide")
 	}
 }
-
