@@ -441,19 +441,13 @@ func (b *budget) observe(u unit, tier string, resp *http.Response) {
 	}
 }
 
-// windowEndBy bounds, on the client's clock, the end of the window that ends
+// windowEndByDate bounds, on the client's clock, the end of the window that ends
 // at reset on the server's, for an answer received at now: within 60 s of
 // now (the server answered inside that window), and sooner by what the
 // answer's Date header tells of the server's time, when it is consistent
 // with reset (a Date truncated to the second shows at most the time left).
-func windowEndBy(now time.Time, reset int64, date string) time.Time {
-	endBy, _, _ := windowEndByDate(now, reset, date)
-	return endBy
-}
-
-// windowEndByDate is windowEndBy, also returning the server clock's offset
-// from the client's as the Date tells it (ok false without a consistent
-// Date).
+// It also returns the server clock's offset from the client's as the Date
+// tells it (ok false without a consistent Date).
 func windowEndByDate(now time.Time, reset int64, date string) (endBy time.Time, offset time.Duration, ok bool) {
 	endBy = now.Add(windowLength)
 	if date == "" {
