@@ -18,6 +18,7 @@ import (
 	"github.com/licentric/licentric-go"
 	"github.com/licentric/licentric-go/internal/wire"
 	"github.com/licentric/licentric-go/licentrictest"
+	"github.com/licentric/licentric-go/resource"
 	"github.com/licentric/licentric-go/webhook"
 )
 
@@ -190,4 +191,19 @@ func TestHeartbeatIntervalFloor(t *testing.T) {
 		assert.ErrorIs(t, err, licentric.ErrInvalidArgument, "interval %v", d)
 	}
 	assert.Zero(t, len(srv.Requests()))
+}
+
+// TestFormattingALicenseHidesItsKey: a License (of this package or of
+// package resource) printed with any verb shows only a prefix of its key.
+func TestFormattingALicenseHidesItsKey(t *testing.T) {
+	const key = "DSK-SECR-ETKE-YABC-DEFG"
+	l := licentric.License{ID: "lic_1", Key: key, Status: "active"}
+	r := resource.License{ID: "lic_1", Key: key}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		for _, v := range []any{l, &l, r, &r, []licentric.License{l}} {
+			out := fmt.Sprintf(verb, v)
+			assert.NotContains(t, out, "ETKE-YABC", "%s of %T: %s", verb, v, out)
+		}
+	}
+	assert.Contains(t, fmt.Sprintf("%+v", l), "lic_1")
 }

@@ -1,6 +1,8 @@
 package licentric
 
 import (
+	"fmt"
+
 	"github.com/licentric/licentric-go/resource"
 )
 
@@ -274,4 +276,15 @@ func LicenseFrom(r *resource.License) *License {
 		}
 	}
 	return l
+}
+
+// Format prints the license with its key cut to a short prefix, for every
+// verb of package fmt, so that a %v in a log line does not leak the key.
+func (l License) Format(f fmt.State, verb rune) {
+	type plain License // the same fields, without this method
+	p := plain(l)
+	if p.Key != "" {
+		p.Key = redactKey(p.Key)
+	}
+	fmt.Fprintf(f, fmt.FormatString(f, verb), p)
 }

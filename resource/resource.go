@@ -3,7 +3,9 @@ package resource
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // Metadata is the free-form JSON object most resources carry.
@@ -266,4 +268,18 @@ type Webhook struct {
 	UpdatedAt Timestamp `json:"updatedAt"`
 	// DeletedAt is when it was removed.
 	DeletedAt Timestamp `json:"deletedAt"`
+}
+
+// Format prints the license with its key cut to a short prefix, for every
+// verb of package fmt, so that a %v in a log line does not leak the key.
+func (l License) Format(f fmt.State, verb rune) {
+	type plain License // the same fields, without this method
+	p := plain(l)
+	if n := min(len(p.Key)*2/5, 9); p.Key != "" {
+		for n > 0 && !utf8.RuneStart(p.Key[n]) {
+			n--
+		}
+		p.Key = p.Key[:n] + "…"
+	}
+	fmt.Fprintf(f, fmt.FormatString(f, verb), p)
 }
