@@ -1,6 +1,11 @@
 // Package licentric is a Go client for the Licentric software-licensing API.
 //
-// A licensed application builds a Client with NewClient and uses three
+// The shortest safe path for an application is a Guard (NewGuard): it
+// validates, activates this machine, keeps heartbeats and an offline
+// license file, falls back to that file when the service is unreachable,
+// and follows webhooks, in a few lines.
+//
+// A licensed application that wants the parts builds a Client with NewClient and uses three
 // calls: Validate checks a license key (a license that is not valid is a
 // result with a Code, not an error; Validation.Err turns it into a sentinel
 // such as ErrExpired), Activate registers this machine on the license,
@@ -23,7 +28,7 @@
 //
 // The management API is reached through services on the client, in the
 // go-github style: Products, Policies, Entitlements, Licenses, Machines,
-// Webhooks and Keys, each with typed requests whose unset fields stay off
+// Webhooks, Keys, Analytics and Agents, each with typed requests whose unset fields stay off
 // the wire. Lists are iterators (iter.Seq2) that page transparently, or
 // ListPage for a page at a time.
 //

@@ -6,5 +6,6 @@
 // licentrictest), the webhook parser and the offline license-file payload all
 // read these definitions, so a correction against the live service is a
 // one-line change here. The root package re-exports the resource types under
-// their public names (licentric.License is wire.License).
+// their own definitions (licentric.License), which a test keeps in step
+// with the resource types defined in package resource and aliased here.
 package wire
