@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/licentric/licentric-go/internal/flight"
 	"github.com/licentric/licentric-go/internal/wire"
 )
 
@@ -31,10 +32,10 @@ type AnalyticsService struct {
 	mu     sync.Mutex
 	last   *Analytics // as received; callers get copies
 	lastAt time.Time  // client clock at its arrival
-	// flights are the requests in flight: [0] shared by calls that accept
-	// a cached answer, [1] by WithFreshAnalytics calls, which must not
-	// join a request that may have started before they were made.
-	flights [2]*analyticsFlight
+	// flights are the requests in flight: "cached" shared by calls that
+	// accept a cached answer, "fresh" by WithFreshAnalytics calls, which
+	// must not join a request that may have started before they were made.
+	flights flight.Group[*Analytics]
 }
 
 // Analytics is the account's usage summary (docs /docs/api/analytics),
@@ -169,48 +170,16 @@ func (s *AnalyticsService) Get(ctx context.Context, opts ...AnalyticsOption) (*A
 		s.mu.Unlock()
 		return a, nil
 	}
-	// Join the request in flight, or start one.
-	slot := 0
-	if maxAge <= 0 {
-		slot = 1
-	}
-	f := s.flights[slot]
-	if f == nil {
-		fctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
-		f = &analyticsFlight{done: make(chan struct{}), cancel: cancel, slot: slot}
-		s.flights[slot] = f
-		go s.run(fctx, f)
-	}
-	f.waiters++
 	s.mu.Unlock()
-
-	select {
-	case <-f.done:
-		if f.err != nil {
-			return nil, f.err
-		}
-		return f.val.clone(), nil
-	case <-ctx.Done():
-		s.mu.Lock()
-		f.waiters--
-		last := f.waiters == 0
-		if last {
-			f.cancel(context.Cause(ctx))
-			if s.flights[f.slot] == f {
-				s.flights[f.slot] = nil
-			}
-		}
-		s.mu.Unlock()
-		if last {
-			// The request ends at once now; its error says what it was
-			// waiting for (the rate budget, say) as well as ctx's.
-			<-f.done
-			if f.err != nil {
-				return nil, f.err
-			}
-		}
-		return nil, ctx.Err()
+	key := "cached"
+	if maxAge <= 0 {
+		key = "fresh"
 	}
+	a, err := s.flights.Do(ctx, key, s.ask)
+	if err != nil {
+		return nil, err
+	}
+	return a.clone(), nil
 }
 
 // fresh returns a copy of the cached answer if it is younger than maxAge.
@@ -229,38 +198,20 @@ func (s *AnalyticsService) fresh(maxAge time.Duration) *Analytics {
 	return out
 }
 
-// analyticsFlight is the one GET /analytics in flight, shared by the Get
-// calls that arrive while it runs. It runs under a context of its own
-// (keeping the first caller's values, not its cancellation), cancelled when
-// every caller has given up.
-type analyticsFlight struct {
-	done    chan struct{}
-	val     *Analytics // set before done closes; never modified after
-	err     error
-	waiters int // guarded by AnalyticsService.mu
-	slot    int // index in AnalyticsService.flights
-	cancel  context.CancelCauseFunc
-}
-
-func (s *AnalyticsService) run(ctx context.Context, f *analyticsFlight) {
-	defer f.cancel(nil)
+// ask sends one GET /analytics and keeps its answer.
+func (s *AnalyticsService) ask(ctx context.Context) (*Analytics, error) {
 	a, _, err := callData[Analytics](ctx, s.client, &request{method: http.MethodGet, path: wire.PathAnalytics, auth: authAPIKey})
 	if err == nil {
 		err = checkAnalytics(a)
 	}
+	if err != nil {
+		return nil, err
+	}
+	a.FromCache, a.Age = false, 0
 	s.mu.Lock()
-	if err == nil {
-		a.FromCache, a.Age = false, 0
-		s.last, s.lastAt = a, s.client.cfg.clock.Now()
-		f.val = a
-	} else {
-		f.err = err
-	}
-	if s.flights[f.slot] == f {
-		s.flights[f.slot] = nil
-	}
+	s.last, s.lastAt = a, s.client.cfg.clock.Now()
 	s.mu.Unlock()
-	close(f.done)
+	return a, nil
 }
 
 // checkAnalytics refuses an answer with impossible numbers.

@@ -41,21 +41,11 @@ func (g gate) RoundTrip(req *http.Request) (*http.Response, error) {
 	return g.next.RoundTrip(req)
 }
 
-// waiters reports how many callers wait on the shared request for key.
-func (g *flightGroup) waiters(key string) int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if f := g.m[key]; f != nil {
-		return f.waiters
-	}
-	return 0
-}
-
 // waitForWaiters waits until n callers share the request for key; more
 // than one request reaching g fails the test.
 func waitForWaiters(t *testing.T, c *Client, g gate, key string, n int) {
 	t.Helper()
-	for c.results.flights.waiters(key) < n {
+	for c.results.flights.Waiters(key) < n {
 		if g.count.Load() > 1 {
 			t.Fatalf("%d requests sent while callers gathered", g.count.Load())
 		}

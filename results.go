@@ -15,6 +15,7 @@ import (
 
 	"github.com/licentric/licentric-go/cache"
 	"github.com/licentric/licentric-go/clock"
+	"github.com/licentric/licentric-go/internal/flight"
 )
 
 // DefaultCacheTTL is how long a validation result is answered from the
@@ -70,7 +71,7 @@ type results struct {
 	clock       clock.Clock
 	logger      *slog.Logger
 	fleet       Fleet
-	flights     flightGroup
+	flights     flight.Group[*Validation]
 
 	// invalidations counts invalidations; a request that overlapped one
 	// does not store its result, which may predate the change.
@@ -168,7 +169,7 @@ func (r *results) get(ctx context.Context, q *query, ask askFunc) (*Validation, 
 	if q.noRetry {
 		fk += "\x00once"
 	}
-	v, err := r.flights.do(ctx, fk, func(fctx context.Context) (*Validation, error) {
+	v, err := r.flights.Do(ctx, fk, func(fctx context.Context) (*Validation, error) {
 		return r.miss(fctx, q, ask)
 	})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/licentric/licentric-go"
 	"github.com/licentric/licentric-go/clock"
+	"github.com/licentric/licentric-go/internal/flight"
 )
 
 // Defaults of the options.
@@ -52,7 +53,7 @@ type Middleware struct {
 	client  *licentric.Client
 	cfg     config
 	cache   *lru
-	flights flightGroup
+	flights flight.Group[*licentric.Verification]
 }
 
 type config struct {
@@ -365,7 +366,7 @@ func (m *Middleware) identify(ctx context.Context, key tokenKey, token string) (
 	if ok {
 		fk += "\x00fallback"
 	}
-	v, err := m.flights.do(ctx, fk, func(fctx context.Context) (*licentric.Verification, error) {
+	v, err := m.flights.Do(ctx, fk, func(fctx context.Context) (*licentric.Verification, error) {
 		fctx, cancel := context.WithTimeout(fctx, m.cfg.timeout)
 		defer cancel()
 		var opts []licentric.VerifyOption
