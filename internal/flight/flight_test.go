@@ -3,6 +3,7 @@ package flight
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -29,6 +30,7 @@ func TestConcurrentCallersShareOneCall(t *testing.T) {
 		})
 	}
 	for g.Waiters("k") < len(results) {
+		runtime.Gosched()
 	}
 	close(release)
 	wg.Wait()
@@ -66,10 +68,12 @@ func TestOneCallerLeavingDoesNotFailTheOthers(t *testing.T) {
 	first := make(chan error, 1)
 	go func() { _, err := g.Do(ctx, "k", fn); first <- err }()
 	for g.Waiters("k") < 1 {
+		runtime.Gosched()
 	}
 	second := make(chan string, 1)
 	go func() { v, _ := g.Do(t.Context(), "k", fn); second <- v }()
 	for g.Waiters("k") < 2 {
+		runtime.Gosched()
 	}
 	cancel()
 	assert.ErrorIs(t, <-first, context.Canceled)
