@@ -26,10 +26,6 @@ const windowLength = 60 * time.Second
 // fleet's shared budget is charged to the next window as well.
 const boundaryMargin = 2 * time.Second
 
-// fleetRetryAfter is how long the budget keeps to its local share after the
-// fleet's shared budget failed (it still offers every unit to the fleet).
-const fleetRetryAfter = 5 * time.Second
-
 // fleetTimeout bounds one call to the fleet. The Fleet bounds its own
 // calls more tightly (package fleet: 100 ms, failing fast while its backend
 // is down); this only keeps a misbehaving implementation from stalling a
@@ -103,13 +99,16 @@ type tierBudget struct {
 	blocked time.Time // a 429's hold, on the client's clock
 	probing bool      // a probe is in flight
 
-	fleetDownUntil time.Time // the fleet failed: local share until then
-
 	// offset is the server clock's lead on the client's, from the last
 	// consistent Date header (truncated to the second: up to 1 s behind).
 	offset      time.Duration
 	offsetKnown bool
 	loggedDown  bool
+
+	// sharedWindow is the window (windowEnd) in which the fleet's shared
+	// counter last granted a unit: in it, units the other members took
+	// through the counter count against the local share too.
+	sharedWindow int64
 }
 
 // left is the number of units free in the current window: the limit less
@@ -204,9 +203,6 @@ func (b *budget) tryTake(i int) (u unit, until time.Time, wake <-chan struct{}, 
 	now := b.clock.Now()
 	b.expire(t, now)
 	limit := t.limit
-	if b.fleet != nil && i == 0 && now.Before(t.fleetDownUntil) {
-		limit = max(1, b.fleet.LocalShare(limit))
-	}
 	switch {
 	case now.Before(t.blocked):
 		return unit{}, t.blocked, b.changed, false
@@ -304,10 +300,13 @@ func (b *budget) takeShared(ctx context.Context, u unit) (ok bool, until time.Ti
 
 	fctx, cancel := context.WithTimeout(ctx, fleetTimeout)
 	got, err := b.fleet.TakeBudget(fctx, budgetTiers[u.tier], time.Unix(window, 0), limit)
-	if err == nil && got && endBy.Sub(now) < boundaryMargin {
+	if (err != nil || got) && endBy.Sub(now) < boundaryMargin {
 		// Sent this close to the window's end, the request may land in the
 		// next one, where the other members cannot see it: charge both.
-		_, err = b.fleet.TakeBudget(fctx, budgetTiers[u.tier], time.Unix(window+60, 0), limit)
+		// Also when the fleet failed: a unit sent on the local share is
+		// owed to both windows when the fleet is back.
+		// (A Fleet that cannot count the unit now owes it to the window.)
+		_, _ = b.fleet.TakeBudget(fctx, budgetTiers[u.tier], time.Unix(window+60, 0), limit)
 	}
 	cancel()
 
@@ -315,19 +314,30 @@ func (b *budget) takeShared(ctx context.Context, u unit) (ok bool, until time.Ti
 	defer b.mu.Unlock()
 	if err != nil {
 		if ctx.Err() != nil {
-			return true, time.Time{}
+			return false, time.Time{} // take reports the context's end
 		}
-		t.fleetDownUntil = b.clock.Now().Add(fleetRetryAfter)
 		if !t.loggedDown {
 			t.loggedDown = true
 			b.logger.Warn("licentric: fleet budget unavailable; using the local share", "error", err.Error())
 		}
-		// Keep to the local share: this unit counts in taken already.
-		if share := max(1, b.fleet.LocalShare(t.limit)); max(t.taken, t.counted+t.pending) > share {
+		// Keep to the local share; this unit counts in taken already. In
+		// a window the shared counter granted units in (the fleet failed
+		// during it), what the service counted from the other members
+		// counts against the share as well: they may have taken the rest
+		// of the limit through the counter. In a window this member has
+		// spent on its own, only its own units do: every member keeps to
+		// its share. The service's own count is never to be passed.
+		share := max(1, b.fleet.LocalShare(t.limit))
+		used := t.taken
+		if u.window == 0 || t.sharedWindow >= window {
+			used = max(used, t.counted+t.pending)
+		}
+		if used > share || t.counted+t.pending > t.limit {
 			return false, endBy
 		}
 		return true, time.Time{}
 	}
+	t.sharedWindow = max(t.sharedWindow, window)
 	if t.loggedDown {
 		t.loggedDown = false
 		b.logger.Info("licentric: fleet budget available again")

@@ -46,9 +46,12 @@ type Fleet interface {
 	// expected replicas).
 	LocalShare(limit int) int
 
-	// Acquire makes this member the one that asks the service for key for
-	// at most ttl; acquired is false when another member holds it. release
-	// gives it up early (it is safe to call after ttl and more than once).
+	// Acquire makes this member the one that asks the service for key
+	// until it calls release; acquired is false when another member holds
+	// it. The Fleet keeps the lock alive while it is held (the holder may
+	// wait a minute for the rate budget) and lets it end within ttl when
+	// the member stops without releasing it (a crash). release is safe to
+	// call more than once and when another member holds the lock by now.
 	Acquire(ctx context.Context, key string, ttl time.Duration) (release func(), acquired bool, err error)
 }
 

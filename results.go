@@ -49,11 +49,16 @@ const maxIndexedLicenses = 4096
 
 // Fleet timings: each call to the fleet's results and locks is bounded by
 // fleetTimeout (the Fleet bounds its own calls more tightly; this only
-// keeps a misbehaving implementation from stalling a validation); a member that finds another asking the service polls the
-// fleet's results every fleetPoll for at most fleetLockTTL.
+// keeps a misbehaving implementation from stalling a validation). A lock
+// held by a member that crashed ends after fleetLockTTL. A member that
+// finds another asking the service polls the fleet's results, first after
+// fleetPoll, then less often, up to every fleetPollMax, for as long as the
+// other holds the lock (which may be a minute when it waits for the rate
+// budget's next window) and its own context lasts.
 const (
 	fleetLockTTL = 5 * time.Second
 	fleetPoll    = 20 * time.Millisecond
+	fleetPollMax = 250 * time.Millisecond
 )
 
 // results is the client's results part: the validation cache, requests
@@ -397,7 +402,7 @@ func (r *results) fleetLookup(ctx context.Context, q *query) *cacheEntry {
 // must be called after the result is stored.
 func (r *results) fleetShare(ctx context.Context, q *query) (release func(), v *Validation) {
 	key := r.licenseDigest(q.key) + "/" + requestDigest(q.fp, q.ents)
-	deadline := time.Now().Add(fleetLockTTL)
+	poll := fleetPoll
 	for {
 		fctx, cancel := context.WithTimeout(ctx, fleetTimeout)
 		rel, acquired, err := r.fleet.Acquire(fctx, key, fleetLockTTL)
@@ -418,21 +423,21 @@ func (r *results) fleetShare(ctx context.Context, q *query) (release func(), v *
 			}
 			return rel, nil
 		}
-		// Another member asks: wait for its result.
-		t := time.NewTimer(fleetPoll)
+		// Another member asks: wait for its result. If it gives up (its
+		// answer was an error, which is not shared) or crashes, its lock
+		// ends and the next Acquire makes this member the one that asks.
+		t := time.NewTimer(poll)
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return func() {}, nil
 		case <-t.C:
 		}
+		poll = min(poll*3/2, fleetPollMax)
 		if e := r.fleetLookup(ctx, q); e != nil {
 			if now := r.clock.Now(); now.Before(e.freshUntil) {
 				return func() {}, e.answer(now, nil)
 			}
-		}
-		if time.Now().After(deadline) {
-			return func() {}, nil // the holder is gone: ask ourselves
 		}
 	}
 }

@@ -42,6 +42,12 @@ const (
 	maxWindowAhead = 2 * time.Minute
 	// maxDebts bounds the windows the Fleet owes units to.
 	maxDebts = 16
+	// debtSkew is how long past its end, on the Fleet's clock, a window is
+	// still owed its units: the window is the service's, and the Fleet's
+	// clock may run minutes behind or ahead of it. Charging a window that
+	// is over costs nothing (its counter is never read again); dropping a
+	// debt of a window still open would let the members overshoot it.
+	debtSkew = 10 * time.Minute
 )
 
 // TakeBudget takes one unit of the namespace's budget for tier in the
@@ -119,11 +125,11 @@ func (f *Fleet) addDebt(key string, windowEnd time.Time, units int64) {
 	f.dmu.Lock()
 	defer f.dmu.Unlock()
 	for k, d := range f.debts {
-		if !now.Before(d.windowEnd) {
+		if !now.Before(d.windowEnd.Add(debtSkew)) {
 			delete(f.debts, k) // a window that is over owes nothing
 		}
 	}
-	if !now.Before(windowEnd) || (len(f.debts) >= maxDebts && f.debts[key].units == 0) {
+	if !now.Before(windowEnd.Add(debtSkew)) || (len(f.debts) >= maxDebts && f.debts[key].units == 0) {
 		return
 	}
 	d := f.debts[key]
@@ -145,7 +151,7 @@ func (f *Fleet) flushDebts(ctx context.Context) error {
 	now := f.clock.Now()
 	var first error
 	for key, d := range owed {
-		if !now.Before(d.windowEnd) {
+		if !now.Before(d.windowEnd.Add(debtSkew)) {
 			continue
 		}
 		err := f.bounded(ctx, func(ctx context.Context) error {
@@ -159,15 +165,27 @@ func (f *Fleet) flushDebts(ctx context.Context) error {
 	return first
 }
 
-// Acquire makes this member the one that asks the service for key, for at
-// most ttl: a Redis lock (SET NX PX, lc:<ns>:f:<keyed digest of key>)
-// holding a random token. acquired is false when another member holds it.
-// release deletes the lock if it still holds this member's token, so it is
-// safe after ttl (when another member may hold the lock) and more than
-// once; it runs under the Fleet's deadline and gives up silently (the lock
-// then ends with its ttl). A member that crashes holding the lock blocks
-// no one past ttl. A ttl <= 0 gives ErrInvalidArgument. release is never
-// nil.
+// extendFlight renews a lock's ttl only if it still holds this holder's
+// token.
+var extendFlight = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+`)
+
+// Acquire makes this member the one that asks the service for key until
+// it calls release: a Redis lock (SET NX PX, lc:<ns>:f:<keyed digest of
+// key>) holding a random token. acquired is false when another member
+// holds it. While the lock is held the Fleet renews it every third of ttl
+// (compare-and-expire), so a holder that waits long, for the rate budget's
+// next window or a slow service, keeps it, and the others keep waiting for
+// its result rather than asking too; a member that crashes, or is closed,
+// blocks no one past ttl. release deletes the lock if it still holds this
+// member's token, so it is safe when another member holds the lock by now
+// and more than once; it runs under the Fleet's deadline and gives up
+// silently (the lock then ends with its ttl). A ttl <= 0 gives
+// ErrInvalidArgument. release is never nil.
 func (f *Fleet) Acquire(ctx context.Context, key string, ttl time.Duration) (func(), bool, error) {
 	noop := func() {}
 	if ttl <= 0 {
@@ -190,13 +208,47 @@ func (f *Fleet) Acquire(ctx context.Context, key string, ttl time.Duration) (fun
 	if !ok {
 		return noop, false, nil
 	}
+	held := make(chan struct{})
+	f.locks.Add(1)
+	go f.keepLock(lock, token, ttl, held)
 	var once sync.Once
 	release := func() {
 		once.Do(func() {
+			close(held)
 			_ = f.call(context.Background(), func(ctx context.Context) error {
 				return releaseFlight.Run(ctx, f.rdb, []string{lock}, token).Err()
 			})
 		})
 	}
 	return release, true, nil
+}
+
+// keepLock renews a lock this member holds every third of its ttl until
+// held is closed (release), the Fleet is closed, or the lock turns out to
+// be lost (it expired while Redis was unreachable and another member took
+// it). A renewal that fails is tried again at the next tick: the lock
+// lives on its ttl meanwhile.
+func (f *Fleet) keepLock(lock, token string, ttl time.Duration, held <-chan struct{}) {
+	defer f.locks.Done()
+	tick := time.NewTicker(max(ttl/3, time.Millisecond))
+	defer tick.Stop()
+	ms := ttlMillis(ttl)
+	for {
+		select {
+		case <-held:
+			return
+		case <-f.stop:
+			return
+		case <-tick.C:
+		}
+		var kept int64
+		err := f.call(context.Background(), func(ctx context.Context) error {
+			var err error
+			kept, err = extendFlight.Run(ctx, f.rdb, []string{lock}, token, ms).Int64()
+			return err
+		})
+		if err == nil && kept == 0 {
+			return
+		}
+	}
 }

@@ -30,10 +30,11 @@
 // generation, under which no old result is found.
 //
 // In-flight validations: Acquire is a lock with a ttl (SET NX PX with a
-// random token, released by compare-and-delete), so of several members
-// that miss the same result at once one asks the service while the others
-// wait for its result. A member that crashes holding a lock blocks no one
-// past the lock's ttl.
+// random token, renewed by compare-and-expire while it is held, released
+// by compare-and-delete), so of several members that miss the same result
+// at once one asks the service while the others wait for its result, even
+// when the holder waits a minute for the rate budget. A member that
+// crashes holding a lock blocks no one past the lock's ttl.
 //
 // Budget: TakeBudget counts validations in one counter per tier, namespace
 // and fixed minute window, aligned to the service's windows as the

@@ -132,6 +132,8 @@ type Fleet struct {
 	subs    map[uint64]func(string)
 	nextSub uint64
 
+	locks sync.WaitGroup // keepLock goroutines
+
 	ps        *redis.PubSub
 	stop      chan struct{}
 	done      chan struct{}
@@ -319,6 +321,7 @@ func (f *Fleet) Close() error {
 		f.closed.Store(true)
 		close(f.stop)
 		<-f.done
+		f.locks.Wait() // each stops at once, or after one call under the deadline
 		// PubSub.Close waits for a reconnection in progress, which a hung
 		// Redis holds up to the client's own timeouts: wait a while, then
 		// let it finish on its own.

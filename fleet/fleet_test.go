@@ -608,8 +608,9 @@ func TestAcquireHasOneHolder(t *testing.T) {
 	next()
 }
 
-// A holder that crashes (never releases) blocks others until the lock's
-// ttl, not longer.
+// A holder that crashes (never releases, and renews no more: Close stops
+// the renewals as a crash does) blocks others until the lock's ttl, not
+// longer.
 func TestAcquireCrashedHolderExpires(t *testing.T) {
 	r := needRedis(t)
 	ns := namespace(t)
@@ -621,6 +622,7 @@ func TestAcquireCrashedHolderExpires(t *testing.T) {
 	_, ok, err = b.Acquire(t.Context(), "key", time.Minute)
 	require.NoError(t, err)
 	require.False(t, ok)
+	require.NoError(t, a.Close())
 
 	raw := newRDB(t, r.Addr())
 	locks := raw.Keys(t.Context(), "lc:"+ns+":f:*").Val()
@@ -634,6 +636,34 @@ func TestAcquireCrashedHolderExpires(t *testing.T) {
 		require.NoError(t, err)
 		return ok
 	})
+}
+
+// A holder that works longer than the lock's ttl (waiting for the rate
+// budget's next window) keeps the lock until it releases it: the others
+// wait for its result instead of asking the service too.
+func TestAcquireIsKeptWhileHeld(t *testing.T) {
+	r := needRedis(t)
+	ns := namespace(t)
+	a := newFleet(t, newRDB(t, r.Addr()), fleet.WithNamespace(ns))
+	b := newFleet(t, newRDB(t, r.Addr()), fleet.WithNamespace(ns))
+	const ttl = 150 * time.Millisecond
+	release, ok, err := a.Acquire(t.Context(), "key", ttl)
+	require.NoError(t, err)
+	require.True(t, ok)
+
+	// Ask for the lock for six ttls: it stays a's all along.
+	for end := time.Now().Add(6 * ttl); time.Now().Before(end); {
+		_, ok, err := b.Acquire(t.Context(), "key", time.Minute)
+		require.NoError(t, err)
+		require.False(t, ok, "the lock ended while its holder still held it")
+		time.Sleep(10 * time.Millisecond) // polling a condition that must hold throughout
+	}
+
+	release()
+	next, ok, err := b.Acquire(t.Context(), "key", time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok, "free after release")
+	next()
 }
 
 // While Redis is unreachable every call fails, quickly and without
@@ -820,4 +850,38 @@ func TestStringShowsNoSecret(t *testing.T) {
 		assert.NotContains(t, s, "aead", verb)
 	}
 	assert.Equal(t, "acme-prod", f.Namespace())
+}
+
+// The windows are the service's: a member whose clock runs ahead of the
+// service's still owes the units it sent on its local share to a window
+// that its own clock says is over, but the service's is not.
+func TestBudgetDebtSurvivesAClockAhead(t *testing.T) {
+	r := needRedis(t)
+	ns := namespace(t)
+	windowEnd := start.Add(time.Minute)
+	ahead := clocktest.New(windowEnd.Add(30 * time.Second)) // 30 s ahead, near the end of the service's window
+	p := newProxy(t, r.Addr())
+	cut := newFleet(t, newRDB(t, p.Addr()), fleet.WithNamespace(ns), fleet.WithClock(ahead))
+	peer := newFleet(t, newRDB(t, r.Addr()), fleet.WithNamespace(ns), fleet.WithClock(clocktest.New(start)))
+	ctx := t.Context()
+
+	p.Cut()
+	for range 5 {
+		_, err := cut.TakeBudget(ctx, "VALIDATION", windowEnd, 60)
+		require.Error(t, err)
+	}
+	p.Restore()
+	eventually(t, "the cut member rejoins", func() bool {
+		_, _, err := cut.GetResult(ctx, "probe", "probe")
+		return err == nil
+	})
+	granted := 0
+	for range 70 {
+		ok, err := peer.TakeBudget(ctx, "VALIDATION", windowEnd, 60)
+		require.NoError(t, err)
+		if ok {
+			granted++
+		}
+	}
+	require.Equal(t, 55, granted, "the 5 units sent on the local share were charged")
 }
