@@ -263,8 +263,8 @@ func (e *cacheEntry) answer(now time.Time, staleReason error) *Validation {
 	return out
 }
 
-// storedEntry is the JSON form of a cacheEntry, for stores of bytes and
-// the fleet.
+// storedEntry is the JSON form of a cacheEntry, which earlier versions
+// stored (see entrycodec.go for the form written now).
 type storedEntry struct {
 	Version    int            `json:"v"`
 	Result     validationBody `json:"result"`
@@ -275,20 +275,7 @@ type storedEntry struct {
 
 const storedEntryVersion = 1
 
-func (e *cacheEntry) encode() ([]byte, error) {
-	return json.Marshal(storedEntry{
-		Version: storedEntryVersion,
-		Result: validationBody{
-			Valid: e.v.Valid, Code: string(e.v.Code), Detail: e.v.Detail,
-			License: e.v.License, Machine: e.v.Machine, Entitlements: e.v.Entitlements,
-		},
-		StoredAt:   e.storedAt.UnixNano(),
-		FreshUntil: e.freshUntil.UnixNano(),
-		StaleUntil: e.staleUntil.UnixNano(),
-	})
-}
-
-func decodeEntry(b []byte) *cacheEntry {
+func decodeJSONEntry(b []byte) *cacheEntry {
 	var s storedEntry
 	if json.Unmarshal(b, &s) != nil || s.Version != storedEntryVersion {
 		return nil

@@ -135,6 +135,16 @@ func (missStore) DeletePrefix(string)                     {}
 
 var _ licache.Store = missStore{}
 
+// missValueStore is the same for a store of values, the kind the default
+// in-memory cache is: a result from Redis is kept as the decoded value,
+// not encoded again.
+type missValueStore struct{ missStore }
+
+func (missValueStore) GetValue(string) (any, bool)               { return nil, false }
+func (missValueStore) SetValue(string, any, time.Duration) error { return nil }
+
+var _ licache.ValueStore = missValueStore{}
+
 func benchClient(b *testing.B, withFleet bool, opts ...licentric.Option) (*licentric.Client, string, *licentrictest.Server) {
 	srv := licentrictest.NewServer(licentrictest.WithoutRateLimits())
 	b.Cleanup(srv.Close)
@@ -172,7 +182,19 @@ func benchValidate(b *testing.B, c *licentric.Client, key string) {
 	}
 }
 
+// BenchmarkValidateFromRedis is a Validate that misses the local cache
+// (of the default kind, a store of values) and is answered from Redis.
 func BenchmarkValidateFromRedis(b *testing.B) {
+	c, key, srv := benchClient(b, true, licentric.WithValidationCache(missValueStore{}, time.Hour))
+	benchValidate(b, c, key)
+	if n := srv.CountRequests("POST", validatePath); n != 1 {
+		b.Fatalf("%d validate-key requests: the results were not answered from Redis", n)
+	}
+}
+
+// BenchmarkValidateFromRedisByteStore is the same with a local store of
+// bytes (such as cache.File), which encodes the result again to keep it.
+func BenchmarkValidateFromRedisByteStore(b *testing.B) {
 	c, key, srv := benchClient(b, true, licentric.WithValidationCache(missStore{}, time.Hour))
 	benchValidate(b, c, key)
 	if n := srv.CountRequests("POST", validatePath); n != 1 {
