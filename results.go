@@ -77,6 +77,7 @@ type results struct {
 	logger      *slog.Logger
 	fleet       Fleet
 	flights     flight.Group[*Validation]
+	lookups     flight.Group[*cacheEntry] // fleet lookups, run inline (see get)
 
 	// invalidations counts invalidations; a request that overlapped one
 	// does not store its result, which may predate the change.
@@ -141,6 +142,11 @@ type query struct {
 	fresh   bool
 	noRetry bool   // a single attempt (see optNoRetry)
 	ck      string // cache key (or, without a cache, the shared-request key)
+
+	// fleetLooked: the fleet was asked for q just now (see get); fleetPrev
+	// is what it had, if anything (not fresh, or it would have answered).
+	fleetLooked bool
+	fleetPrev   *cacheEntry
 }
 
 // askFunc asks the service for a validation. noWait asks it to fail with
@@ -174,6 +180,22 @@ func (r *results) get(ctx context.Context, q *query, ask askFunc) (*Validation, 
 	if q.noRetry {
 		fk += "\x00once"
 	}
+	if r.fleet != nil && r.store != nil && !q.fresh {
+		// A member without a local copy looks in the fleet first, here in
+		// the caller's goroutine (one lookup for concurrent callers of the
+		// same key), since a result another member stored is the common
+		// answer: it costs a Redis round trip, not a shared request's
+		// goroutine as well.
+		e, _ := r.lookups.Inline(ctx, q.ck, func(ctx context.Context) (*cacheEntry, error) {
+			return r.fleetLookup(ctx, q), nil
+		})
+		if e != nil {
+			if now := r.clock.Now(); now.Before(e.freshUntil) {
+				return e.answer(now, nil), nil
+			}
+		}
+		q.fleetLooked, q.fleetPrev = true, e
+	}
 	v, err := r.flights.Do(ctx, fk, func(fctx context.Context) (*Validation, error) {
 		return r.miss(fctx, q, ask)
 	})
@@ -187,7 +209,11 @@ func (r *results) miss(ctx context.Context, q *query, ask askFunc) (*Validation,
 	var prev *cacheEntry
 	if r.store != nil {
 		prev = r.lookup(q.ck)
-		if prev == nil && r.fleet != nil {
+		switch {
+		case prev != nil || r.fleet == nil:
+		case q.fleetLooked:
+			prev = q.fleetPrev
+		default:
 			prev = r.fleetLookup(ctx, q)
 		}
 		now := r.clock.Now()

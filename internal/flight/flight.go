@@ -72,6 +72,48 @@ func (g *Group[T]) Do(ctx context.Context, key string, fn func(context.Context) 
 	}
 }
 
+// Inline returns the result of fn for key, calling fn once for all
+// callers that arrive while it runs, like Do, but in the goroutine of the
+// first caller and under that caller's context: no goroutine is started.
+// It suits a short call bounded by its context (a lookup), not one that
+// may wait long: the first caller stays until fn returns, and when its
+// context ends the call ends for all (the others get its error). Another
+// caller returns when the call does, or with its own context's error.
+// A Group used with Inline should not be used with Do.
+func (g *Group[T]) Inline(ctx context.Context, key string, fn func(context.Context) (T, error)) (T, error) {
+	g.mu.Lock()
+	if g.m == nil {
+		g.m = make(map[string]*call[T])
+	}
+	if c := g.m[key]; c != nil {
+		c.waiters++
+		g.mu.Unlock()
+		select {
+		case <-c.done:
+			return c.val, c.err
+		case <-ctx.Done():
+			g.mu.Lock()
+			c.waiters--
+			g.mu.Unlock()
+			var zero T
+			return zero, ctx.Err()
+		}
+	}
+	c := &call[T]{done: make(chan struct{}), cancel: func(error) {}, waiters: 1}
+	g.m[key] = c
+	g.mu.Unlock()
+
+	val, err := fn(ctx)
+	g.mu.Lock()
+	if g.m[key] == c {
+		delete(g.m, key)
+	}
+	c.val, c.err = val, err
+	g.mu.Unlock()
+	close(c.done)
+	return val, err
+}
+
 // Waiters reports how many callers wait on the call for key.
 func (g *Group[T]) Waiters(key string) int {
 	g.mu.Lock()

@@ -222,3 +222,82 @@ func TestFleetFailingMidWindowCountsTheOthers(t *testing.T) {
 	require.ErrorIs(t, <-errc, licentric.ErrBudgetExhausted, "past its share, it waits for the next window")
 	assert.Equal(t, 16, requests())
 }
+
+// memFleet is a Fleet in memory whose results part works (the budget and
+// locks always grant); it counts GetResult calls.
+type memFleet struct {
+	mu      sync.Mutex
+	results map[string][]byte
+	gets    int
+}
+
+func (f *memFleet) GetResult(_ context.Context, license, request string) ([]byte, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.gets++
+	b, ok := f.results[license+"/"+request]
+	return b, ok, nil
+}
+
+func (f *memFleet) SetResult(_ context.Context, license, request string, value []byte, _ time.Duration) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.results == nil {
+		f.results = map[string][]byte{}
+	}
+	f.results[license+"/"+request] = append([]byte(nil), value...)
+	return nil
+}
+
+func (f *memFleet) InvalidateLicense(context.Context, string) error { return nil }
+func (f *memFleet) InvalidateAll(context.Context) error             { return nil }
+func (f *memFleet) Subscribe(func(string)) func()                   { return func() {} }
+func (f *memFleet) LocalShare(limit int) int                        { return limit }
+func (f *memFleet) TakeBudget(context.Context, string, time.Time, int) (bool, error) {
+	return true, nil
+}
+func (f *memFleet) Acquire(context.Context, string, time.Duration) (func(), bool, error) {
+	return func() {}, true, nil
+}
+
+func (f *memFleet) getCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.gets
+}
+
+// A member that lacks a local copy is answered from the fleet, for all its
+// concurrent callers of the key, and asks the service nothing.
+func TestFleetMemberWithoutLocalCopyIsAnsweredFromTheFleet(t *testing.T) {
+	srv := licentrictest.NewServer(licentrictest.WithoutRateLimits())
+	t.Cleanup(srv.Close)
+	fx, err := srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Ptr(false)}})
+	require.NoError(t, err)
+	f := &memFleet{}
+	newMember := func() *licentric.Client {
+		c, err := licentric.NewClient(licentric.WithBaseURL(srv.URL), licentric.WithHTTPClient(srv.Client()),
+			licentric.WithAPIKey(srv.TestAPIKey()), licentric.WithClock(srv.Clock()), licentric.WithFleet(f))
+		require.NoError(t, err)
+		return c
+	}
+	v, err := newMember().Validate(t.Context(), fx.License.Key)
+	require.NoError(t, err)
+	require.True(t, v.Valid)
+	require.Equal(t, 1, srv.CountRequests("POST", "/licenses/validate-key"))
+
+	other := newMember() // an empty local cache
+	before := f.getCount()
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			v, err := other.Validate(t.Context(), fx.License.Key)
+			assert.NoError(t, err)
+			assert.True(t, v.Valid)
+			assert.True(t, v.FromCache)
+			assert.Equal(t, fx.License.ID, v.License.ID)
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, 1, srv.CountRequests("POST", "/licenses/validate-key"), "the service was asked again")
+	assert.GreaterOrEqual(t, f.getCount()-before, 1, "the fleet was not asked")
+}
