@@ -62,7 +62,14 @@
 // Redis again after a pause (100 ms, doubling to 2 s); the client
 // meanwhile lives on its local cache and a local budget of LocalShare
 // validations a minute (the service's limit divided among WithReplicas
-// members). When a probe succeeds the Fleet logs once more, adopts the
+// members): in the window in which Redis failed, what the service reports
+// of the other members counts against that share too (they may have taken
+// the rest of the limit through the shared counter); in later windows only
+// the member's own requests do. The units sent on the local share are
+// owed to their windows' counters (a unit sent within two seconds of a
+// window's end to the next window's as well) and charged when Redis
+// answers again, so that the members that rejoin stay within the limit
+// together with what was sent meanwhile. When a probe succeeds the Fleet logs once more, adopts the
 // namespace's generation, replays the invalidations it could not send, and
 // the client shares again. When its subscription comes back after a break,
 // it tells the client to drop its local copies ("" to Subscribe), since it
