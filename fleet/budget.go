@@ -79,6 +79,7 @@ func (f *Fleet) TakeBudget(ctx context.Context, tier string, windowEnd time.Time
 	k = strconv.AppendInt(k, windowEnd.Unix(), 10)
 	key := string(k)
 	owed := f.takeDebt(key)
+	gone := ctx.Err() != nil // the caller gave up before asking: it sends nothing
 	var n int64
 	err := f.call(ctx, func(ctx context.Context) error {
 		var err error
@@ -86,11 +87,19 @@ func (f *Fleet) TakeBudget(ctx context.Context, tier string, windowEnd time.Time
 		return err
 	})
 	if err != nil {
-		if ctx.Err() == nil && !errors.Is(err, ErrClosed) {
-			owed++ // the caller sends on its local share
+		// A call that failed on its way, even by the caller's deadline,
+		// may be followed by a send on the local share: owe it (counting
+		// a unit that was not sent only makes the budget stricter).
+		if !gone && !errors.Is(err, ErrClosed) {
+			owed++
 		}
 		f.addDebt(key, windowEnd, owed)
 		return false, err
+	}
+	if f.owing.Load() {
+		// Units owed to other windows, from failures too few to mark
+		// Redis down (whose rejoin would charge them): charge them now.
+		_ = f.flushDebts(ctx)
 	}
 	return n <= int64(limit), nil
 }
@@ -114,6 +123,7 @@ func (f *Fleet) takeDebt(key string) int64 {
 		return 0
 	}
 	delete(f.debts, key)
+	f.owing.Store(len(f.debts) > 0)
 	return d.units
 }
 
@@ -136,6 +146,7 @@ func (f *Fleet) addDebt(key string, windowEnd time.Time, units int64) {
 	d.units += units
 	d.windowEnd = windowEnd
 	f.debts[key] = d
+	f.owing.Store(true)
 }
 
 // flushDebts adds the units owed to the windows that are not over yet to
@@ -147,6 +158,7 @@ func (f *Fleet) flushDebts(ctx context.Context) error {
 		owed[k] = d
 	}
 	clear(f.debts)
+	f.owing.Store(false)
 	f.dmu.Unlock()
 	now := f.clock.Now()
 	var first error

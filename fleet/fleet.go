@@ -126,6 +126,7 @@ type Fleet struct {
 	// their windows' counters (see TakeBudget).
 	dmu   sync.Mutex
 	debts map[string]debt
+	owing atomic.Bool // debts is not empty
 
 	// Subscribers.
 	smu     sync.Mutex

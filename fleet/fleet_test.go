@@ -885,3 +885,43 @@ func TestBudgetDebtSurvivesAClockAhead(t *testing.T) {
 	}
 	require.Equal(t, 55, granted, "the 5 units sent on the local share were charged")
 }
+
+// A unit taken in a failure too short to mark Redis down (and so with no
+// rejoin to charge it) is charged by the next call that gets through,
+// whatever window that call is for; so is one whose call ran into the
+// caller's deadline.
+func TestBudgetOwedAfterABriefFailureIsChargedByTheNextCall(t *testing.T) {
+	r := needRedis(t)
+	ns := namespace(t)
+	clk := clocktest.New(start)
+	p := newProxy(t, r.Addr())
+	cut := newFleet(t, newRDB(t, p.Addr()), fleet.WithNamespace(ns), fleet.WithClock(clk))
+	peer := newFleet(t, newRDB(t, r.Addr()), fleet.WithNamespace(ns), fleet.WithClock(clk))
+	windowEnd := start.Add(time.Minute)
+	ctx := t.Context()
+
+	p.Cut()
+	_, err := cut.TakeBudget(ctx, "VALIDATION", windowEnd, 60)
+	require.Error(t, err)
+	p.Hang()
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	_, err = cut.TakeBudget(short, "VALIDATION", windowEnd, 60) // ends by the caller's deadline
+	cancel()
+	require.Error(t, err)
+	require.True(t, cut.Healthy(), "two failures do not mark Redis down")
+	p.Restore()
+
+	eventually(t, "the next call gets through", func() bool {
+		_, err := cut.TakeBudget(ctx, "VALIDATION", windowEnd.Add(time.Minute), 60) // another window
+		return err == nil
+	})
+	granted := 0
+	for range 70 {
+		ok, err := peer.TakeBudget(ctx, "VALIDATION", windowEnd, 60)
+		require.NoError(t, err)
+		if ok {
+			granted++
+		}
+	}
+	require.Equal(t, 58, granted, "the 2 units of the brief failure were charged")
+}
