@@ -31,6 +31,13 @@ const validatePath = "/licenses/validate-key"
 
 var simStart = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC) // a whole minute
 
+// serverLead is how far the service's clock runs ahead of the members'.
+// Both clocks move only together (see drive), so the lead stays what it is
+// between two hosts, and the members learn it from the Date header. (A
+// server clock that flowed with real time while the members' stood still
+// for the driver would move the service's windows under the members.)
+const serverLead = 2500 * time.Millisecond
+
 var tinyRetry = licentric.RetryPolicy{MaxRetries: 3, MinWait: time.Millisecond, MaxWait: time.Millisecond}
 
 // fleetSim is a server, a client clock that moves with it, and the
@@ -99,7 +106,7 @@ type member struct {
 
 func newFleetSim(t *testing.T, redisAddr string, licenses int, srvOpts ...licentrictest.Option) *fleetSim {
 	t.Helper()
-	srv := licentrictest.NewServer(append([]licentrictest.Option{licentrictest.WithStartTime(simStart)}, srvOpts...)...)
+	srv := licentrictest.NewServer(append([]licentrictest.Option{licentrictest.WithFrozenClock(simStart.Add(serverLead))}, srvOpts...)...)
 	t.Cleanup(srv.Close)
 	s := &fleetSim{srv: srv, clk: clocktest.New(simStart), ns: namespace(t), redis: redisAddr, raw: newRDB(t, redisAddr)}
 	fx, err := srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Ptr(false)}})
