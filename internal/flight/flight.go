@@ -104,13 +104,7 @@ func (g *Group[T]) Inline(ctx context.Context, key string, fn func(context.Conte
 	g.mu.Unlock()
 
 	val, err := fn(ctx)
-	g.mu.Lock()
-	if g.m[key] == c {
-		delete(g.m, key)
-	}
-	c.val, c.err = val, err
-	g.mu.Unlock()
-	close(c.done)
+	g.finish(key, c, val, err)
 	return val, err
 }
 
@@ -126,6 +120,13 @@ func (g *Group[T]) Waiters(key string) int {
 
 func (g *Group[T]) run(ctx context.Context, key string, c *call[T], fn func(context.Context) (T, error)) {
 	val, err := fn(ctx)
+	g.finish(key, c, val, err)
+	c.cancel(nil)
+}
+
+// finish records c's result, takes it out of the group and wakes its
+// callers.
+func (g *Group[T]) finish(key string, c *call[T], val T, err error) {
 	g.mu.Lock()
 	if g.m[key] == c {
 		delete(g.m, key)
@@ -133,5 +134,4 @@ func (g *Group[T]) run(ctx context.Context, key string, c *call[T], fn func(cont
 	c.val, c.err = val, err
 	g.mu.Unlock()
 	close(c.done)
-	c.cancel(nil)
 }
