@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"testing"
+
+	"github.com/licentric/licentric-go/clock"
 )
 
 // The three benchmarks run on the same files so their ratios can be
@@ -92,5 +94,40 @@ func BenchmarkVerifySameBytes(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkNewVerifierVerify is an application's start: build a Verifier
+// from the pinned key (WithPublicKey checks it for small order) and verify
+// one file. Compare it with BenchmarkEd25519Verify of the same payload.
+func BenchmarkNewVerifierVerify(b *testing.B) {
+	pub := testSigner(b, testSeed).PublicKey()
+	clk := clock.Func(fixedClock(now))
+	for _, p := range benchPayloads() {
+		b.Run(benchName(b, p), func(b *testing.B) {
+			cert := signPayload(b, testSigner(b, testSeed), p)
+			b.ReportAllocs()
+			for b.Loop() {
+				v, err := NewVerifier(WithPublicKey(pub), WithFingerprint(testFingerprint), WithClockSource(clk))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := v.Verify(cert); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkCheckPublicKey is the key check alone, which WithPublicKey and
+// ParsePublicKey run once per key.
+func BenchmarkCheckPublicKey(b *testing.B) {
+	pub := testSigner(b, testSeed).PublicKey()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := CheckPublicKey(pub); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
