@@ -47,11 +47,13 @@ func CheckPublicKey(pub ed25519.PublicKey) error {
 	}
 	// An Ed25519 public key encodes a point (x, y) as y, 255 bits little
 	// endian, with the sign of x in the top bit (RFC 8032 §5.1.3).
-	// crypto/ed25519 verifies under whatever point the bytes decode to, as
-	// most implementations do, and decodes y >= p as y mod p.
+	// crypto/ed25519 verifies under whatever point the bytes decode to, and
+	// its decoder, like edwards25519.Point.SetBytes, accepts the two
+	// non-canonical forms RFC 8032 refuses: y >= p (read as y mod p) and
+	// x = 0 with the sign bit set.
 	//
-	// 1. Canonical y: RFC 8032 refuses y >= p = 2^255-19. The field element
-	//    reads the 255 bits reduced mod p; they round-trip only if y < p.
+	// 1. Canonical y, y < p = 2^255-19: a field element reads the 255 bits
+	//    reduced mod p, so they come back unchanged only if y < p.
 	yBits := [32]byte(pub)
 	yBits[31] &= 0x7f
 	var y field.Element // SetBytes fails only on a length other than 32
