@@ -248,7 +248,7 @@ func pemOfRaw(pub []byte) string {
 // A reference implementation of RFC 8032 point decoding and doubling, in
 // affine coordinates with math/big, written from the RFC: an oracle that
 // shares no code with filippo.io/edwards25519, which CheckPublicKey uses.
-// It is slow (a few hundred µs a key) and runs only in tests.
+// It runs only in tests.
 
 type refPoint struct{ x, y *big.Int }
 
