@@ -19,6 +19,7 @@ import (
 	"github.com/licentric/licentric-go/internal/wire"
 	"github.com/licentric/licentric-go/licentrictest"
 	"github.com/licentric/licentric-go/offline"
+	"github.com/licentric/licentric-go/webhook"
 )
 
 // A guard in a server product: outages of hours, a seat freed long after a
@@ -47,7 +48,9 @@ func appClient(t *testing.T, srv *licentrictest.Server, fp string) *licentric.Cl
 }
 
 // down makes every request fail as a dropped connection until up.
-func down(srv *licentrictest.Server) { srv.InjectFault(licentrictest.Fault{Drop: true, Times: 1 << 30}) }
+func down(srv *licentrictest.Server) {
+	srv.InjectFault(licentrictest.Fault{Drop: true, Times: 1 << 30})
+}
 
 // heartbeats counts the heartbeats the service answered.
 func heartbeats(srv *licentrictest.Server) int {
@@ -222,3 +225,59 @@ func TestGuardWarnsOfASharedFingerprintInAContainer(t *testing.T) {
 	assert.False(t, c2.FingerprintOrigin().Shared)
 }
 
+// InvalidateLicense, a deactivation and a machine.deactivated event have
+// the license's guards ask again at once; a heartbeat, an activation and
+// an activation refused for the machine limit wake none.
+func TestGuardRecheckedByInvalidationsThatChangeDecisions(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := licentrictest.NewServer(licentrictest.WithInMemory())
+		defer srv.Close()
+		fx, err := srv.Seed(licentrictest.Seed{Env: licentrictest.EnvLive, Policy: licentric.PolicyRequest{MaxMachines: licentric.Value(1)}})
+		require.NoError(t, err)
+		c := appClient(t, srv, "replica-0-machine")
+		g, err := licentric.NewGuard(c, fx.License.Key, licentric.WithCheckInterval(time.Hour))
+		require.NoError(t, err)
+		st, err := g.Start(t.Context())
+		require.NoError(t, err)
+		require.True(t, st.Allowed)
+		defer g.Close(context.Background())
+
+		// Suspended on the service; the application's back end is told.
+		_, err = srv.SetLicenseStatus(fx.Env, fx.License.ID, "suspend")
+		require.NoError(t, err)
+		c.InvalidateLicense(fx.License.Key)
+		synctest.Wait()
+		require.ErrorIs(t, g.State().Reason, licentric.ErrSuspended, "InvalidateLicense did not reach the guard")
+		_, err = srv.SetLicenseStatus(fx.Env, fx.License.ID, "reinstate")
+		require.NoError(t, err)
+		c.InvalidateLicense(fx.License.Key)
+		synctest.Wait()
+		require.True(t, g.State().Allowed)
+
+		// Events that change no decision wake no guard.
+		asked := validations(srv)
+		for _, typ := range []string{wire.EventMachineHeartbeat, wire.EventMachineActivated, wire.EventLicenseLimitReached, wire.EventLicenseActivated} {
+			ev := &webhook.Event{ID: "evt_" + typ, Type: typ, CreatedAt: time.Now(),
+				Data: []byte(`{"id":"mach_x","licenseId":"` + fx.License.ID + `"}`)}
+			require.NoError(t, c.HandleWebhookEvent(t.Context(), ev))
+		}
+		_, err = c.Heartbeat(t.Context(), fx.License.Key, st.Machine.ID)
+		require.NoError(t, err)
+		synctest.Wait()
+		assert.Equal(t, asked, validations(srv), "a heartbeat or an activation event made the guard ask")
+
+		// A second machine, denied, is let in once the first one's seat is
+		// freed by this client.
+		other := appClient(t, srv, "replica-1-machine")
+		g2, err := licentric.NewGuard(other, fx.License.Key, licentric.WithCheckInterval(time.Hour))
+		require.NoError(t, err)
+		st2, err := g2.Start(t.Context())
+		require.NoError(t, err)
+		require.ErrorIs(t, st2.Reason, licentric.ErrMachineLimitExceeded)
+		defer g2.Close(context.Background())
+		require.NoError(t, g.Close(t.Context()))
+		require.NoError(t, other.Deactivate(t.Context(), fx.License.Key, st.Machine.ID))
+		synctest.Wait()
+		assert.True(t, g2.State().Allowed, "the deactivation did not wake the denied guard")
+	})
+}
