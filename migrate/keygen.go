@@ -52,8 +52,10 @@ const (
 // which policy or license it belongs to. Save the responses unchanged.
 //
 // Through the API, the importer pages every list by links.next (page size
-// 100) with Keygen-Version 1.8 and the token as a Bearer credential, and
-// follows no link to another host. Plain http is refused off loopback.
+// 100) with Keygen-Version 1.8 and the token as a Bearer credential. It
+// follows links.next and redirects only within BaseURL's origin (scheme,
+// host and port), so the token goes nowhere else. Plain http is refused off
+// loopback.
 type Keygen struct {
 	// Dir is a directory of saved Keygen list responses.
 	Dir string
@@ -358,11 +360,7 @@ func (k *Keygen) fetch(ctx context.Context, kg *keygenData) error {
 	if k.Token == "" {
 		return errors.New("migrate: a Keygen token is needed (KEYGEN_TOKEN)")
 	}
-	hc := k.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Timeout: 60 * time.Second}
-	}
-	api := &keygenAPI{base: bu, token: k.Token, hc: hc, clock: clock.OrWall(k.Clock)}
+	api := &keygenAPI{base: bu, token: k.Token, hc: originBound(k.HTTPClient, bu), clock: clock.OrWall(k.Clock)}
 	acct := "/v1/accounts/" + url.PathEscape(k.Account)
 	for _, typ := range []string{"products", "entitlements", "policies", "users", "licenses", "machines"} {
 		if err := api.list(ctx, kg, acct+"/"+typ, "", ""); err != nil {
@@ -383,6 +381,60 @@ func (k *Keygen) fetch(ctx context.Context, kg *keygenData) error {
 		}
 	}
 	return nil
+}
+
+// maxKeygenRedirects bounds the redirects followed for one request.
+const maxKeygenRedirects = 5
+
+// Errors of the redirects originBound refuses.
+var (
+	errOffOriginRedirect = errors.New("redirect to another origin")
+	errTooManyRedirects  = errors.New("too many redirects")
+)
+
+// originBound returns a copy of hc (nil: a client with a 60 s timeout per
+// request) that follows a redirect only within base's origin, the rule
+// links.next obeys too: Go's client would otherwise send the token to
+// another port or scheme of the same host, or to a subdomain. The caller's
+// client is not modified; its own CheckRedirect, if any, still applies.
+func originBound(hc *http.Client, base *url.URL) *http.Client {
+	var c http.Client
+	if hc != nil {
+		c = *hc
+	} else {
+		c.Timeout = 60 * time.Second
+	}
+	theirs := c.CheckRedirect
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if !sameOrigin(req.URL, base) {
+			return errOffOriginRedirect
+		}
+		if len(via) > maxKeygenRedirects {
+			return errTooManyRedirects
+		}
+		if theirs != nil {
+			return theirs(req, via)
+		}
+		return nil
+	}
+	return &c
+}
+
+// sameOrigin reports whether u has base's scheme, host and port (a
+// missing port is the scheme's default).
+func sameOrigin(u, base *url.URL) bool {
+	return strings.EqualFold(u.Scheme, base.Scheme) && strings.EqualFold(u.Hostname(), base.Hostname()) &&
+		portOf(u) == portOf(base)
+}
+
+func portOf(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if strings.EqualFold(u.Scheme, "http") {
+		return "80"
+	}
+	return "443"
 }
 
 func loopback(host string) bool {
@@ -437,7 +489,7 @@ func (a *keygenAPI) list(ctx context.Context, kg *keygenData, path, ownerKind, o
 			if err != nil {
 				return fmt.Errorf("%w: links.next is not a URL", ErrSource)
 			}
-			if nu.Scheme != a.base.Scheme || nu.Host != a.base.Host {
+			if !sameOrigin(nu, a.base) {
 				return fmt.Errorf("%w: links.next points to another host; not followed", ErrSource)
 			}
 			next = nu.String()
@@ -478,8 +530,14 @@ func (a *keygenAPI) get(ctx context.Context, u *url.URL) ([]byte, error) {
 		req.Header.Set("Keygen-Version", KeygenVersion)
 		resp, err := a.hc.Do(req)
 		if err != nil {
-			if ctx.Err() != nil {
+			switch {
+			case ctx.Err() != nil:
 				return nil, ctx.Err()
+			case errors.Is(err, errOffOriginRedirect):
+				return nil, fmt.Errorf("%w: GET %s: redirected to another origin; not followed (the token stays with %s)",
+					ErrSource, describeURL(u), a.base.Host)
+			case errors.Is(err, errTooManyRedirects):
+				return nil, fmt.Errorf("%w: GET %s: more than %d redirects", ErrSource, describeURL(u), maxKeygenRedirects)
 			}
 			lastErr = fmt.Errorf("%w: GET %s: the request failed", ErrSource, describeURL(u))
 			continue

@@ -616,3 +616,83 @@ func (instant) After(time.Duration) <-chan time.Time {
 	ch <- time.Now()
 	return ch
 }
+
+// TestKeygenAPIRedirectsStayOnOrigin: the token goes only where links.next
+// may lead. A redirect to another port of the same host, or from https to
+// plain http, is refused without sending the token (Go's client would keep
+// Authorization on both, since the host name is the same) and without
+// retrying; a redirect within the API's origin is followed.
+func TestKeygenAPIRedirectsStayOnOrigin(t *testing.T) {
+	ctx := context.Background()
+	var leaked atomic.Int64
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			leaked.Add(1)
+		}
+		writeJSONBody(w, map[string]any{"data": []any{}})
+	}))
+	t.Cleanup(elsewhere.Close)
+
+	f := newFakeKeygen(t)
+	var redirects atomic.Int64
+	redirectTo := func(target string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/licenses") {
+				redirects.Add(1)
+				http.Redirect(w, r, target+r.URL.RequestURI(), http.StatusFound)
+				return
+			}
+			f.serve(w, r)
+		})
+	}
+	for name, tc := range map[string]struct {
+		tls bool
+	}{
+		"another port":  {tls: false},
+		"https to http": {tls: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			leaked.Store(0)
+			redirects.Store(0)
+			var api *httptest.Server
+			if tc.tls {
+				api = httptest.NewTLSServer(redirectTo(elsewhere.URL))
+			} else {
+				api = httptest.NewServer(redirectTo(elsewhere.URL))
+			}
+			t.Cleanup(api.Close)
+			_, err := NewPlan(ctx, &Keygen{BaseURL: api.URL, Account: "acct-1f2e", Token: fakeToken, HTTPClient: api.Client(), Clock: instant{}}, nil, nil)
+			require.ErrorIs(t, err, ErrSource)
+			assert.Contains(t, err.Error(), "redirect")
+			assert.NotContains(t, err.Error(), fakeToken)
+			assert.Zero(t, leaked.Load(), "the token reached another origin")
+			assert.Equal(t, int64(1), redirects.Load(), "a refused redirect is not retried")
+		})
+	}
+
+	// Within the origin a redirect is followed, token and all.
+	same := httptest.NewServer(nil)
+	t.Cleanup(same.Close)
+	same.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rest, ok := strings.CutPrefix(r.URL.Path, "/old"); ok {
+			http.Redirect(w, r, rest+"?"+r.URL.RawQuery, http.StatusMovedPermanently)
+			return
+		}
+		f.serve(w, r)
+	})
+	got, err := NewPlan(ctx, &Keygen{BaseURL: same.URL + "/old", Account: "acct-1f2e", Token: fakeToken}, nil, nil)
+	require.NoError(t, err)
+	assert.Equal(t, planKeygen(t).Counts(KindLicense), got.Counts(KindLicense))
+
+	// A redirect loop within the origin ends after a few hops, unretried.
+	var hops atomic.Int64
+	loop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hops.Add(1)
+		http.Redirect(w, r, r.URL.RequestURI(), http.StatusFound)
+	}))
+	t.Cleanup(loop.Close)
+	_, err = NewPlan(ctx, &Keygen{BaseURL: loop.URL, Account: "acct-1f2e", Token: fakeToken, Clock: instant{}}, nil, nil)
+	require.ErrorIs(t, err, ErrSource)
+	assert.Contains(t, err.Error(), "redirects")
+	assert.Equal(t, int64(maxKeygenRedirects+1), hops.Load())
+}
