@@ -23,11 +23,23 @@
 // or the API itself, with a token, paging by links.next and sending
 // Keygen-Version 1.8; shapes of older versions are read too (the license
 // owner as "user" at API 1.5 and before, fingerprintUniquenessStrategy at
-// 1.3 and before). Cryptlex reads the licenses CSV of
+// 1.3 and before). The token goes to the API's origin only: a links.next or
+// a redirect to another scheme, host or port is refused (ErrSource), not
+// followed. Cryptlex reads the licenses CSV of
 // GET /v3/licenses/export (columns matched by header name, case-insensitive;
 // a UTF-8 BOM, CRLF and quoted fields with commas and newlines are fine) and
-// the products JSON. Files, pages and directories are read within size caps
-// (ErrSourceTooLarge).
+// the products JSON.
+//
+// The whole source is held in memory while the plan is built, about 7 KB a
+// record, so what NewPlan reads is capped: at most DefaultMaxRecords
+// (300,000) records and DefaultMaxSourceBytes (512 MiB) of files or pages,
+// which need about 2 GB of memory and fit an ordinary machine. A source
+// over either cap (a Keygen API whose links.next never ends among them)
+// fails with ErrSourceTooLarge before anything is written; raise the caps
+// (PlanOptions.MaxRecords and MaxSourceBytes; licentric import
+// --max-records and --max-source-mb) on a machine with the memory. A
+// single file or page is capped too (64 MiB; the Cryptlex products JSON
+// 32 MiB).
 //
 // Every record, whatever its source, becomes a Product, Entitlement,
 // Policy, License or Machine of the plan, with its source id, where it came

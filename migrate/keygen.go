@@ -31,13 +31,11 @@ const KeygenVersion = "1.8"
 // DefaultKeygenURL is Keygen's hosted API.
 const DefaultKeygenURL = "https://api.keygen.sh"
 
-// Size caps of a Keygen export.
+// Size caps of a Keygen export, beyond the plan's (PlanOptions).
 const (
 	maxKeygenPageBytes = 64 << 20
-	maxKeygenDirBytes  = 4 << 30
 	maxKeygenFiles     = 200_000
 	maxKeygenPages     = 1_000_000
-	maxKeygenResources = 10_000_000
 )
 
 // Keygen reads a Keygen account: either a directory of saved list
@@ -84,7 +82,7 @@ type Keygen struct {
 func (k *Keygen) System() string { return SystemKeygen }
 
 func (k *Keygen) read(ctx context.Context, b *builder) error {
-	kg := newKeygenData()
+	kg := newKeygenData(b.limits)
 	switch {
 	case k.Dir != "" && (k.Account != "" || k.Token != ""):
 		return errors.New("migrate: Keygen takes either a directory or an API account, not both")
@@ -200,13 +198,19 @@ type keygenData struct {
 	entLists   int                    // entitlement sub-lists seen
 	others     map[string]int         // resource types with no Licentric equivalent
 	dupes      int
-	count      int
+	limits     *sourceLimits // counts the records kept and the bytes read
 }
 
-func newKeygenData() *keygenData {
+// newKeygenData returns an empty export read within limits (nil: the
+// default caps).
+func newKeygenData(limits *sourceLimits) *keygenData {
+	if limits == nil {
+		limits = newSourceLimits(nil)
+	}
 	return &keygenData{
 		byType: map[string][]*kgResource{}, index: map[string]*kgResource{},
 		policyEnts: map[string][]string{}, licenseEnt: map[string][]string{}, others: map[string]int{},
+		limits: limits,
 	}
 }
 
@@ -239,10 +243,6 @@ func (kg *keygenData) add(page *kgPage, origin string, ownerKind, ownerID string
 		kg.entLists++
 	}
 	for i, r := range page.Resources {
-		kg.count++
-		if kg.count > maxKeygenResources {
-			return fmt.Errorf("%w: more than %d records", ErrSourceTooLarge, maxKeygenResources)
-		}
 		r.origin = fmt.Sprintf("%s record %d", origin, i+1)
 		typ := strings.ToLower(r.Type)
 		switch typ {
@@ -276,6 +276,9 @@ func (kg *keygenData) add(page *kgPage, origin string, ownerKind, ownerID string
 			}
 			continue
 		}
+		if err := kg.limits.record(); err != nil {
+			return err
+		}
 		kg.index[key] = r
 		kg.byType[typ] = append(kg.byType[typ], r)
 	}
@@ -285,7 +288,6 @@ func (kg *keygenData) add(page *kgPage, origin string, ownerKind, ownerID string
 // readDir reads every *.json file under dir.
 func (kg *keygenData) readDir(ctx context.Context, dir string) error {
 	var files []string
-	var total int64
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -300,15 +302,11 @@ func (kg *keygenData) readDir(ctx context.Context, dir string) error {
 		if err != nil {
 			return err
 		}
-		total += info.Size()
 		files = append(files, path)
 		if len(files) > maxKeygenFiles {
 			return fmt.Errorf("%w: more than %d files", ErrSourceTooLarge, maxKeygenFiles)
 		}
-		if total > maxKeygenDirBytes {
-			return fmt.Errorf("%w: the files add up to more than %d bytes", ErrSourceTooLarge, int64(maxKeygenDirBytes))
-		}
-		return nil
+		return kg.limits.read(info.Size())
 	})
 	if err != nil {
 		if errors.Is(err, ErrSourceTooLarge) {
@@ -329,7 +327,7 @@ func (kg *keygenData) readDir(ctx context.Context, dir string) error {
 			rel = filepath.Base(path)
 		}
 		rel = filepath.ToSlash(rel)
-		data, err := readFileCapped(path, maxKeygenPageBytes)
+		data, err := readFileCapped(path, maxKeygenPageBytes) // within the limit counted above
 		if err != nil {
 			return err
 		}
@@ -360,7 +358,7 @@ func (k *Keygen) fetch(ctx context.Context, kg *keygenData) error {
 	if k.Token == "" {
 		return errors.New("migrate: a Keygen token is needed (KEYGEN_TOKEN)")
 	}
-	api := &keygenAPI{base: bu, token: k.Token, hc: originBound(k.HTTPClient, bu), clock: clock.OrWall(k.Clock)}
+	api := &keygenAPI{base: bu, token: k.Token, hc: originBound(k.HTTPClient, bu), clock: clock.OrWall(k.Clock), limits: kg.limits}
 	acct := "/v1/accounts/" + url.PathEscape(k.Account)
 	for _, typ := range []string{"products", "entitlements", "policies", "users", "licenses", "machines"} {
 		if err := api.list(ctx, kg, acct+"/"+typ, "", ""); err != nil {
@@ -446,10 +444,11 @@ func loopback(host string) bool {
 }
 
 type keygenAPI struct {
-	base  *url.URL
-	token string
-	hc    *http.Client
-	clock clock.Clock
+	base   *url.URL
+	token  string
+	hc     *http.Client
+	clock  clock.Clock
+	limits *sourceLimits // every page's bytes count against it
 }
 
 // list fetches every page of the list at path.
@@ -542,7 +541,8 @@ func (a *keygenAPI) get(ctx context.Context, u *url.URL) ([]byte, error) {
 			lastErr = fmt.Errorf("%w: GET %s: the request failed", ErrSource, describeURL(u))
 			continue
 		}
-		data, rerr := io.ReadAll(io.LimitReader(resp.Body, maxKeygenPageBytes+1))
+		capped := min(maxKeygenPageBytes, a.limits.left())
+		data, rerr := io.ReadAll(io.LimitReader(resp.Body, capped+1))
 		resp.Body.Close()
 		switch {
 		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
@@ -560,6 +560,9 @@ func (a *keygenAPI) get(ctx context.Context, u *url.URL) ([]byte, error) {
 			continue
 		case len(data) > maxKeygenPageBytes:
 			return nil, fmt.Errorf("%w: GET %s: the page is larger than %d bytes", ErrSourceTooLarge, describeURL(u), maxKeygenPageBytes)
+		}
+		if err := a.limits.read(int64(len(data))); err != nil {
+			return nil, err
 		}
 		return data, nil
 	}

@@ -29,6 +29,13 @@ type PlanOptions struct {
 	// Journal, when set, marks the records it holds as imported already,
 	// so a re-run's plan shows what is left to do.
 	Journal *Journal
+	// MaxRecords caps the records read from the source; 0 is
+	// DefaultMaxRecords. Raise it for a larger account, on a machine with
+	// the memory: a plan needs about 7 KB of heap per record.
+	MaxRecords int
+	// MaxSourceBytes caps the bytes read from the source; 0 is
+	// DefaultMaxSourceBytes (a plan needs about 4 bytes of heap per byte).
+	MaxSourceBytes int64
 }
 
 // Plan is the outcome of a dry run: every record of the source, mapped to
@@ -139,7 +146,8 @@ func (p *Plan) each(k Kind, fn func(*Record)) {
 // target, within the client's rate budget).
 //
 // An error means the source could not be read at all (a missing file, a
-// CSV without a key column, an unreachable Keygen API, ErrSourceTooLarge)
+// CSV without a key column, an unreachable Keygen API, a source over the
+// caps of opts, ErrSourceTooLarge)
 // or the target could not be listed; a bad record is not an error, it is
 // a rejection inside the plan.
 func NewPlan(ctx context.Context, src Source, target *licentric.Client, opts *PlanOptions) (*Plan, error) {
@@ -154,7 +162,7 @@ func NewPlan(ctx context.Context, src Source, target *licentric.Client, opts *Pl
 		o = *opts
 	}
 	clk := clock.OrWall(o.Clock)
-	b := newBuilder(src.System(), clk.Now())
+	b := newBuilder(src.System(), clk.Now(), newSourceLimits(&o))
 	if err := src.read(ctx, b); err != nil {
 		return nil, err
 	}
@@ -197,14 +205,21 @@ func markJournaled(p *Plan, j *Journal) {
 // builder assembles a plan: the sources add records, finish checks the
 // records against each other.
 type builder struct {
-	plan *Plan
-	now  time.Time
+	plan   *Plan
+	now    time.Time
+	limits *sourceLimits // what the source may read
 }
 
-func newBuilder(system string, now time.Time) *builder {
+// newBuilder returns a builder whose source reads within limits (nil: the
+// default caps).
+func newBuilder(system string, now time.Time, limits *sourceLimits) *builder {
+	if limits == nil {
+		limits = newSourceLimits(nil)
+	}
 	return &builder{
-		plan: &Plan{System: system, Now: now},
-		now:  now,
+		plan:   &Plan{System: system, Now: now},
+		now:    now,
+		limits: limits,
 	}
 }
 
