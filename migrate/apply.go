@@ -434,6 +434,7 @@ func (a *applier) products(ctx context.Context) error {
 	a.kind = KindProduct
 	var idx *targetIndex
 	for _, pr := range a.p.Products {
+		result := ResultCreated
 		if !pr.Accepted() {
 			continue
 		}
@@ -452,7 +453,7 @@ func (a *applier) products(ctx context.Context) error {
 		}
 		find := func() (string, error) {
 			if idx == nil {
-				idx = &targetIndex{productsBySource: map[string]*licentric.Product{}, productsByCode: map[string]*licentric.Product{}}
+				idx = &targetIndex{productsBySource: map[string]*licentric.Product{}, productsByCode: map[string]*licentric.Product{}, productsByID: map[string]*licentric.Product{}}
 			}
 			if err := idx.loadProducts(ctx, a.c, a.p.System); err != nil {
 				return "", err
@@ -461,7 +462,9 @@ func (a *applier) products(ctx context.Context) error {
 				return t.ID, nil
 			}
 			if t := idx.productsByCode[pr.Code]; t != nil {
-				return "", failf("code_taken", "product code %q is used in the target by product %s, which this import did not create", pr.Code, t.ID)
+				// The target has the product: it is used, as the plan would.
+				result = ResultExisting
+				return t.ID, nil
 			}
 			return "", nil
 		}
@@ -499,7 +502,7 @@ func (a *applier) products(ctx context.Context) error {
 			}
 			continue
 		}
-		if err := a.done(&pr.Record, id, ResultCreated); err != nil {
+		if err := a.done(&pr.Record, id, result); err != nil {
 			return err
 		}
 	}

@@ -94,10 +94,20 @@
 //   - Product codes: a Keygen product without a code (or with one Licentric
 //     refuses) gets the slug of its name; a Cryptlex product's code is its
 //     "name" when that is a valid code, else the slug of its display name.
-//     A derived code that is taken (in the plan or in the target) becomes
-//     code-2, code-3, ...; an explicit code that another product of the
-//     target already uses rejects the product (code_taken), and with it its
-//     policies and licenses.
+//     A derived code that another product of the plan takes becomes
+//     code-2, code-3, ....
+//   - Products the target has: Licentric's migration guide has the
+//     products created first, and an earlier import from the other system
+//     creates them too. A product whose code the target has already is
+//     used, not created (warning product_reused); PlanOptions.ProductMap
+//     (licentric import --product-map SOURCE=TARGET_ID) maps a source
+//     product, by id or code, to a target product where the codes differ
+//     (warning product_mapped; a map to a product the target does not have
+//     rejects it, unknown_target_product). The product itself is never
+//     changed. The policies of a used product are created under it, each
+//     tagged with its own _source, not matched to the product's policies:
+//     a license keeps the exact limits it had in the source, and a re-run
+//     finds the policies it created by their _source.
 //   - Entitlement codes are lowercased, other characters than a-z, 0-9, _
 //     and - become '-' (a warning says so: applications that ask for the old
 //     code must change). An entitlement whose code the target already has is
@@ -151,8 +161,8 @@
 // hold (the crash came between the create and the journal line, or the
 // journal was lost), Apply finds the earlier result in the target before it
 // creates anything: licenses by their key (a create answered 409, then GET
-// /licenses/by-key with the key path-escaped), products and entitlements by
-// their code, policies and machines by the _source metadata. A record found
+// /licenses/by-key with the key path-escaped), products by their _source
+// (then by their code, used as above), entitlements by their code, policies and machines by the _source metadata. A record found
 // there that carries this source record's _source is adopted; one that does
 // not is a conflict, reported and never overwritten (key_taken,
 // code_taken). So a re-run neither duplicates nor loses anything, and the
@@ -184,7 +194,8 @@
 // key_taken, malformed_date, malformed_number, malformed_duration,
 // malformed_row, field_too_large, unknown_status, unknown_type,
 // unknown_product, unknown_policy, unknown_license, policy_product_mismatch,
-// parent_rejected, invalid_code, duplicate_code, code_taken,
+// parent_rejected, invalid_code, duplicate_code, code_taken (at import, a
+// code taken by a product the API key cannot see), unknown_target_product,
 // invalid_fingerprint, fingerprint_conflict, metadata_too_large.
 //
 // Warnings: additional_users, approximate_duration, authentication_none,
@@ -194,7 +205,8 @@
 // key_unchecked, lossy_expiration, metadata_collision, metadata_repeated,
 // metadata_reserved, metadata_unreadable, meters_kept, meters_unreadable,
 // missing_name, not_enforced, offline_capped, on_premise_floating,
-// over_limit, overage, owner_not_found, pending_expiry, public_key_dropped,
+// over_limit, overage, owner_not_found, pending_expiry, product_mapped,
+// product_reused, public_key_dropped,
 // resurrection, rows_disagree, source_changed, truncated,
 // unknown_expiration, unknown_platform, unknown_uniqueness,
 // uniqueness_loosened, unlimited_activations, use_pool, uses_not_carried.

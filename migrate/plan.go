@@ -36,6 +36,13 @@ type PlanOptions struct {
 	// MaxSourceBytes caps the bytes read from the source; 0 is
 	// DefaultMaxSourceBytes (a plan needs about 4 bytes of heap per byte).
 	MaxSourceBytes int64
+	// ProductMap maps source products to products the target has: the key
+	// is a source product's id or code, the value the target product's id
+	// (prod_…). A mapped product is used, not created, and its policies are
+	// created under it; use it where the codes differ (licentric import
+	// --product-map SOURCE=TARGET_ID). A product whose code the target
+	// has already is used without a map.
+	ProductMap map[string]string
 }
 
 // Plan is the outcome of a dry run: every record of the source, mapped to
@@ -174,12 +181,45 @@ func NewPlan(ctx context.Context, src Source, target *licentric.Client, opts *Pl
 		}
 		markJournaled(p, o.Journal)
 	}
+	if err := mapProducts(p, o.ProductMap); err != nil {
+		return nil, err
+	}
 	if target != nil {
 		if err := checkTarget(ctx, p, target, o.Journal); err != nil {
 			return nil, err
 		}
 	}
 	return p, nil
+}
+
+// mapProducts applies PlanOptions.ProductMap: every key must name a
+// product of the source.
+func mapProducts(p *Plan, m map[string]string) error {
+	used := map[string]bool{}
+	for _, pr := range p.Products {
+		target, key := m[pr.SourceID], pr.SourceID
+		if target == "" {
+			target, key = m[pr.Code], pr.Code
+		}
+		if target == "" {
+			continue
+		}
+		used[key] = true
+		if !pr.Accepted() || pr.Existing != "" {
+			continue
+		}
+		pr.Existing, pr.mapped, pr.mappedTo = target, true, target
+		pr.warn("product_mapped", "mapped to the target's product %s: it is used, not created, and the policies are created under it", target)
+	}
+	for k, v := range m {
+		switch {
+		case v == "":
+			return fmt.Errorf("%w: migrate: the product map gives no target product for %q", licentric.ErrInvalidArgument, k)
+		case !used[k]:
+			return fmt.Errorf("%w: migrate: the product map names %q, which is no product of the source", licentric.ErrInvalidArgument, k)
+		}
+	}
+	return nil
 }
 
 // markJournaled marks the records the journal holds as done.

@@ -59,6 +59,9 @@ Flags:
                           when other programs use the same API key meanwhile
   --max-records N         read at most N records from the source (default 300000)
   --max-source-mb N       read at most N MiB from the source (default 512)
+  --product-map S=ID      use the target's product ID for the source product S (its id or
+                          code) instead of creating one; repeatable. A product whose code
+                          the target has already is used without it
   --from DIR              keygen: the directory of saved list responses
   --keygen-url URL        keygen: the Keygen API (default https://api.keygen.sh)
   --keygen-account ID     keygen: the Keygen account id or slug
@@ -95,6 +98,28 @@ type importFlags struct {
 	licensesCSV, productsJSON      string
 	rate                           int
 	maxRecords, maxSourceMB        int
+	productMap                     productMapFlag
+}
+
+// productMapFlag is --product-map SOURCE=TARGET_ID, repeatable.
+type productMapFlag map[string]string
+
+func (m *productMapFlag) String() string { return "" }
+
+func (m *productMapFlag) Set(v string) error {
+	src, target, ok := strings.Cut(v, "=")
+	src, target = strings.TrimSpace(src), strings.TrimSpace(target)
+	if !ok || src == "" || target == "" {
+		return errors.New("--product-map takes SOURCE=TARGET_ID (a source product's id or code, and the target product's id)")
+	}
+	if *m == nil {
+		*m = productMapFlag{}
+	}
+	if _, dup := (*m)[src]; dup {
+		return fmt.Errorf("--product-map maps %q twice", src)
+	}
+	(*m)[src] = target
+	return nil
 }
 
 // runImport is "licentric import keygen|cryptlex ...": it returns the exit
@@ -169,6 +194,7 @@ func (r *importRun) run(ctx context.Context, args []string) int {
 	fs.IntVar(&o.rate, "rate", 0, "")
 	fs.IntVar(&o.maxRecords, "max-records", migrate.DefaultMaxRecords, "")
 	fs.IntVar(&o.maxSourceMB, "max-source-mb", migrate.DefaultMaxSourceBytes>>20, "")
+	fs.Var(&o.productMap, "product-map", "")
 	if system == migrate.SystemKeygen {
 		fs.StringVar(&o.from, "from", "", "")
 		fs.StringVar(&o.keygenURL, "keygen-url", "", "")
@@ -246,10 +272,13 @@ func (r *importRun) run(ctx context.Context, args []string) int {
 	fmt.Fprintf(r.stdout, "Reading the %s export and checking it against the target...\n", system)
 	plan, err := migrate.NewPlan(ctx, src, client, &migrate.PlanOptions{
 		Journal: journal, MaxRecords: o.maxRecords, MaxSourceBytes: int64(o.maxSourceMB) << 20,
+		ProductMap: o.productMap,
 	})
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return r.fail("interrupted while reading the source; nothing was imported")
+	case errors.Is(err, licentric.ErrInvalidArgument):
+		return r.usageError("%v", err)
 	case errors.Is(err, migrate.ErrSourceTooLarge):
 		return r.fail("%v; nothing was imported. On a machine with the memory (about 7 KB a record), raise --max-records or --max-source-mb", err)
 	case err != nil:

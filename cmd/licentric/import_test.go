@@ -383,3 +383,29 @@ func TestImportSourceCaps(t *testing.T) {
 		"--journal", journal, "--max-records", "20")
 	assert.Equal(t, exitOK, code, "%s%s", out, errOut)
 }
+
+// TestImportProductMap: --product-map puts a source product's licenses
+// under a product the account has with another code; a map naming no
+// product of the source, or without '=', is a usage error.
+func TestImportProductMap(t *testing.T) {
+	e := newImpEnv(t)
+	ctx := context.Background()
+	mine, err := e.client(t).Products.Create(ctx, &licentric.ProductRequest{Name: licentric.Ptr("Mine"), Code: licentric.Ptr("my-app")})
+	require.NoError(t, err)
+	csvPath, products := impCryptlex(t, e.dir, 6)
+	for _, bad := range []string{"app", "=" + mine.ID, "nope=" + mine.ID} {
+		code, _, errOut := e.run(ctx, "cryptlex", "--licenses", csvPath, "--products", products, "--dry-run",
+			"--journal", filepath.Join(e.dir, "journal"), "--product-map", bad)
+		assert.Equal(t, exitUsage, code, bad)
+		assert.Contains(t, errOut, "product", bad)
+	}
+	code, out, errOut := e.run(ctx, "cryptlex", "--licenses", csvPath, "--products", products, "--yes",
+		"--journal", filepath.Join(e.dir, "journal"), "--product-map", "p1="+mine.ID)
+	require.Equal(t, exitOK, code, "%s%s", out, errOut)
+	assert.Contains(t, out, "product_mapped")
+	ls := e.licenses(t)
+	require.Len(t, ls, 6)
+	for _, l := range ls {
+		assert.Equal(t, mine.ID, l.ProductID)
+	}
+}
