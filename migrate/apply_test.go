@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -421,4 +422,24 @@ func TestReportsNameNoKey(t *testing.T) {
 
 func sprint(v any) string {
 	return fmt.Sprintf("%v %+v %#v %s %q", v, v, v, v, v)
+}
+
+// TestOneRetryLayer: against a target that answers 503 to everything, a
+// record gets at most the WithRetry count of tries (4 by default): its
+// create, then, since the create may have acted, look-ups for what it
+// made; and each request is tried by the client under its own policy
+// alone (1 + MaxRetries = 4 attempts for a look-up, 1 for a create): no
+// step is retried on top of the client's retries.
+func TestOneRetryLayer(t *testing.T) {
+	srv, c := newTarget(t)
+	srv.InjectFault(licentrictest.Fault{Status: http.StatusServiceUnavailable, Times: 10_000})
+	j := openJournal(t, filepath.Join(t.TempDir(), "journal"))
+	p := planOf(t, keygenFixture())
+	res, err := Apply(context.Background(), c, p, j, WithRetry(0, time.Millisecond, time.Millisecond))
+	require.ErrorIs(t, err, ErrTargetUnavailable)
+	products := res.Counts(KindProduct).Failed
+	require.Positive(t, products)
+	assert.Equal(t, products, srv.CountRequests(http.MethodPost, "/products"), "one create a product")
+	assert.Equal(t, products*3*4, srv.CountRequests(http.MethodGet, "/products"), "then 3 look-ups, each tried 4 times by the client")
+	assert.Equal(t, res.Failed()*(1+3*4), len(srv.Requests()), "the same for every record tried")
 }

@@ -180,8 +180,12 @@
 // per API key (so 10,000 licenses take about 85 minutes) and 10 machine
 // activations a minute per IP address. Most licenses cost one request;
 // a status to set, or an expiry set after the machines, costs one more.
-// 429s are waited out (Retry-After), 5xx and transport errors retried with
-// backoff (WithRetry); a record that still fails is reported and the
+// Retries are one layer: every request is retried by the client under its
+// licentric.RetryPolicy (by default 4 attempts: 429s waited out per
+// Retry-After, 5xx and transport errors with backoff), except a create,
+// which the client repeats only after a 429; after a 5xx or a lost answer
+// Apply looks for what the create may have made and creates again, at most
+// 4 creates a record (WithRetry). A record that still fails is reported and the
 // import goes on, but three records in a row failing that way, or an API
 // key the service refuses, stop Apply with ErrTargetUnavailable. When ctx
 // is cancelled (Ctrl-C) Apply returns at once with ctx's error; every
