@@ -58,7 +58,7 @@ func TestTemplateOfKeysAndPrecedence(t *testing.T) {
 		assert.Equal(t, c.want, got, "%s %s", c.method, c.path)
 	}
 	for _, bad := range []struct{ method, path string }{
-		{"GET", "/licenses/by-key/"},   // an empty segment is no key
+		{"GET", "/licenses/by-key/"},    // an empty segment is no key
 		{"GET", "/licenses/by-key/a/b"}, // one segment too many
 		{"HEAD", "/licenses"},
 		{"POST", "/unknown"},
