@@ -85,7 +85,7 @@ func (r *results) dropKey(key string) {
 	}
 	if r.fleet != nil {
 		fctx, cancel := context.WithTimeout(context.Background(), fleetTimeout)
-		r.fleetResult(r.fleet.InvalidateLicense(fctx, r.licenseDigest(key)))
+		r.fleetResult(context.Background(), FleetOpInvalidate, r.fleet.InvalidateLicense(fctx, r.licenseDigest(key)))
 		cancel()
 	}
 }
@@ -116,7 +116,7 @@ func (r *results) dropAll() {
 	r.store.DeletePrefix(cacheKeyVersion + "/")
 	if r.fleet != nil {
 		fctx, cancel := context.WithTimeout(context.Background(), fleetTimeout)
-		r.fleetResult(r.fleet.InvalidateAll(fctx))
+		r.fleetResult(context.Background(), FleetOpInvalidate, r.fleet.InvalidateAll(fctx))
 		cancel()
 	}
 }

@@ -118,6 +118,7 @@ type config struct {
 	clock         clock.Clock
 	fingerprinter func() (string, error)
 	fleet         Fleet
+	observer      Observer // nil: nothing observed
 
 	cacheStore  cache.Store
 	cacheOff    bool
@@ -163,6 +164,9 @@ func NewClient(opts ...Option) (*Client, error) {
 	}
 	c := &Client{cfg: cfg}
 	b := newBudget(cfg.clock, cfg.retry.MaxWait, cfg.budgets, cfg.fleet, cfg.logger)
+	if b != nil {
+		b.obs = cfg.observer
+	}
 	c.transport = newTransport(&cfg, b)
 	c.results = newResults(&cfg)
 	c.Products = &ProductsService{client: c}
