@@ -58,12 +58,15 @@ type Guard struct {
 	cfg guardConfig
 
 	state atomic.Pointer[GuardState]
+	// fileExpires is the expiry of the file in force (Unix nanoseconds, 0
+	// without one), for the observer without g.mu.
+	fileExpires atomic.Int64
 
 	mu        sync.Mutex // held by each decision; guards what follows
 	fp        string
 	licenseID string
 	machineID string
-	file      *offline.File // the verified license file in force
+	file      *offline.File // the verified license file in force (set with setFile)
 	beatEvery time.Duration // half the policy's heartbeat interval; 0: none
 	nextBeat  time.Time
 	started   bool
@@ -307,7 +310,7 @@ func (g *Guard) Start(ctx context.Context) (GuardState, error) {
 	g.started = true
 	if g.cfg.filePath != "" {
 		if f, err := g.cfg.verifier.VerifyFile(g.cfg.filePath); err == nil && f.License.Key == g.key {
-			g.file = f
+			g.setFile(f)
 		}
 	}
 	st := g.decideLocked(ctx, decision{quick: g.file != nil})
@@ -392,6 +395,7 @@ func (g *Guard) Close(ctx context.Context) error {
 	<-g.done
 	close(g.notifyKick)
 	<-g.notifyDone
+	g.observe(g.State(), true)
 	if !g.cfg.deactivate {
 		return nil
 	}
@@ -578,10 +582,10 @@ func (g *Guard) outage(ctx context.Context, err error, now time.Time) GuardState
 func (g *Guard) fromFile(why error, now time.Time) (GuardState, bool) {
 	f, err := g.cfg.verifier.VerifyFile(g.cfg.filePath)
 	if err != nil || f.License.Key != g.key {
-		g.file = nil
+		g.setFile(nil)
 		return GuardState{}, false
 	}
-	g.file = f
+	g.setFile(f)
 	for _, code := range g.cfg.ents {
 		if !f.HasEntitlement(code) {
 			return GuardState{Code: CodeEntitlementsMissing, Source: SourceLicenseFile,
@@ -649,7 +653,7 @@ func (g *Guard) syncFile(ctx context.Context, v *Validation, now time.Time) {
 		g.c.cfg.logger.DebugContext(ctx, "licentric: guard: writing the license file failed", "error", err.Error())
 		return
 	}
-	g.file = f
+	g.setFile(f)
 }
 
 // fileDiffers reports whether the service's answer v says something else
@@ -686,7 +690,7 @@ func equalIntPtr(a, b *int) bool {
 
 // dropFile removes the license file after a definitive denial.
 func (g *Guard) dropFile() {
-	g.file = nil
+	g.setFile(nil)
 	if g.cfg.filePath == "" {
 		return
 	}
@@ -695,10 +699,35 @@ func (g *Guard) dropFile() {
 	}
 }
 
+// setFile makes f (nil: none) the license file in force; g.mu is held.
+func (g *Guard) setFile(f *offline.File) {
+	g.file = f
+	var exp int64
+	if f != nil {
+		exp = f.ExpiresAt.UnixNano()
+	}
+	g.fileExpires.Store(exp)
+}
+
+// observe tells the client's Observer the guard's state st and the license
+// file in force; closed: the guard is closed.
+func (g *Guard) observe(st GuardState, closed bool) {
+	o := g.c.cfg.observer
+	if o == nil {
+		return
+	}
+	e := &GuardEvent{Guard: g, State: st, Clock: g.c.cfg.clock, Closed: closed}
+	if exp := g.fileExpires.Load(); exp != 0 {
+		e.LicenseFileExpiresAt = time.Unix(0, exp)
+	}
+	o.GuardState(e)
+}
+
 // publish makes st the current state and queues it for OnGuardChange when
 // Allowed, Code or Source changed.
 func (g *Guard) publish(st GuardState) {
 	prev := g.state.Swap(&st)
+	g.observe(st, false)
 	if g.cfg.onChange == nil || (prev.Allowed == st.Allowed && prev.Code == st.Code && prev.Source == st.Source) {
 		return
 	}
