@@ -25,7 +25,7 @@ func (c *Client) call(ctx context.Context, r *request, out any) (*response, erro
 	}
 	if out != nil {
 		if err := decodeDataInto(res.Body, out); err != nil {
-			err = fmt.Errorf("%w: %s %s: %s", ErrMalformedResponse, r.method, r.path, err.Error())
+			err = fmt.Errorf("%w: %s: %s", ErrMalformedResponse, c.transport.opName(r), err.Error())
 			oc.end(res, err, "")
 			return nil, err
 		}
@@ -101,7 +101,7 @@ func sendResource[T any](ctx context.Context, c *Client, r *request, check func(
 	}
 	if check != nil {
 		if err := check(v); err != nil {
-			return nil, fmt.Errorf("licentric: %s %s: %w", r.method, r.path, err)
+			return nil, fmt.Errorf("licentric: %s: %w", c.transport.opName(r), err)
 		}
 	}
 	return v, nil

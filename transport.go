@@ -510,6 +510,12 @@ func (t *transport) redactor(r *request) redactor {
 	return newRedactor(append([]string{t.apiKey, r.licenseKey, r.token}, r.secrets...)...)
 }
 
+// opName names r in an error: its method and path, with the secrets the
+// path may hold (a license key) redacted.
+func (t *transport) opName(r *request) string {
+	return r.method + " " + t.redactor(r).redact(r.path)
+}
+
 // rateLimit returns the last rate-limit headers of tier.
 func (t *transport) rateLimit(tier string) (RateLimit, bool) {
 	t.rateMu.Lock()
