@@ -26,7 +26,8 @@ import (
 // built on the client report through it too.
 //
 // The client calls an Observer from the goroutines that do the work, often
-// concurrently, and never while it holds a lock of its own. A client without
+// concurrently, and never while it holds a lock of its own (a guard only
+// keeps its GuardState calls in order). A client without
 // one calls nothing and allocates nothing for it.
 //
 // An Observer only listens: nothing it does changes an answer. The context
@@ -68,8 +69,11 @@ type Observer interface {
 	// the client went on with its local state instead (its own cache, its
 	// local share of the budget, a request of its own).
 	FleetFallback(ctx context.Context, op FleetOperation)
-	// GuardState is called with each decision of a guard built on the
-	// client, and when the guard is closed.
+	// GuardState is called with each decision a guard built on the
+	// client publishes, and once when the guard is closed (after which
+	// none of that guard follows). The calls for one guard come one at a
+	// time, each with what the guard published last; the guard waits for
+	// each, so it must not wait for the guard in turn (Recheck, Close).
 	GuardState(e *GuardEvent)
 }
 

@@ -193,7 +193,7 @@ func TestGuardGauges(t *testing.T) {
 	require.NoError(t, err)
 	ttl := 48 * time.Hour
 	g, err := licentric.NewGuard(c, fx.License.Key,
-		licentric.WithLicenseFile(t.TempDir()+"/license.lic", verifier), licentric.WithLicenseFileTTL(ttl))
+		licentric.WithLicenseFileVerifier(t.TempDir()+"/license.lic", verifier), licentric.WithLicenseFileTTL(ttl))
 	require.NoError(t, err)
 	gauges := func() (map[string]int64, map[string]float64) {
 		ms := r.collect(t)
@@ -395,7 +395,7 @@ func TestNoSecretInTelemetry(t *testing.T) {
 	}
 	verifier, err := offline.NewVerifier(vopts...)
 	require.NoError(t, err)
-	g, err := licentric.NewGuard(c, fx.License.Key, licentric.WithLicenseFile(t.TempDir()+"/license.lic", verifier))
+	g, err := licentric.NewGuard(c, fx.License.Key, licentric.WithLicenseFileVerifier(t.TempDir()+"/license.lic", verifier))
 	require.NoError(t, err)
 	_, err = g.Start(ctx)
 	require.NoError(t, err)
