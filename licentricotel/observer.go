@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -102,7 +103,7 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 type Observer struct {
 	tracer trace.Tracer
 
-	validations   metric.Int64Counter
+	validations   metric.Int64ObservableCounter
 	duration      metric.Float64Histogram
 	remaining     metric.Int64Gauge
 	rejections    metric.Int64Counter
@@ -112,11 +113,13 @@ type Observer struct {
 	fileLeft      metric.Float64ObservableGauge
 	reg           metric.Registration
 
-	// Attribute sets made once, so that a cached validation's count
-	// allocates nothing: per documented code, one per source.
-	codes      map[licentric.Code]*[4][]metric.AddOption
+	// The validations' counts, per documented code (fixed once
+	// NewObserver returns) and per source, each with its attribute set
+	// made once: a validation adds one to an atomic count and allocates
+	// nothing; the counter reads them when collected.
+	codes      map[licentric.Code]*codeCounts
 	extraMu    sync.Mutex
-	extraCodes map[licentric.Code]*[4][]metric.AddOption
+	extraCodes map[licentric.Code]*codeCounts
 	tiers      map[string]tierOptions
 	fleetOps   map[licentric.FleetOperation][]metric.AddOption
 	guardSrc   map[licentric.Source]metric.ObserveOption
@@ -130,6 +133,13 @@ type tierOptions struct {
 	add    []metric.AddOption
 	record []metric.RecordOption
 	attr   attribute.KeyValue
+}
+
+// codeCounts are the validations of one code so far, by source (in the
+// order of validationSources).
+type codeCounts [4]struct {
+	n   atomic.Int64
+	set metric.ObserveOption
 }
 
 // guardRecord is what the gauges read of a guard.
@@ -188,8 +198,8 @@ func NewObserver(opts ...Option) (*Observer, error) {
 	meter := cfg.mp.Meter(ScopeName, metric.WithInstrumentationVersion(licentric.Version), metric.WithSchemaURL(semconv.SchemaURL))
 	o := &Observer{
 		tracer:     cfg.tp.Tracer(ScopeName, trace.WithInstrumentationVersion(licentric.Version), trace.WithSchemaURL(semconv.SchemaURL)),
-		codes:      make(map[licentric.Code]*[4][]metric.AddOption, len(documentedCodes)),
-		extraCodes: make(map[licentric.Code]*[4][]metric.AddOption),
+		codes:      make(map[licentric.Code]*codeCounts, len(documentedCodes)),
+		extraCodes: make(map[licentric.Code]*codeCounts),
 		tiers:      make(map[string]tierOptions, 3),
 		fleetOps:   make(map[licentric.FleetOperation][]metric.AddOption, 5),
 		guardSrc:   make(map[licentric.Source]metric.ObserveOption, 4),
@@ -202,7 +212,7 @@ func NewObserver(opts ...Option) (*Observer, error) {
 		}
 	}
 	var err error
-	o.validations, err = meter.Int64Counter(MetricValidations, metric.WithUnit("{validation}"),
+	o.validations, err = meter.Int64ObservableCounter(MetricValidations, metric.WithUnit("{validation}"),
 		metric.WithDescription("Validations answered, by result code and by where the answer came from."))
 	check(err)
 	d, err := httpconv.NewClientRequestDuration(meter)
@@ -229,13 +239,8 @@ func NewObserver(opts ...Option) (*Observer, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	o.reg, err = meter.RegisterCallback(o.observeGuards, o.guardAllowed, o.fileLeft)
-	if err != nil {
-		return nil, err
-	}
-
 	for _, c := range documentedCodes {
-		o.codes[c] = codeOptions(c)
+		o.codes[c] = newCodeCounts(c)
 	}
 	for tier, name := range map[string]string{
 		licentric.TierValidation: "validation", licentric.TierActivation: "activation", licentric.TierManagement: "management",
@@ -251,23 +256,28 @@ func NewObserver(opts ...Option) (*Observer, error) {
 	for _, s := range []licentric.Source{licentric.SourceService, licentric.SourceCache, licentric.SourceLicenseFile, licentric.SourceNone} {
 		o.guardSrc[s] = metric.WithAttributeSet(attribute.NewSet(AttrSource.String(string(s))))
 	}
+	o.reg, err = meter.RegisterCallback(o.observe, o.validations, o.guardAllowed, o.fileLeft)
+	if err != nil {
+		return nil, err
+	}
 	return o, nil
 }
 
-// codeOptions makes the attribute sets of code, one per source.
-func codeOptions(code licentric.Code) *[4][]metric.AddOption {
-	var opts [4][]metric.AddOption
+// newCodeCounts makes the counts of code, with their attribute sets.
+func newCodeCounts(code licentric.Code) *codeCounts {
+	var c codeCounts
 	for i, src := range validationSources {
-		opts[i] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(
-			AttrCode.String(string(code)), AttrSource.String(string(src))))}
+		c[i].set = metric.WithAttributeSet(attribute.NewSet(AttrCode.String(string(code)), AttrSource.String(string(src))))
 	}
-	return &opts
+	return &c
 }
 
-// Close unregisters the callback of the observer's gauges
-// (licentric.guard.allowed, licentric.license_file.remaining) and forgets
-// its guards. The counters, histogram and spans go on working. Close is
-// safe to call more than once.
+// Close unregisters the callback of the observer's observable instruments
+// (the counter licentric.validations and the gauges
+// licentric.guard.allowed and licentric.license_file.remaining), which are
+// no longer reported, and forgets its guards. The other counters, the
+// histogram and the spans go on working. Close is safe to call more than
+// once.
 func (o *Observer) Close() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -355,36 +365,36 @@ func (o *Observer) EndCall(ctx context.Context, _ *licentric.Call, end *licentri
 }
 
 // Validation counts a validation (licentric.validations) by its code and
-// source, with attribute sets made once.
-func (o *Observer) Validation(ctx context.Context, code licentric.Code, source licentric.ValidationSource) {
+// source: one atomic addition, reported when the counter is collected.
+func (o *Observer) Validation(_ context.Context, code licentric.Code, source licentric.ValidationSource) {
 	i := sourceIndex(source)
 	if i < 0 {
 		return
 	}
-	opts := o.codes[code]
-	if opts == nil {
-		opts = o.extraCode(code)
+	c := o.codes[code]
+	if c == nil {
+		c = o.extraCode(code)
 	}
-	o.validations.Add(ctx, 1, opts[i]...)
+	c[i].n.Add(1)
 }
 
-// extraCode returns the attribute sets of a code beyond the documented
-// ones: its own for the first maxExtraCodes, then those of otherCode.
-func (o *Observer) extraCode(code licentric.Code) *[4][]metric.AddOption {
+// extraCode returns the counts of a code beyond the documented ones: its
+// own for the first maxExtraCodes, then those of otherCode.
+func (o *Observer) extraCode(code licentric.Code) *codeCounts {
 	o.extraMu.Lock()
 	defer o.extraMu.Unlock()
-	if opts := o.extraCodes[code]; opts != nil {
-		return opts
+	if c := o.extraCodes[code]; c != nil {
+		return c
 	}
 	if len(o.extraCodes) >= maxExtraCodes {
 		code = otherCode
-		if opts := o.extraCodes[code]; opts != nil {
-			return opts
+		if c := o.extraCodes[code]; c != nil {
+			return c
 		}
 	}
-	opts := codeOptions(code)
-	o.extraCodes[code] = opts
-	return opts
+	c := newCodeCounts(code)
+	o.extraCodes[code] = c
+	return c
 }
 
 // BudgetWait counts a wait for the rate budget (licentric.budget.waits) and
@@ -420,6 +430,32 @@ func (o *Observer) GuardState(e *licentric.GuardEvent) {
 		return
 	}
 	o.guards[e.Guard] = guardRecord{fileExpires: e.LicenseFileExpiresAt, clock: e.Clock}
+}
+
+// observe is the callback of the observable instruments.
+func (o *Observer) observe(ctx context.Context, obs metric.Observer) error {
+	o.observeValidations(obs)
+	return o.observeGuards(ctx, obs)
+}
+
+// observeValidations reports the validations counted so far, by code and
+// source (the counts that are not zero).
+func (o *Observer) observeValidations(obs metric.Observer) {
+	report := func(c *codeCounts) {
+		for i := range c {
+			if n := c[i].n.Load(); n > 0 {
+				obs.ObserveInt64(o.validations, n, c[i].set)
+			}
+		}
+	}
+	for _, c := range o.codes {
+		report(c)
+	}
+	o.extraMu.Lock()
+	defer o.extraMu.Unlock()
+	for _, c := range o.extraCodes {
+		report(c)
+	}
 }
 
 // observeGuards is the gauges' callback. A guard's state is read when the

@@ -2,6 +2,7 @@ package licentricotel_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -69,6 +70,48 @@ func TestValidationsCountByCodeAndSource(t *testing.T) {
 	assert.EqualValues(t, 1, r.counter(t, licentricotel.MetricValidations, valid, source("fleet")))
 	assert.EqualValues(t, 1, r.counter(t, licentricotel.MetricValidations, code(licentric.CodeNotFound), source("service")))
 	assert.EqualValues(t, 6, r.counter(t, licentricotel.MetricValidations))
+}
+
+// Codes beyond the documented ones (a service newer than the client) count
+// under their own name up to 32 of them, then as "_OTHER": the metric's
+// attribute sets stay bounded. Counting allocates nothing.
+func TestValidationsOfUnknownCodesStayBounded(t *testing.T) {
+	r := newRig(t)
+	ctx := t.Context()
+	for i := range 40 {
+		r.obs.Validation(ctx, licentric.Code(fmt.Sprintf("NEW_CODE_%02d", i)), licentric.ValidationSourceService)
+	}
+	r.obs.Validation(ctx, "NEW_CODE_00", licentric.ValidationSourceService)
+	r.obs.Validation(ctx, licentric.CodeValid, "elsewhere") // not a source: not counted
+
+	ms := r.collect(t)
+	sets := pointAttributes(ms[licentricotel.MetricValidations].Data)
+	assert.Len(t, sets, 33)
+	assert.EqualValues(t, 2, r.counter(t, licentricotel.MetricValidations, code("NEW_CODE_00")))
+	assert.EqualValues(t, 8, r.counter(t, licentricotel.MetricValidations, code("_OTHER"), source("service")))
+	assert.EqualValues(t, 41, r.counter(t, licentricotel.MetricValidations))
+
+	allocs := testing.AllocsPerRun(100, func() {
+		r.obs.Validation(ctx, licentric.CodeValid, licentric.ValidationSourceCache)
+	})
+	assert.Zero(t, allocs)
+	assert.EqualValues(t, 101, r.counter(t, licentricotel.MetricValidations, code(licentric.CodeValid), source("cache")))
+}
+
+// After Close the observable instruments are no longer reported; the
+// other counters go on.
+func TestCloseUnregistersTheObservableInstruments(t *testing.T) {
+	r := newRig(t)
+	ctx := t.Context()
+	r.obs.Validation(ctx, licentric.CodeValid, licentric.ValidationSourceCache)
+	require.Contains(t, r.collect(t), licentricotel.MetricValidations)
+	require.NoError(t, r.obs.Close())
+	require.NoError(t, r.obs.Close())
+	r.obs.Validation(ctx, licentric.CodeValid, licentric.ValidationSourceCache)
+	r.obs.FleetFallback(ctx, licentric.FleetOpLookup)
+	ms := r.collect(t)
+	assert.Empty(t, pointAttributes(ms[licentricotel.MetricValidations].Data))
+	assert.EqualValues(t, 1, r.counter(t, licentricotel.MetricFleetFallbacks))
 }
 
 // Every HTTP attempt is a point of http.client.request.duration with the
