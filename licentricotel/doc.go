@@ -52,9 +52,10 @@
 //
 // Close unregisters the callback of the observable instruments
 // (licentric.validations, licentric.guard.allowed,
-// licentric.license_file.remaining): call it when done with the observer,
-// e.g. before shutting the meter provider down; after it, those three are
-// no longer reported.
+// licentric.license_file.remaining), which are no longer reported after
+// it: call it when done with the observer, after the last collection that
+// should hold them (a meter provider's Shutdown collects once more, so
+// shut the provider down first, as examples/telemetry does).
 //
 // # Traces
 //
