@@ -128,7 +128,7 @@ func gaugePoints[N int64 | float64](t *testing.T, ms map[string]metricdata.Metri
 	require.True(t, ok, "%s is a %T", name, m.Data)
 	for _, p := range g.DataPoints {
 		v, _ := p.Attributes.Value(key)
-		out[v.Emit()] = p.Value
+		out[v.String()] = p.Value
 	}
 	return out
 }

@@ -147,7 +147,7 @@ func TestRequestDurationHasHTTPAttributes(t *testing.T) {
 	var got []point
 	for _, p := range h.DataPoints {
 		assert.True(t, has(p.Attributes, attribute.String("server.address", "127.0.0.1"), attribute.Int("server.port", port)), "%v", p.Attributes)
-		get := func(k string) string { v, _ := p.Attributes.Value(attribute.Key(k)); return v.Emit() }
+		get := func(k string) string { v, _ := p.Attributes.Value(attribute.Key(k)); return v.String() }
 		got = append(got, point{get("http.request.method"), get("url.template"), get("http.response.status_code"), get("error.type"), p.Count})
 		assert.Greater(t, p.Sum, 0.0)
 	}
@@ -461,17 +461,17 @@ func TestNoSecretInTelemetry(t *testing.T) {
 	for _, s := range r.spans.Ended() {
 		b.WriteString(s.Name() + "\n" + s.Status().Description + "\n")
 		for _, kv := range s.Attributes() {
-			b.WriteString(string(kv.Key) + "=" + kv.Value.Emit() + "\n")
+			b.WriteString(string(kv.Key) + "=" + kv.Value.String() + "\n")
 		}
 		for _, e := range s.Events() {
 			b.WriteString(e.Name + "\n")
 			for _, kv := range e.Attributes {
-				b.WriteString(string(kv.Key) + "=" + kv.Value.Emit() + "\n")
+				b.WriteString(string(kv.Key) + "=" + kv.Value.String() + "\n")
 			}
 		}
 		for _, l := range s.Links() {
 			for _, kv := range l.Attributes {
-				b.WriteString(string(kv.Key) + "=" + kv.Value.Emit() + "\n")
+				b.WriteString(string(kv.Key) + "=" + kv.Value.String() + "\n")
 			}
 		}
 	}
