@@ -458,3 +458,58 @@ func TestCachedValidateWithoutObserverAllocatesAsBefore(t *testing.T) {
 	})
 	assert.LessOrEqual(t, allocs, 2.0)
 }
+
+// A guard closed while it starts tells the observer its close last: no
+// event follows it (an observer drops its records of the guard then, and
+// one that came after would be kept forever).
+func TestGuardObserverHearsTheCloseLast(t *testing.T) {
+	e := newGuardEnv(t, licentric.PolicyRequest{})
+	obs := &recorder{}
+	c := e.client(t, licentric.WithObserver(obs))
+	guards := make([]*licentric.Guard, 200)
+	for i := range guards {
+		g, err := licentric.NewGuard(c, e.fx.License.Key)
+		require.NoError(t, err)
+		guards[i] = g
+		var wg sync.WaitGroup
+		switch i % 3 {
+		case 0:
+			wg.Go(func() { _, _ = g.Start(context.Background()) })
+			_ = g.Close(context.Background())
+		case 1:
+			wg.Go(func() { _ = g.Close(context.Background()) })
+			_, _ = g.Start(context.Background())
+		default: // closed once started
+			_, _ = g.Start(context.Background())
+			wg.Go(func() { _ = g.Close(context.Background()) })
+		}
+		wg.Wait()
+	}
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	events := map[*licentric.Guard][]bool{} // Closed, in order
+	for _, ev := range obs.guards {
+		events[ev.Guard] = append(events[ev.Guard], ev.Closed)
+	}
+	heard := 0
+	for i, g := range guards {
+		evs := events[g]
+		if len(evs) == 0 {
+			continue // closed before it started
+		}
+		heard++
+		assert.True(t, evs[len(evs)-1], "guard %d: the close is not the last event: %v", i, evs)
+		assert.Equal(t, 1, countTrue(evs), "guard %d: %v", i, evs)
+	}
+	assert.GreaterOrEqual(t, heard, len(guards)/3)
+}
+
+func countTrue(bs []bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
+}
