@@ -172,7 +172,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		b.obs = cfg.observer
 	}
 	c.transport = newTransport(&cfg, b)
-	c.results = newResults(&cfg)
+	c.results = newResults(&cfg, c.hub.recheck)
 	c.Products = &ProductsService{client: c}
 	c.Policies = &PoliciesService{client: c}
 	c.Entitlements = &EntitlementsService{client: c}
