@@ -71,6 +71,7 @@ type budget struct {
 	maxWait time.Duration // cap on a 429's hold (the retry policy's MaxWait)
 	fleet   Fleet
 	logger  *slog.Logger
+	obs     Observer // nil: nothing observed
 
 	mu      sync.Mutex
 	tiers   [3]tierBudget
@@ -165,6 +166,14 @@ func (b *budget) take(ctx context.Context, tier string, noWait bool) (unit, erro
 	if b == nil || i < 0 {
 		return unit{}, nil
 	}
+	var waitFrom time.Time // when an observed wait began
+	if b.obs != nil {
+		defer func() {
+			if !waitFrom.IsZero() {
+				b.obs.BudgetWait(ctx, tier, max(b.clock.Now().Sub(waitFrom), 0))
+			}
+		}()
+	}
 	for {
 		if ctx.Err() != nil {
 			return unit{}, fmt.Errorf("%w: %w", ErrBudgetExhausted, context.Cause(ctx))
@@ -181,6 +190,9 @@ func (b *budget) take(ctx context.Context, tier string, noWait bool) (unit, erro
 		}
 		if noWait {
 			return unit{}, ErrBudgetExhausted
+		}
+		if b.obs != nil && waitFrom.IsZero() {
+			waitFrom = b.clock.Now()
 		}
 		var timer <-chan time.Time
 		if !until.IsZero() {
@@ -321,6 +333,9 @@ func (b *budget) takeShared(ctx context.Context, u unit) (ok bool, until time.Ti
 		_, _ = b.fleet.TakeBudget(fctx, budgetTiers[u.tier], time.Unix(window+60, 0), limit)
 	}
 	cancel()
+	if err != nil && ctx.Err() == nil && b.obs != nil {
+		b.obs.FleetFallback(ctx, FleetOpBudget)
+	}
 
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -45,6 +45,11 @@
 // sentinel errors such as ErrNotFound with errors.Is; error texts and logs
 // never contain the API key or a full license key.
 //
+// An Observer (WithObserver) hears what the client and its guards do: each
+// API call by its URL template, each validation and where its answer came
+// from, budget waits, fleet fallbacks, guard states. Package licentricotel
+// implements it on OpenTelemetry; without one nothing is called.
+//
 // Package licentrictest runs a complete in-process server for tests and
 // examples.
 package licentric

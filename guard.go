@@ -115,6 +115,12 @@ type Guard struct {
 	rechecks chan chan GuardState // Recheck's requests to the supervisor
 	done     chan struct{}        // closed when the supervisor has stopped
 	notes    notifier
+
+	// fileExpires is the expiry (Unix nanoseconds; 0: none) of the license
+	// file in force at the last publish, for the client's Observer.
+	fileExpires atomic.Int64
+	obsMu       sync.Mutex // serializes the Observer's GuardState calls
+	obsClosed   bool       // the Observer heard the close
 }
 
 // Source says what a GuardState's decision rests on.
@@ -450,6 +456,7 @@ func (g *Guard) Start(ctx context.Context) (GuardState, error) {
 	if g.cfg.offlineOnly {
 		fallback = stateOfFileOnly(r.file, r.fileErr, g.cfg.ents, g.c.cfg.clock.Now())
 	}
+	fallbackFile := r.file
 	first := make(chan struct{})
 	go g.supervise(lctx, r, first)
 
@@ -468,7 +475,7 @@ func (g *Guard) Start(ctx context.Context) (GuardState, error) {
 	}
 	// Whatever ended the wait, the application gets a decision now: the
 	// supervisor's, or one from the file Start read (never the network).
-	g.publishFirst(fallback)
+	g.publishFirst(fallback, fallbackFile)
 	g.notes.start()
 	if err != nil {
 		_ = g.shutdown(context.Background())
@@ -551,6 +558,7 @@ func (g *Guard) shutdown(ctx context.Context) error {
 		return nil
 	}
 	cancel()
+	g.observe(true)
 	select {
 	case <-g.done:
 	case <-ctx.Done():
@@ -583,30 +591,63 @@ func (g *Guard) kick() {
 	}
 }
 
-// publish makes st the current state and queues it for OnGuardChange when
-// it is the first decision or Allowed, Code or Source changed.
-func (g *Guard) publish(st GuardState) {
+// publish makes st the current state, with the license file f in force
+// (nil: none), queues it for OnGuardChange when it is the first decision or
+// Allowed, Code or Source changed, and tells the client's Observer.
+func (g *Guard) publish(st GuardState, f *offline.File) {
 	g.notes.mu.Lock()
-	defer g.notes.mu.Unlock()
-	g.publishLocked(st)
+	g.publishLocked(st, f)
+	g.notes.mu.Unlock()
+	g.observe(false)
 }
 
 // publishFirst publishes st unless a decision was published already.
-func (g *Guard) publishFirst(st GuardState) {
+func (g *Guard) publishFirst(st GuardState, f *offline.File) {
 	g.notes.mu.Lock()
-	defer g.notes.mu.Unlock()
-	if !g.notes.published {
-		g.publishLocked(st)
+	first := !g.notes.published
+	if first {
+		g.publishLocked(st, f)
+	}
+	g.notes.mu.Unlock()
+	if first {
+		g.observe(false)
 	}
 }
 
-func (g *Guard) publishLocked(st GuardState) {
+func (g *Guard) publishLocked(st GuardState, f *offline.File) {
+	var exp int64
+	if f != nil {
+		exp = f.ExpiresAt.UnixNano()
+	}
+	g.fileExpires.Store(exp)
 	prev := g.state.Swap(&st)
 	if g.notes.published && prev.Allowed == st.Allowed && prev.Code == st.Code && prev.Source == st.Source {
 		return
 	}
 	g.notes.published = true
 	g.notes.enqueueLocked(st)
+}
+
+// observe tells the client's Observer the current state and the license
+// file in force; closed: the guard is closing, and nothing follows. The
+// calls come one at a time, each with what was published last, so the
+// last one the Observer hears is the latest.
+func (g *Guard) observe(closed bool) {
+	o := g.c.cfg.observer
+	if o == nil {
+		return
+	}
+	g.obsMu.Lock()
+	defer g.obsMu.Unlock()
+	if g.obsClosed {
+		return
+	}
+	g.obsClosed = closed
+	e := &GuardEvent{Guard: g, State: g.State(), Clock: g.c.cfg.clock, Closed: closed}
+	if exp := g.fileExpires.Load(); exp != 0 {
+		e.LicenseFileExpiresAt = time.Unix(0, exp)
+	}
+	o.GuardState(e)
 }
 
 // notifier delivers OnGuardChange calls in order, one at a time: the

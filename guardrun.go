@@ -66,7 +66,7 @@ func (g *Guard) supervise(ctx context.Context, r *guardRun, first chan<- struct{
 	if ctx.Err() != nil {
 		return
 	}
-	g.publish(st)
+	g.publish(st, r.file)
 	close(first)
 	r.plan(st)
 	for {
@@ -92,7 +92,7 @@ func (g *Guard) supervise(ctx context.Context, r *guardRun, first chan<- struct{
 		if ctx.Err() != nil {
 			return // closed: a decision cut short is not published
 		}
-		g.publish(st)
+		g.publish(st, r.file)
 		if reply != nil {
 			reply <- st
 		}

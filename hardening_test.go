@@ -207,3 +207,22 @@ func TestFormattingALicenseHidesItsKey(t *testing.T) {
 	}
 	assert.Contains(t, fmt.Sprintf("%+v", l), "lic_1")
 }
+
+// TestErrorOfAByKeyAnswerHidesTheKey: a malformed or unusable answer to
+// GET /licenses/by-key/{key} names the request without the key.
+func TestErrorOfAByKeyAnswerHidesTheKey(t *testing.T) {
+	const licenseKey = "DSK-SECR-ETKE-YABC-DEFG"
+	for _, body := range []string{`{}`, `{"data":{"key":"x"}}`, `{"data":[]}`} {
+		hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(body))
+		}))
+		c, err := licentric.NewClient(licentric.WithBaseURL(hs.URL), licentric.WithAPIKey(hardKey))
+		require.NoError(t, err)
+		_, err = c.Licenses.GetByKey(t.Context(), licenseKey)
+		hs.Close()
+		require.ErrorIs(t, err, licentric.ErrMalformedResponse, body)
+		assert.NotContains(t, err.Error(), "SECR-ETKE", body)
+		assert.Contains(t, err.Error(), "/licenses/by-key/", body)
+	}
+}

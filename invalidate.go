@@ -97,7 +97,7 @@ func (r *results) dropKey(key string, quiet bool) {
 	told := false
 	if r.fleet != nil {
 		fctx, cancel := context.WithTimeout(context.Background(), fleetTimeout)
-		told = r.fleetResult(r.fleet.InvalidateLicense(fctx, r.licenseDigest(key)))
+		told = r.fleetResult(context.Background(), FleetOpInvalidate, r.fleet.InvalidateLicense(fctx, r.licenseDigest(key)))
 		cancel()
 	}
 	if !quiet && !told {
@@ -132,7 +132,7 @@ func (r *results) dropAll(quiet bool) {
 	told := false
 	if r.fleet != nil {
 		fctx, cancel := context.WithTimeout(context.Background(), fleetTimeout)
-		told = r.fleetResult(r.fleet.InvalidateAll(fctx))
+		told = r.fleetResult(context.Background(), FleetOpInvalidate, r.fleet.InvalidateAll(fctx))
 		cancel()
 	}
 	if !quiet && !told {

@@ -122,6 +122,7 @@ type config struct {
 	fingerprinter func() (string, error)
 	origin        func() fingerprint.Origin // WithAppID's; nil for WithFingerprinter
 	fleet         Fleet
+	observer      Observer // nil: nothing observed
 
 	cacheStore  cache.Store
 	cacheOff    bool
@@ -167,6 +168,9 @@ func NewClient(opts ...Option) (*Client, error) {
 	}
 	c := &Client{cfg: cfg}
 	b := newBudget(cfg.clock, cfg.retry.MaxWait, cfg.budgets, cfg.fleet, cfg.logger)
+	if b != nil {
+		b.obs = cfg.observer
+	}
 	c.transport = newTransport(&cfg, b)
 	c.results = newResults(&cfg, c.hub.recheck)
 	c.Products = &ProductsService{client: c}

@@ -76,7 +76,8 @@ type results struct {
 	clock       clock.Clock
 	logger      *slog.Logger
 	fleet       Fleet
-	flights     flight.Group[*Validation]
+	obs         Observer // told of the fleet's failures; nil: nothing observed
+	flights     flight.Group[answer]
 	lookups     flight.Group[*cacheEntry] // fleet lookups, run inline (see get)
 
 	// invalidations counts invalidations; a request that overlapped one
@@ -120,6 +121,7 @@ func newResults(cfg *config, recheck func(key string)) *results {
 		clock:       cfg.clock,
 		logger:      cfg.logger,
 		fleet:       cfg.fleet,
+		obs:         cfg.observer,
 		ids:         make(map[string]string),
 		digests:     make(map[string]string),
 		keySeed:     maphash.MakeSeed(),
@@ -154,6 +156,12 @@ type query struct {
 	fleetPrev   *cacheEntry
 }
 
+// answer is a validation's result and where it came from.
+type answer struct {
+	v   *Validation
+	src ValidationSource
+}
+
 // askFunc asks the service for a validation. noWait asks it to fail with
 // ErrBudgetExhausted rather than wait for the rate budget.
 type askFunc func(ctx context.Context, noWait bool) (*Validation, error)
@@ -176,8 +184,9 @@ func (r *results) cached(q *query) (*Validation, bool) {
 
 // get answers q after a miss of the fresh cache: it shares one request
 // among concurrent identical calls, stores the result and falls back to a
-// stale result as WithStaleIfError says.
-func (r *results) get(ctx context.Context, q *query, ask askFunc) (*Validation, error) {
+// stale result as WithStaleIfError says. It also says where the result came
+// from.
+func (r *results) get(ctx context.Context, q *query, ask askFunc) (*Validation, ValidationSource, error) {
 	fk := q.ck
 	if q.fresh {
 		fk += "\x00fresh"
@@ -196,34 +205,35 @@ func (r *results) get(ctx context.Context, q *query, ask askFunc) (*Validation, 
 		})
 		if e != nil {
 			if now := r.clock.Now(); now.Before(e.freshUntil) {
-				return e.answer(now, nil), nil
+				return e.answer(now, nil), ValidationSourceFleet, nil
 			}
 		}
 		q.fleetLooked, q.fleetPrev = true, e
 	}
-	v, err := r.flights.Do(ctx, fk, func(fctx context.Context) (*Validation, error) {
+	a, err := r.flights.Do(ctx, fk, func(fctx context.Context) (answer, error) {
 		return r.miss(fctx, q, ask)
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return v.clone(), nil
+	return a.v.clone(), a.src, nil
 }
 
-func (r *results) miss(ctx context.Context, q *query, ask askFunc) (*Validation, error) {
+func (r *results) miss(ctx context.Context, q *query, ask askFunc) (answer, error) {
 	var prev *cacheEntry
+	prevSrc := ValidationSourceCache
 	if r.store != nil {
 		prev = r.lookup(q.ck)
 		switch {
 		case prev != nil || r.fleet == nil:
 		case q.fleetLooked:
-			prev = q.fleetPrev
+			prev, prevSrc = q.fleetPrev, ValidationSourceFleet
 		default:
-			prev = r.fleetLookup(ctx, q)
+			prev, prevSrc = r.fleetLookup(ctx, q), ValidationSourceFleet
 		}
 		now := r.clock.Now()
 		if prev != nil && !q.fresh && now.Before(prev.freshUntil) {
-			return prev.answer(now, nil), nil // stored by a call that just ended
+			return answer{prev.answer(now, nil), prevSrc}, nil // stored by a call that just ended
 		}
 		if prev != nil && !now.Before(prev.staleUntil) {
 			prev = nil
@@ -232,7 +242,7 @@ func (r *results) miss(ctx context.Context, q *query, ask askFunc) (*Validation,
 	if r.fleet != nil && r.store != nil && !q.fresh {
 		release, v := r.fleetShare(ctx, q)
 		if v != nil {
-			return v, nil
+			return answer{v, ValidationSourceFleet}, nil
 		}
 		defer release()
 	}
@@ -243,15 +253,15 @@ func (r *results) miss(ctx context.Context, q *query, ask askFunc) (*Validation,
 	if err != nil {
 		if prev != nil && ctx.Err() == nil && staleable(err) {
 			if now := r.clock.Now(); now.Before(prev.staleUntil) {
-				return prev.answer(now, err), nil
+				return answer{prev.answer(now, err), ValidationSourceStale}, nil
 			}
 		}
-		return nil, err
+		return answer{}, err
 	}
 	if r.store != nil && r.invalidations.Load() == gen {
 		v.until = r.remember(ctx, q, v)
 	}
-	return v, nil
+	return answer{v, ValidationSourceService}, nil
 }
 
 // staleable reports whether err is a failure to ask the service, which a
@@ -358,7 +368,7 @@ func (r *results) remember(ctx context.Context, q *query, v *Validation) time.Ti
 	if r.fleet != nil {
 		if b, err := e.encode(); err == nil {
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fleetTimeout)
-			r.fleetResult(r.fleet.SetResult(fctx, r.licenseDigest(q.key), requestDigest(q.fp, q.ents), b, ttl))
+			r.fleetResult(ctx, FleetOpStore, r.fleet.SetResult(fctx, r.licenseDigest(q.key), requestDigest(q.fp, q.ents), b, ttl))
 			cancel()
 		}
 	}
@@ -391,7 +401,7 @@ func (r *results) fleetLookup(ctx context.Context, q *query) *cacheEntry {
 	fctx, cancel := context.WithTimeout(ctx, fleetTimeout)
 	b, ok, err := r.fleet.GetResult(fctx, r.licenseDigest(q.key), requestDigest(q.fp, q.ents))
 	cancel()
-	if !r.fleetResult(err) || !ok {
+	if !r.fleetResult(ctx, FleetOpLookup, err) || !ok {
 		return nil
 	}
 	e := decodeEntry(b)
@@ -417,7 +427,7 @@ func (r *results) fleetShare(ctx context.Context, q *query) (release func(), v *
 		fctx, cancel := context.WithTimeout(ctx, fleetTimeout)
 		rel, acquired, err := r.fleet.Acquire(fctx, key, fleetLockTTL)
 		cancel()
-		if !r.fleetResult(err) || acquired {
+		if !r.fleetResult(ctx, FleetOpLock, err) || acquired {
 			if rel == nil {
 				rel = func() {}
 			}
@@ -452,10 +462,14 @@ func (r *results) fleetShare(ctx context.Context, q *query) (release func(), v *
 	}
 }
 
-// fleetResult reports whether a fleet call succeeded, logging the first
-// failure of an outage and the recovery.
-func (r *results) fleetResult(err error) bool {
+// fleetResult reports whether a fleet call op succeeded, logging the first
+// failure of an outage and the recovery, and telling the observer of each
+// failure that did not come from ctx's end.
+func (r *results) fleetResult(ctx context.Context, op FleetOperation, err error) bool {
 	if err != nil {
+		if r.obs != nil && ctx.Err() == nil {
+			r.obs.FleetFallback(ctx, op)
+		}
 		if !r.fleetDown.Swap(true) {
 			r.logger.Warn("licentric: fleet unavailable; using the local cache", "error", err.Error())
 		}

@@ -17,15 +17,20 @@ type service struct{ client *Client }
 // into out (when not nil) and then drops the cached results r.drops names:
 // every write says, where it builds its request, what it invalidates.
 func (c *Client) call(ctx context.Context, r *request, out any) (*response, error) {
+	ctx, oc := c.transport.begin(ctx, r)
 	res, err := c.transport.send(ctx, r)
 	if err != nil {
+		oc.end(res, err, "")
 		return res, err
 	}
 	if out != nil {
 		if err := decodeDataInto(res.Body, out); err != nil {
-			return nil, fmt.Errorf("%w: %s %s: %s", ErrMalformedResponse, r.method, r.path, err.Error())
+			err = fmt.Errorf("%w: %s: %s", ErrMalformedResponse, c.transport.opName(r), err.Error())
+			oc.end(res, err, "")
+			return nil, err
 		}
 	}
+	oc.end(res, nil, "")
 	c.results.drop(r.drops, out)
 	return res, nil
 }
@@ -96,7 +101,7 @@ func sendResource[T any](ctx context.Context, c *Client, r *request, check func(
 	}
 	if check != nil {
 		if err := check(v); err != nil {
-			return nil, fmt.Errorf("licentric: %s %s: %w", r.method, r.path, err)
+			return nil, fmt.Errorf("licentric: %s: %w", c.transport.opName(r), err)
 		}
 	}
 	return v, nil

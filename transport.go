@@ -73,6 +73,9 @@ type request struct {
 	// drops is what a success invalidates (see invalidate.go). The
 	// transport does not read it; Client.call does.
 	drops invalidation
+	// observed is the call as the client's Observer sees it (set by
+	// transport.begin; nil without an observer).
+	observed *observedCall
 }
 
 func (r *request) retriesAll() bool {
@@ -105,6 +108,8 @@ type transport struct {
 	retry     RetryPolicy
 	budget    *budget
 	rc        *retryablehttp.Client
+	obs       Observer   // nil: nothing observed
+	target    callTarget // the base URL as an Observer is told it
 
 	rateMu sync.Mutex
 	rates  map[string]RateLimit
@@ -121,6 +126,8 @@ func newTransport(cfg *config, b *budget) *transport {
 		retry:     cfg.retry,
 		budget:    b,
 		rates:     make(map[string]RateLimit),
+		obs:       cfg.observer,
+		target:    newCallTarget(cfg.base),
 	}
 	t.rc = &retryablehttp.Client{
 		HTTPClient:     newHTTPClient(cfg.httpClient, cfg.base, cfg.retry.AttemptTimeout),
@@ -286,6 +293,11 @@ func (t *transport) send(ctx context.Context, r *request) (*response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("licentric: %s: cannot build request", op)
 	}
+	if oc := r.observed; oc != nil {
+		for k, v := range oc.header {
+			req.Header[k] = v
+		}
+	}
 	req.Header.Set(wire.HeaderAccept, wire.ContentTypeJSON)
 	req.Header.Set(wire.HeaderUserAgent, t.userAgent)
 	if body != nil {
@@ -367,6 +379,7 @@ func (t *transport) beforeAttempt(_ retryablehttp.Logger, req *http.Request, i i
 	}
 	st.attempts = i + 1
 	st.unit.sentAt = t.clock.Now()
+	st.r.observed.sending()
 	if i > 0 && st.lastAmbiguous {
 		st.ambiguous = true
 	}
@@ -441,13 +454,18 @@ func (t *transport) checkRetry(ctx context.Context, resp *http.Response, err err
 func (t *transport) observe(ctx context.Context, st *attempt, resp *http.Response, err error) {
 	t.budget.observe(st.unit, st.tier, resp)
 	st.unit = unit{}
+	var (
+		rl    RateLimit
+		hasRL bool
+	)
 	if resp != nil && st.tier != "" {
-		if l, ok := parseRateLimit(resp.Header); ok {
+		if rl, hasRL = parseRateLimit(resp.Header); hasRL {
 			t.rateMu.Lock()
-			t.rates[st.tier] = l
+			t.rates[st.tier] = rl
 			t.rateMu.Unlock()
 		}
 	}
+	st.r.observed.attemptEnded(ctx, resp, err, rl, hasRL)
 	if !t.logger.Enabled(ctx, slog.LevelDebug) {
 		return
 	}
@@ -490,6 +508,12 @@ func (t *transport) backoff(minWait, maxWait time.Duration, n int, resp *http.Re
 // extra secrets.
 func (t *transport) redactor(r *request) redactor {
 	return newRedactor(append([]string{t.apiKey, r.licenseKey, r.token}, r.secrets...)...)
+}
+
+// opName names r in an error: its method and path, with the secrets the
+// path may hold (a license key) redacted.
+func (t *transport) opName(r *request) string {
+	return r.method + " " + t.redactor(r).redact(r.path)
 }
 
 // rateLimit returns the last rate-limit headers of tier.

@@ -184,6 +184,9 @@ func (c *Client) validate(ctx context.Context, key string, mode validateMode, op
 	q.fresh = q.fresh || mode.fresh
 	q.noRetry = mode.once
 	if v, ok := c.results.cached(&q); ok {
+		if o := c.cfg.observer; o != nil {
+			o.Validation(ctx, v.Code, ValidationSourceCache)
+		}
 		return v, nil
 	}
 	// The sorted codes may live on this frame: the miss gets its own.
@@ -193,9 +196,13 @@ func (c *Client) validate(ctx context.Context, key string, mode validateMode, op
 // validateMiss answers a validation the fresh cache could not.
 func (c *Client) validateMiss(ctx context.Context, key, fp string, ents []string, ck string, fresh, noRetry bool) (*Validation, error) {
 	q := &query{key: key, fp: fp, ents: ents, ck: ck, fresh: fresh, noRetry: noRetry}
-	return c.results.get(ctx, q, func(ctx context.Context, noWait bool) (*Validation, error) {
+	v, src, err := c.results.get(ctx, q, func(ctx context.Context, noWait bool) (*Validation, error) {
 		return c.validateRemote(ctx, q, noWait)
 	})
+	if err == nil && c.cfg.observer != nil {
+		c.cfg.observer.Validation(ctx, v.Code, src)
+	}
+	return v, err
 }
 
 // validateQuery checks Validate's arguments and builds its query; the
@@ -242,7 +249,20 @@ func (c *Client) validateQuery(key string, opts []ValidateOption, buf []string) 
 
 // validateRemote sends one validate-key request for q.
 func (c *Client) validateRemote(ctx context.Context, q *query, noWait bool) (*Validation, error) {
-	r := &request{
+	r := c.validateRequest(q, noWait)
+	ctx, oc := c.transport.begin(ctx, r)
+	v, res, err := c.validateSend(ctx, r)
+	var code Code
+	if v != nil {
+		code = v.Code
+	}
+	oc.end(res, err, code)
+	return v, err
+}
+
+// validateRequest is the validate-key request of q.
+func (c *Client) validateRequest(q *query, noWait bool) *request {
+	return &request{
 		method:     http.MethodPost,
 		path:       wire.PathValidateKey,
 		body:       &wire.ValidateRequest{Key: q.key, Fingerprint: q.fp, Entitlements: q.ents},
@@ -252,20 +272,24 @@ func (c *Client) validateRemote(ctx context.Context, q *query, noWait bool) (*Va
 		noRetry:    q.noRetry,
 		secrets:    []string{q.key},
 	}
+}
+
+// validateSend sends r and decodes its answer.
+func (c *Client) validateSend(ctx context.Context, r *request) (*Validation, *response, error) {
 	res, err := c.transport.send(ctx, r)
 	if err != nil {
 		var apiErr *APIError
 		if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound && apiErr.Code == wire.CodeNotFound {
-			return &Validation{Code: CodeNotFound, Detail: apiErr.Message}, nil
+			return &Validation{Code: CodeNotFound, Detail: apiErr.Message}, res, nil
 		}
-		return nil, err
+		return nil, res, err
 	}
 	v, err := decodeValidation(res.Body)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s %s: %s", ErrMalformedResponse, r.method, r.path, err.Error())
+		return nil, res, fmt.Errorf("%w: %s %s: %s", ErrMalformedResponse, r.method, r.path, err.Error())
 	}
 	v.Detail = c.transport.redactor(r).clean(v.Detail, maxMessageRunes)
-	return v, nil
+	return v, res, nil
 }
 
 // decodeValidation decodes a validate-key success body. It insists on the
