@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -152,4 +153,18 @@ func envelopeOf(t *testing.T, cert []byte) map[string]any {
 	var env map[string]any
 	require.NoError(t, json.Unmarshal(raw, &env))
 	return env
+}
+
+// TestLicenseFileDocPython runs docs/license-file-vectors.py, a verifier
+// written in Python from docs/license-file.md alone, over the vectors: the
+// page is enough to implement the format in another language. Skipped
+// where python3 is not installed.
+func TestLicenseFileDocPython(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 is not installed")
+	}
+	out, err := exec.CommandContext(t.Context(), python, filepath.Join("docs", "license-file-vectors.py")).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	t.Logf("%s", bytes.TrimSpace(out))
 }
