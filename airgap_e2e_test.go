@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -238,4 +239,60 @@ func TestAirGappedEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	assert.Nil(t, m)
 	assert.Zero(t, a.srv.CountRequests(http.MethodPost, "/machines"), "release activated something")
+}
+
+// TestAirGappedGuardFollowsItsFile: a long-running air-gapped application
+// needs no restart. Its offline-only guard denies within one check interval
+// of the file's expiry, and takes a renewed file carried in within one more,
+// with no Recheck, never dialling. In a testing/synctest bubble on an
+// in-memory server, so a month passes at once.
+func TestAirGappedGuardFollowsItsFile(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := licentrictest.NewServer(licentrictest.WithInMemory())
+		defer srv.Close()
+		fx, err := srv.Seed(licentrictest.Seed{Env: licentrictest.EnvLive, Policy: licentric.PolicyRequest{
+			OfflineAllowed: licentric.Ptr(true), OfflineMaxDays: licentric.Ptr(30), MaxMachines: licentric.Value(1)}})
+		require.NoError(t, err)
+		machine := noDialClient(t, licentric.WithFingerprinter(func() (string, error) { return agFP, nil }))
+		operator, err := licentric.NewClient(licentric.WithBaseURL(srv.URL), licentric.WithHTTPClient(srv.Client()))
+		require.NoError(t, err)
+		req, err := machine.NewOfflineRequest(fx.License.Key, licentric.ActivateParams{})
+		require.NoError(t, err)
+		path := filepath.Join(t.TempDir(), "license.lic")
+		fulfil := func() *offline.File {
+			got, err := operator.FulfillOfflineRequest(t.Context(), req, licentric.FulfillParams{PublicKeys: pinned(srv), TTL: 30 * 24 * time.Hour})
+			require.NoError(t, err)
+			require.NoError(t, offline.SaveFile(path, got.Certificate)) // carried in
+			return got.File
+		}
+		f := fulfil()
+
+		const interval = 6 * time.Hour // fewer checks to simulate than the default's
+		g, err := licentric.NewGuard(machine, fx.License.Key, licentric.WithLicenseFile(path, pinned(srv)...), licentric.WithOfflineOnly(),
+			licentric.WithCheckInterval(interval))
+		require.NoError(t, err)
+		defer g.Close(context.Background())
+		st, err := g.Start(t.Context())
+		require.NoError(t, err)
+		require.True(t, st.Allowed, "%+v", st)
+
+		time.Sleep(time.Until(f.ExpiresAt) - time.Minute)
+		synctest.Wait()
+		assert.True(t, g.State().Allowed, "denied before the file expired")
+		time.Sleep(time.Minute + interval)
+		synctest.Wait()
+		st = g.State()
+		assert.False(t, st.Allowed, "still allowed a check interval after the file expired")
+		assert.ErrorIs(t, st.FileErr, offline.ErrFileExpired)
+
+		renewed := fulfil()
+		time.Sleep(interval)
+		synctest.Wait()
+		st = g.State()
+		assert.True(t, st.Allowed, "the renewed file was not taken within a check interval: %+v", st)
+		assert.Equal(t, renewed.ExpiresAt, st.Until)
+		l, err := srv.License(fx.Env, fx.License.ID)
+		require.NoError(t, err)
+		assert.Equal(t, 1, l.MachineCount)
+	})
 }
