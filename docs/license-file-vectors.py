@@ -47,6 +47,11 @@ def b64(text):
         raise Refused("ErrMalformed")
 
 
+def is_one(v):
+    """Whether a JSON value is the number 1 written as an integer (not 1.0, not true)."""
+    return type(v) is int and v == 1
+
+
 def timestamp(text):
     return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
@@ -64,7 +69,7 @@ def verify(raw, keys, now=NOW):
         env = json.loads(b64("".join(text.split())))
     except ValueError:
         raise Refused("ErrMalformed")
-    if not isinstance(env, dict) or env.get("v") != 1 or env.get("alg") != "ed25519" or not all(
+    if not isinstance(env, dict) or not is_one(env.get("v")) or env.get("alg") != "ed25519" or not all(
         isinstance(env.get(k), str) and env.get(k) for k in ("kid", "payload", "sig")
     ):
         raise Refused("ErrMalformed")
@@ -82,7 +87,7 @@ def verify(raw, keys, now=NOW):
         p = json.loads(b64(env["payload"]))
         issued, expires = timestamp(p["issuedAt"]), timestamp(p["expiresAt"])
         lic = p["license"]
-        if p["v"] != 1 or lic["status"] not in ("active", "expired", "suspended", "revoked", "banned"):
+        if not is_one(p["v"]) or lic["status"] not in ("active", "expired", "suspended", "revoked", "banned"):
             raise Refused("ErrMalformed")
     except (ValueError, KeyError, TypeError):
         raise Refused("ErrMalformed")
