@@ -125,10 +125,12 @@ var errNoMachine = fmt.Errorf("%w: no machine of the license has this fingerprin
 // API key (GET /licenses/by-key/{key}, scope licenses:read; no use of the
 // license is counted), and otherwise by a fresh validation of key with fp,
 // which names the matched machine and counts one use of the license.
-// Without an API key a validation sees live licenses only: a test license
-// is found with the client's lk_test_ API key. A suspended, revoked,
-// banned or used-up license names no machine to a validation: deactivate
-// its machine with the API key then (Machines.Delete).
+// Without an API key a validation sees live licenses only; a license it
+// does not find (a test license) is asked, with the license key, to
+// activate fp, which names the machine when the license has it (and when
+// it has not, the machine that activation makes is deactivated at once). A
+// suspended, revoked, banned or used-up license names no machine to either:
+// deactivate its machine with the API key then (Machines.Delete).
 //
 // The deactivation itself is made with the license key. When no machine of
 // the license has fp (or it went away meanwhile) the error matches
@@ -177,9 +179,37 @@ func (c *Client) machineByFingerprint(ctx context.Context, key, fp string) (*Mac
 	case v.Code == CodeFingerprintNotFound:
 		return nil, errNoMachine
 	case v.Code == CodeNotFound:
-		return nil, fmt.Errorf("%w: no live license has this key (a test license is found with an lk_test_ API key)", ErrNotFound)
+		// Without an API key a validation sees live licenses only.
+		return c.machineByActivation(ctx, key, fp)
 	}
 	return nil, fmt.Errorf("licentric: the validation names no machine of this license (%w); deactivate it with the API key", v.Err())
+}
+
+// machineByActivation finds the machine of the license with key key that
+// has fingerprint fp by asking, with the license key, to activate fp: a
+// license that has it answers FINGERPRINT_CONFLICT naming the machine
+// (EnsureActivated), in either environment. A license that has not either
+// refuses (full: MACHINE_LIMIT_EXCEEDED; the fingerprint on another
+// license: FINGERPRINT_CONFLICT) or activates it, and that machine is
+// deactivated at once. For the licenses a validation without an API key
+// cannot see: test licenses.
+func (c *Client) machineByActivation(ctx context.Context, key, fp string) (*Machine, error) {
+	m, activated, err := c.EnsureActivated(ctx, key, &MachineRequest{Fingerprint: fp})
+	switch {
+	case errors.Is(err, ErrMachineLimitExceeded), errors.Is(err, ErrFingerprintConflict):
+		return nil, errNoMachine
+	case errors.Is(err, ErrUnauthorized), errors.Is(err, ErrNotFound):
+		return nil, fmt.Errorf("%w: no license has this key", ErrNotFound)
+	case err != nil:
+		return nil, fmt.Errorf("licentric: finding the machine: %w", err)
+	case !activated:
+		return m, nil
+	}
+	if err := c.Deactivate(ctx, key, m.ID); err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("licentric: no machine of the license had this fingerprint, but the machine %s activated to find out is still active: deactivating it failed: %w",
+			sanitize(m.ID, 64), err)
+	}
+	return nil, errNoMachine
 }
 
 // machine returns l's live machine with fingerprint fp, or nil. Only

@@ -411,14 +411,42 @@ func TestDeactivateFingerprint(t *testing.T) {
 		assert.ErrorIs(t, err, licentric.ErrFingerprintNotFound)
 	})
 	t.Run("test license without an API key", func(t *testing.T) {
-		srv, fx := agServer(t, licentrictest.EnvTest, 30, 1)
+		// A validation without an API key does not see a test license: the
+		// machine is found by an activation's conflict, with the license key.
+		srv, fx := agServer(t, licentrictest.EnvTest, 30, 2)
 		c := coClient(t, srv.URL, srv)
-		_, _, err := c.EnsureActivated(ctx, fx.License.Key, &licentric.MachineRequest{Fingerprint: agFP})
+		m, _, err := c.EnsureActivated(ctx, fx.License.Key, &licentric.MachineRequest{Fingerprint: agFP})
 		require.NoError(t, err)
+		srv.ResetRequests()
+		got, err := c.DeactivateFingerprint(ctx, fx.License.Key, agFP)
+		require.NoError(t, err)
+		assert.Equal(t, m.ID, got.ID)
+		assert.Equal(t, 0, liveMachineCount(t, srv, fx))
+		for _, r := range srv.Requests() {
+			assert.NotEqual(t, "Bearer", r.Scheme, "%s %s", r.Method, r.Path)
+		}
+
+		// Gone: the activation that finds that out is undone, so no seat is
+		// taken; on a full license it is refused, and nothing changes.
 		_, err = c.DeactivateFingerprint(ctx, fx.License.Key, agFP)
+		require.ErrorIs(t, err, licentric.ErrFingerprintNotFound)
+		assert.Equal(t, 0, liveMachineCount(t, srv, fx), "the probe's machine was left active")
+		rel, err := c.ReleaseOfflineRequest(ctx, agRequest(fx.License.Key), "")
+		require.NoError(t, err)
+		assert.Nil(t, rel)
+		for _, fp := range []string{"another-machine-0001", "another-machine-0002"} {
+			_, _, err = c.EnsureActivated(ctx, fx.License.Key, &licentric.MachineRequest{Fingerprint: fp})
+			require.NoError(t, err)
+		}
+		_, err = c.DeactivateFingerprint(ctx, fx.License.Key, agFP)
+		require.ErrorIs(t, err, licentric.ErrFingerprintNotFound)
+		assert.Equal(t, 2, liveMachineCount(t, srv, fx))
+
+		// No license has the key.
+		_, err = c.DeactivateFingerprint(ctx, "DSK-NONE-0000-0000-0000", agFP)
 		require.ErrorIs(t, err, licentric.ErrNotFound)
-		assert.Contains(t, err.Error(), "lk_test_ API key")
-		assert.Equal(t, 1, liveMachineCount(t, srv, fx))
+		assert.NotErrorIs(t, err, licentric.ErrFingerprintNotFound)
+		assert.NotContains(t, err.Error(), "DSK-NONE")
 	})
 	t.Run("suspended without an API key", func(t *testing.T) {
 		srv, fx := agServer(t, licentrictest.EnvLive, 30, 1)

@@ -78,12 +78,14 @@ the license key and fingerprint, with the license key alone, as a
 customer's operator who holds no API key does.
 
 With --license-key the machine is found by validating the key with the
-fingerprint, which counts one use of the license and sees live licenses
-only; with an API key as well (a test license needs an lk_test_ one) it is
-found by the license's machines instead, and no use is counted. The
-deactivation itself is made with the license key. A suspended, revoked,
-banned or used-up license names no machine to a validation: use the API
-key then.
+fingerprint, which counts one use of the license; a license that validation
+does not see (a test license: it sees live ones only) is asked to activate
+the fingerprint, which names the machine (and when the license has no such
+machine, the machine that makes is deactivated at once). With an API key as
+well (an lk_test_ one for a test license) the machine is found by the
+license's machines instead, and no use is counted. The deactivation itself
+is made with the license key. A suspended, revoked, banned or used-up
+license names no machine without an API key: use the API key then.
 
 --json prints {"deactivated": Machine}, the machine as it was.
 
@@ -290,14 +292,13 @@ func (c *cli) deactivated(m *licentric.Machine, asJSON bool) error {
 	return nil
 }
 
-// lookupHint adds to err what to do when a license key was not found: the
-// client looked in its API key's environment, or without one in live.
+// lookupHint adds to err what to do when a license key was not found with
+// an API key, which looks in its own environment only. (With the license
+// key alone, licenses of both environments are found.)
 func lookupHint(client *licentric.Client, err error) error {
-	if !errors.Is(err, licentric.ErrNotFound) || errors.Is(err, licentric.ErrFingerprintNotFound) {
+	if !errors.Is(err, licentric.ErrNotFound) || errors.Is(err, licentric.ErrFingerprintNotFound) ||
+		client.Environment() == licentric.EnvironmentNone {
 		return err
-	}
-	if client.Environment() == licentric.EnvironmentNone {
-		return fmt.Errorf("%w (without an API key only live licenses are found: for a test license set an lk_test_ API key too)", err)
 	}
 	return fmt.Errorf("%w (the API key finds %s licenses only)", err, client.Environment())
 }

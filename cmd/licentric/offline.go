@@ -118,11 +118,12 @@ machine that is decommissioned or replaced. A machine already gone is
 success. The license key is the request's, or --license-key (or
 LICENTRIC_LICENSE_KEY) when it holds none.
 
-The machine is found by validating the license key with the request's
-fingerprint, which counts one use of the license and sees live licenses
-only; with an API key as well (a test license needs an lk_test_ one) it is
-found by the license's machines instead. The deactivation is made with the
-license key.
+The machine is found as 'licentric machines deactivate --license-key'
+finds it: by validating the license key with the request's fingerprint,
+which counts one use of the license (a test license, which that validation
+does not see, by asking to activate the fingerprint); with an API key as
+well (an lk_test_ one for a test license) by the license's machines
+instead. The deactivation is made with the license key.
 
 --json prints {"released": Machine}, the machine as it was, or
 {"released": null} when no machine of the license had the fingerprint.

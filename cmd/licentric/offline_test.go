@@ -347,8 +347,9 @@ func TestOfflineFulfillUsage(t *testing.T) {
 	}
 }
 
-// TestOfflineRelease: release with the license key and an API key (a test
-// license), then again; a live license with the key alone.
+// TestOfflineRelease: release a test license's machine with the license
+// key alone, again, then with an API key as well, and again; a live
+// license's with the key alone.
 func TestOfflineRelease(t *testing.T) {
 	f := newFixture(t)
 	fx := f.seed(t, licentrictest.EnvTest, offlinePolicy())
@@ -358,13 +359,25 @@ func TestOfflineRelease(t *testing.T) {
 	code, _, stderr := f.run(t, "offline", "fulfill", "--public-key", f.key, "--out", out, reqPath)
 	require.Equal(t, exitOK, code, "stderr %q", stderr)
 
-	// Without an API key a test license can't be found by validation.
+	// The license key alone finds a test license's machine too (by an
+	// activation's conflict: a validation without an API key sees live
+	// licenses only).
+	f.srv.ResetRequests()
 	code, stdout, stderr := f.run(t, "offline", "release", reqPath)
-	assert.Equal(t, exitFailed, code)
-	assert.Empty(t, stdout)
-	assert.Contains(t, stderr, "for a test license set an lk_test_ API key too")
-	assert.Equal(t, 1, f.machineCount(t, fx))
+	require.Equal(t, exitOK, code, "stderr %q", stderr)
+	assert.Regexp(t, `^Machine \S+ released: its seat on license `+fx.License.ID+` is free\.\n$`, stdout)
+	assert.Equal(t, 0, f.machineCount(t, fx))
+	for _, r := range f.srv.Requests() {
+		assert.NotEqual(t, "Bearer", r.Scheme, "%s %s", r.Method, r.Path)
+	}
+	code, stdout, stderr = f.run(t, "offline", "release", reqPath)
+	require.Equal(t, exitOK, code, "again: stderr %q", stderr)
+	assert.Equal(t, "No machine of the license has the request's fingerprint: its seat is already free.\n", stdout)
+	assert.Equal(t, 0, f.machineCount(t, fx), "finding out took a seat")
 
+	// With an API key as well: found by the license's machines.
+	code, _, stderr = f.run(t, "offline", "fulfill", "--public-key", f.key, "--out", out, reqPath)
+	require.Equal(t, exitOK, code, "stderr %q", stderr)
 	f.env["LICENTRIC_API_KEY"] = f.srv.NewAPIKey(licentrictest.EnvTest, "licenses:read")
 	code, stdout, stderr = f.run(t, "offline", "release", reqPath)
 	require.Equal(t, exitOK, code, "stderr %q", stderr)
