@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/licentric/licentric-go"
 	"github.com/licentric/licentric-go/offline"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -190,24 +191,21 @@ func TestSigningKeySourceIsStable(t *testing.T) {
 	assert.Contains(t, string(src), "var licentricSigningKeys = []string{\n\t\"PUBKEY\", // key ID 0123456789abcdef\n}\n")
 }
 
-// The snippet in the generated file's comment compiles and works: this is
-// it, on a variable of the generated type.
+// The generated variable is what the Guard takes (this compiles), and its
+// keys verify the service's files.
 func TestPinKeySnippetWorks(t *testing.T) {
 	f := newFixture(t)
 	pub := f.srv.PublicKey()
-	licentricSigningKeys := []struct {
-		KeyID     string
-		PublicKey string
-	}{{KeyID: offline.KeyID(pub), PublicKey: offline.MarshalPublicKey(pub)}}
-	fp := testFP
+	licentricSigningKeys := []string{offline.MarshalPublicKey(pub)}
+	_ = licentric.WithLicenseFile(filepath.Join(t.TempDir(), "license.lic"), licentricSigningKeys...)
 
 	var opts []offline.Option
 	for _, k := range licentricSigningKeys {
-		pub, err := offline.ParsePublicKey(k.PublicKey)
+		pub, err := offline.ParsePublicKey(k)
 		require.NoError(t, err)
 		opts = append(opts, offline.WithPublicKey(pub))
 	}
-	v, err := offline.NewVerifier(append(opts, offline.WithFingerprint(fp), offline.WithEnvironment("test"),
+	v, err := offline.NewVerifier(append(opts, offline.WithFingerprint(testFP), offline.WithEnvironment("test"),
 		offline.WithClockSource(f.srv.Clock()))...)
 	require.NoError(t, err)
 	_, err = v.VerifyFile(f.file(t, testFP, time.Hour))
