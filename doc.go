@@ -34,7 +34,12 @@
 //
 // Checkout obtains a signed license file for offline use, and
 // RefreshLicenseFile keeps a stored one fresh; package offline verifies it
-// without a network.
+// without a network. A machine that can never reach the service is licensed
+// with a file carried each way: NewOfflineRequest describes it there (no
+// socket), FulfillOfflineRequest activates it once and checks out its file
+// on a connected computer (again: a renewal, never a second machine), and
+// ReleaseOfflineRequest frees its seat when it is retired; each needs the
+// license key only, as do EnsureActivated and DeactivateFingerprint.
 //
 // Requests go over HTTPS (plain http only to loopback), carry the contract's
 // headers, and are retried with jittered exponential backoff on 429, 5xx and

@@ -40,24 +40,8 @@ func (c *Client) Activate(ctx context.Context, key string, p ActivateParams) (*M
 	if err := checkLicenseKey(key); err != nil {
 		return nil, err
 	}
-	fp, err := c.fingerprintOrDefault(p.Fingerprint)
-	if err != nil {
+	if err := c.fillFromThisMachine(&p); err != nil {
 		return nil, err
-	}
-	p.Fingerprint = fp
-	if p.Cores < 0 {
-		return nil, fmt.Errorf("%w: negative core count", ErrInvalidArgument)
-	}
-	if p.Platform == "" {
-		p.Platform = fingerprint.Platform()
-	}
-	if p.Hostname == "" {
-		if h, err := os.Hostname(); err == nil {
-			p.Hostname = h
-		}
-	}
-	if p.Cores == 0 {
-		p.Cores = runtime.NumCPU()
 	}
 	return c.activate(ctx, &request{
 		auth:       authLicense,
@@ -72,6 +56,32 @@ func (c *Client) Activate(ctx context.Context, key string, p ActivateParams) (*M
 			Metadata:    p.Metadata,
 		},
 	}, func(ctx context.Context, id string) (*Machine, error) { return c.GetMachine(ctx, key, id) })
+}
+
+// fillFromThisMachine fills p's empty fields from the running machine, as
+// ActivateParams documents (NewOfflineRequest fills a request the same
+// way), and checks the fingerprint's length and the core count.
+func (c *Client) fillFromThisMachine(p *ActivateParams) error {
+	fp, err := c.fingerprintOrDefault(p.Fingerprint)
+	if err != nil {
+		return err
+	}
+	p.Fingerprint = fp
+	if p.Cores < 0 {
+		return fmt.Errorf("%w: negative core count", ErrInvalidArgument)
+	}
+	if p.Platform == "" {
+		p.Platform = fingerprint.Platform()
+	}
+	if p.Hostname == "" {
+		if h, err := os.Hostname(); err == nil {
+			p.Hostname = h
+		}
+	}
+	if p.Cores == 0 {
+		p.Cores = runtime.NumCPU()
+	}
+	return nil
 }
 
 // activate sends r, an activation (POST /machines) whose auth and body the

@@ -17,8 +17,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/hashicorp/go-retryablehttp"
 
@@ -662,29 +660,13 @@ func unwrapURLError(err error) error {
 	}
 }
 
-// maxLicenseKeyLen bounds the license keys the client sends (contract
-// §13: custom keys run to 16,384 characters).
-const maxLicenseKeyLen = 16384
-
 // checkLicenseKey refuses license keys the service cannot have (contract
-// §13): empty, longer than maxLicenseKeyLen, not UTF-8, with control
-// characters, or with leading or trailing white space. The key never
-// appears in the error.
+// §13, wire.LicenseKeyProblem): empty, longer than wire.MaxLicenseKeyLen,
+// not UTF-8, with control characters, or with leading or trailing white
+// space. The key never appears in the error.
 func checkLicenseKey(k string) error {
-	switch {
-	case k == "":
-		return fmt.Errorf("%w: license key is empty", ErrInvalidArgument)
-	case len(k) > maxLicenseKeyLen:
-		return fmt.Errorf("%w: license key is longer than %d bytes", ErrInvalidArgument, maxLicenseKeyLen)
-	case !utf8.ValidString(k):
-		return fmt.Errorf("%w: license key is not UTF-8", ErrInvalidArgument)
-	case strings.TrimSpace(k) != k:
-		return fmt.Errorf("%w: license key has leading or trailing white space", ErrInvalidArgument)
-	}
-	for _, r := range k {
-		if unicode.IsControl(r) {
-			return fmt.Errorf("%w: license key contains control characters", ErrInvalidArgument)
-		}
+	if problem := wire.LicenseKeyProblem(k); problem != "" {
+		return fmt.Errorf("%w: license key %s", ErrInvalidArgument, problem)
 	}
 	return nil
 }

@@ -32,6 +32,17 @@
 // check passes. Re-verifying the very same bytes skips the signature but
 // repeats every check that depends on the clock.
 //
+// # Activation requests
+//
+// A machine that never reaches the service asks to be licensed with a
+// Request: its fingerprint, its facts (hostname, platform, cores,
+// application ID) and optionally the license key, as a small versioned JSON
+// document (SaveRequest writes it with mode 0600, ParseRequest and
+// LoadRequest read it strictly). The request is carried to a connected
+// computer, fulfilled there (licentric.Client.FulfillOfflineRequest, or
+// `licentric offline fulfill`), and the license file carried back. Making,
+// saving and reading a request opens no socket.
+//
 // # Keys
 //
 // ParsePublicKey reads the pinned key; WithPublicKey trusts it. Both refuse,

@@ -18,8 +18,13 @@ import (
 const fingerprintUsage = `Usage: licentric fingerprint --app-id ID [--state-dir DIR] [--json]
 
 Prints this machine's fingerprint for application ID, the value a license
-file for this machine must be checked out for. Run it on the air-gapped
-machine and carry the output to 'licentric checkout --fingerprint'.
+file for this machine must be checked out for. For an air-gapped machine,
+'licentric offline request --app-id ID --out request.json' writes it there
+together with the machine's facts and the license key, and 'licentric
+offline fulfill' activates the machine and checks its file out online (see
+'licentric offline --help'). With the fingerprint alone, activate the
+machine with 'licentric machines activate --license-key KEY --fingerprint FP'
+before 'licentric checkout --fingerprint FP'.
 
 --json prints {"fingerprint": FP, "appId": ID}.
 `

@@ -1,8 +1,9 @@
 // Command licentric is the command-line tool for Licentric licensing. It
-// handles offline license files for sites without a network: it prints a
-// machine's fingerprint, checks out a signed license file for that machine on
-// a connected computer, and verifies the file on the air-gapped one against
-// the vendor's pinned public key. It runs the common support actions on
+// licenses machines at sites without a network: it writes an air-gapped
+// machine's activation request there, activates the machine and checks out
+// a signed license file for it on a connected computer, verifies the file on
+// the air-gapped one against the vendor's pinned public key, and gives the
+// seat back when the machine is retired. It runs the common support actions on
 // licenses and machines, pins the signing keys into an application's source,
 // imports data from other licensing services, and runs the test server
 // (package licentrictest) as a standalone process for other languages' tests.
@@ -14,8 +15,14 @@
 //	        [--entitlement CODE]... [--env live|test] license.lic
 //	licentric checkout [--license-id ID] --public-key KEY (--fingerprint FP | --app-id ID)
 //	        [--ttl 336h] [--out license.lic] [--env live|test] [--license-key KEY]
+//	licentric offline request (--fingerprint FP | --app-id ID [--state-dir DIR]) [--license-key KEY]
+//	        [--name N] --out request.json
+//	licentric offline fulfill --public-key KEY [--public-key KEY2] [--ttl D] [--license-key KEY]
+//	        --out license.lic request.json
+//	licentric offline release [--license-key KEY] request.json
+//	licentric machines activate --license-key KEY --fingerprint FP [--name N] [--platform P] [--hostname H]
 //	licentric machines list [--license-id ID | --license-key KEY] [--limit N]
-//	licentric machines deactivate (MACHINE_ID | --license-id ID --fingerprint FP)
+//	licentric machines deactivate (MACHINE_ID | --license-id ID --fingerprint FP | --license-key KEY --fingerprint FP)
 //	licentric licenses get (LICENSE_ID | --key KEY) [--show-key]
 //	licentric licenses suspend|reinstate LICENSE_ID [--show-key]
 //	licentric pin-key [--out signing_key.go] [--package main] [--var NAME] [--public-key KEY]...
@@ -28,14 +35,20 @@
 // and every command but import and help takes --json (below; serve always
 // prints JSON).
 //
-// The air-gapped workflow: run "licentric fingerprint --app-id ID" on the
-// air-gapped machine (ID is the application ID the application itself uses);
-// carry the fingerprint to a connected computer, where a machine with it has
-// been activated on the license, and run "licentric checkout --fingerprint FP";
-// carry the license file back and check it with "licentric verify". Refresh
-// the file the same way before it expires. When the machine is retired, free
-// its seat with "licentric machines deactivate --license-id ID --fingerprint
-// FP".
+// The air-gapped workflow: run "licentric offline request --app-id ID --out
+// request.json" on the air-gapped machine (ID is the application ID the
+// application itself uses; it opens no network connection), carry
+// request.json to a connected computer and run "licentric offline fulfill
+// --public-key KEY --out license.lic request.json" there, which activates the
+// machine once and writes a license file that verifies with the pinned key;
+// carry license.lic back and check it with "licentric verify". Fulfil the
+// same request again before the file expires: a new file, the same machine.
+// When the machine is retired, "licentric offline release request.json"
+// frees its seat. Each step needs the license key only (in the request, or
+// --license-key), not the vendor's API key. With a fingerprint alone,
+// "licentric machines activate" and "licentric checkout" do the online half,
+// and "licentric machines deactivate --license-key KEY --fingerprint FP" (or,
+// with an API key, --license-id ID) frees the seat.
 //
 // A public key (KEY) is given in one of the forms of offline.ParsePublicKey
 // (standard base64 of the 32 raw bytes, 64 hex digits, or a PEM PUBLIC KEY
@@ -63,13 +76,16 @@
 //
 // The online commands read the service's address and credentials from flags
 // or the environment: --base-url or LICENTRIC_BASE_URL (default
-// https://licentric.com), --api-key or LICENTRIC_API_KEY (machines, licenses
-// and pin-key need one), and for checkout --license-key or
-// LICENTRIC_LICENSE_KEY to authenticate with the license's own key instead of
-// an API key. Prefer the environment variables: command-line arguments are
-// visible to other users of the machine. Neither an API key nor a full
-// license key is ever printed: messages show them redacted, and license keys
-// in output are redacted unless licenses --show-key asks for them.
+// https://licentric.com), --api-key or LICENTRIC_API_KEY (machines list,
+// licenses and pin-key need one), and --license-key or LICENTRIC_LICENSE_KEY
+// to act with the license's own key instead: checkout, offline fulfill and
+// release, machines activate and machines deactivate --license-key do, and
+// use an API key, when one is set, only to look the license up. Prefer the
+// environment variables: command-line arguments are visible to other users
+// of the machine. Neither an API key nor a full license key is ever printed:
+// messages show them redacted, and license keys in output are redacted unless
+// licenses --show-key asks for them. An activation request holding a license
+// key is written with mode 0600.
 //
 // # JSON output
 //
@@ -81,6 +97,11 @@
 //	                     "remainingSeconds", "refreshDue", "license": {"id", "name", "key" (redacted),
 //	                     "status", "expired", "productId", "policyId", "policyName", "expiresAt" (null: never)},
 //	                     "machine": {"id", "name"}, "entitlements"}
+//	offline request     {"path", "fingerprint", "appId", "name", "hostname", "platform", "cores",
+//	                     "licenseKey" (redacted; absent without one)}
+//	offline fulfill     as checkout, with "activated" (false: the machine was active, a renewal)
+//	offline release     {"released": Machine} (null: no machine had the fingerprint)
+//	machines activate   {"machine": Machine, "activated"}
 //	machines list       {"machines": [Machine, ...], "truncated"}
 //	machines deactivate {"deactivated": Machine}
 //	licenses ...        {"license": License} (key redacted unless --show-key; get adds "machines")

@@ -6,10 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/licentric/licentric-go"
+	"github.com/licentric/licentric-go/offline"
 )
 
 // maxListed caps what machines list reads, whatever --limit says.
@@ -18,12 +20,13 @@ const maxListed = 100000
 func machinesCommand() *command {
 	return &command{
 		name:    "machines",
-		summary: "list a license's machines, or deactivate one (API key)",
+		summary: "activate, list or deactivate machines",
 		usage: `Usage: licentric machines <command> [flags]
 
-Support actions on machines, with an API key: see which machines hold a
-license's seats, and free the seat of a machine that is dead, lost or
-air-gapped (it cannot deactivate itself).
+Support actions on machines: activate a machine that cannot activate itself
+(an air-gapped one) with the license key, see which machines hold a
+license's seats (API key), and free the seat of a machine that is dead, lost
+or air-gapped, with the API key or the license key alone.
 `,
 		subs: []*command{
 			{
@@ -37,6 +40,12 @@ air-gapped (it cannot deactivate itself).
 				summary: "deactivate a machine, freeing its seat at once",
 				usage:   machinesDeactivateUsage,
 				setup:   (*cli).machinesDeactivate,
+			},
+			{
+				name:    "machines activate",
+				summary: "activate a machine on a license with the license key",
+				usage:   machinesActivateUsage,
+				setup:   (*cli).machinesActivate,
 			},
 		},
 	}
@@ -58,16 +67,48 @@ Environment: LICENTRIC_BASE_URL, LICENTRIC_API_KEY.
 
 const machinesDeactivateUsage = `Usage: licentric machines deactivate MACHINE_ID [--json]
        licentric machines deactivate --license-id ID --fingerprint FP [--json]
+       licentric machines deactivate --license-key KEY --fingerprint FP [--json]
         [--base-url URL] [--api-key KEY]
 
-Deactivates a machine with the API key, freeing its seat on the license at
-once: for a machine that is dead, lost or air-gapped and so cannot
-deactivate itself. Name the machine by its id, or by its license and
-fingerprint (as 'licentric fingerprint' printed it on the machine).
+Deactivates a machine, freeing its seat on the license at once: for a
+machine that is dead, lost or air-gapped and so cannot deactivate itself.
+Name the machine by its id or by its license id and fingerprint (as
+'licentric fingerprint' printed it on the machine), with the API key; or by
+the license key and fingerprint, with the license key alone, as a
+customer's operator who holds no API key does.
+
+With --license-key the machine is found by validating the key with the
+fingerprint, which counts one use of the license; a license that validation
+does not see (a test license: it sees live ones only) is asked to activate
+the fingerprint, which names the machine (and when the license has no such
+machine, the machine that makes is deactivated at once). With an API key as
+well (an lk_test_ one for a test license) the machine is found by the
+license's machines instead, and no use is counted. The deactivation itself
+is made with the license key. A suspended, revoked, banned or used-up
+license names no machine without an API key: use the API key then.
 
 --json prints {"deactivated": Machine}, the machine as it was.
 
-Environment: LICENTRIC_BASE_URL, LICENTRIC_API_KEY.
+Environment: LICENTRIC_BASE_URL, LICENTRIC_API_KEY, LICENTRIC_LICENSE_KEY
+(used with --fingerprint when neither a machine id nor --license-id is given).
+`
+
+const machinesActivateUsage = `Usage: licentric machines activate --license-key KEY --fingerprint FP [--name N]
+        [--platform P] [--hostname H] [--json] [--base-url URL]
+
+Activates a machine on the license with the license's own key (no API key
+needed): for a machine that cannot activate itself, such as an air-gapped
+one ('licentric fingerprint --app-id ID' prints FP there). A machine of the
+license that already has the fingerprint is success: it is reported as
+already active, and no second machine is made. The facts given (name,
+platform, hostname) are sent as they are; nothing is taken from this
+computer. For the whole air-gapped flow see 'licentric offline'.
+
+--json prints {"machine": Machine, "activated": bool}; activated is false
+when the machine was already active.
+
+Environment: LICENTRIC_BASE_URL, LICENTRIC_LICENSE_KEY (used when
+--license-key is not given).
 `
 
 // machinesJSON is the --json document of machines list.
@@ -172,22 +213,32 @@ func when(t time.Time) string {
 
 func (c *cli) machinesDeactivate(fs *flag.FlagSet) action {
 	var (
-		licenseID, fp string
-		cf            connFlags
+		licenseID, licenseKey, fp string
+		cf                        connFlags
 	)
-	fs.StringVar(&licenseID, "license-id", "", "with --fingerprint: the license `ID` the machine is activated on")
+	fs.StringVar(&licenseID, "license-id", "", "with --fingerprint: the license `ID` the machine is activated on (API key)")
+	fs.StringVar(&licenseKey, "license-key", "", "with --fingerprint: the license's own `KEY`, instead of an API key (default $"+envLicenseKey+")")
 	fs.StringVar(&fp, "fingerprint", "", "deactivate the license's machine with fingerprint `FP`")
 	cf.register(fs)
 	asJSON := c.jsonFlag(fs)
 	return func(ctx context.Context, args []string) error {
 		byID := len(args) == 1
+		if licenseKey == "" && !byID && licenseID == "" && fp != "" {
+			licenseKey = c.getenv(envLicenseKey)
+		}
+		c.secret(licenseKey)
 		switch {
 		case len(args) > 1:
 			return usagef("unexpected argument %q (give one machine id)", clean(args[1]))
-		case byID && (licenseID != "" || fp != ""):
-			return usagef("give a machine id, or --license-id and --fingerprint, not both")
-		case !byID && (licenseID == "" || fp == ""):
-			return usagef("give the machine's id, or --license-id and --fingerprint")
+		case byID && (licenseID != "" || licenseKey != "" || fp != ""):
+			return usagef("give a machine id, or a license and --fingerprint, not both")
+		case licenseID != "" && licenseKey != "":
+			return usagef("give only one of --license-id and --license-key")
+		case !byID && (licenseID == "" && licenseKey == "" || fp == ""):
+			return usagef("give the machine's id, --license-id and --fingerprint, or --license-key and --fingerprint")
+		}
+		if licenseKey != "" {
+			return c.deactivateWithLicenseKey(ctx, &cf, licenseKey, fp, *asJSON)
 		}
 		client, err := c.apiClient(&cf)
 		if err != nil {
@@ -206,12 +257,108 @@ func (c *cli) machinesDeactivate(fs *flag.FlagSet) action {
 		if err := client.Machines.Delete(ctx, m.ID); err != nil {
 			return callFailed("deactivating the machine", err)
 		}
+		return c.deactivated(m, *asJSON)
+	}
+}
+
+// deactivateWithLicenseKey is machines deactivate --license-key: the
+// license key deactivates; an API key, when there is one, finds the
+// machine.
+func (c *cli) deactivateWithLicenseKey(ctx context.Context, cf *connFlags, key, fp string, asJSON bool) error {
+	if err := cf.resolve(c); err != nil {
+		return err
+	}
+	client, err := c.client(cf, cf.apiKey != "")
+	if err != nil {
+		return err
+	}
+	ctx, cancel := cf.withTimeout(ctx)
+	defer cancel()
+	m, err := client.DeactivateFingerprint(ctx, key, fp)
+	if err != nil {
+		return callFailed("deactivating the machine", lookupHint(client, err))
+	}
+	return c.deactivated(m, asJSON)
+}
+
+// deactivated reports a deactivated machine.
+func (c *cli) deactivated(m *licentric.Machine, asJSON bool) error {
+	if asJSON {
+		return c.writeJSON(struct {
+			Deactivated *licentric.Machine `json:"deactivated"`
+		}{m})
+	}
+	fmt.Fprintf(c.stdout, "Machine %s deactivated: its seat on license %s is free.\n", clean(m.ID), clean(m.LicenseID))
+	return nil
+}
+
+// lookupHint adds to err what to do when a license key was not found with
+// an API key, which looks in its own environment only. (With the license
+// key alone, licenses of both environments are found.)
+func lookupHint(client *licentric.Client, err error) error {
+	if !errors.Is(err, licentric.ErrNotFound) || errors.Is(err, licentric.ErrFingerprintNotFound) ||
+		client.Environment() == licentric.EnvironmentNone {
+		return err
+	}
+	return fmt.Errorf("%w (the API key finds %s licenses only)", err, client.Environment())
+}
+
+func (c *cli) machinesActivate(fs *flag.FlagSet) action {
+	var (
+		licenseKey string
+		mr         licentric.MachineRequest
+		cf         connFlags
+	)
+	fs.StringVar(&licenseKey, "license-key", "", "the license's own `KEY`, which authenticates (default $"+envLicenseKey+")")
+	fs.StringVar(&mr.Fingerprint, "fingerprint", "", "the machine's fingerprint `FP` (required)")
+	fs.StringVar(&mr.Name, "name", "", "label the machine `N`")
+	fs.StringVar(&mr.Platform, "platform", "", "the machine's platform `P`: macos, windows, linux, docker or kubernetes")
+	fs.StringVar(&mr.Hostname, "hostname", "", "the machine's host name `H`")
+	cf.register(fs)
+	asJSON := c.jsonFlag(fs)
+	return func(ctx context.Context, args []string) error {
+		if licenseKey == "" {
+			licenseKey = c.getenv(envLicenseKey)
+		}
+		c.secret(licenseKey)
+		switch {
+		case len(args) > 0:
+			return usagef("unexpected argument %q", clean(args[0]))
+		case licenseKey == "":
+			return usagef("--license-key is required (or set %s)", envLicenseKey)
+		case mr.Fingerprint == "":
+			return usagef("--fingerprint is required")
+		}
+		// The request's checks, for the same messages as offline request.
+		facts := offline.Request{Fingerprint: mr.Fingerprint, Name: mr.Name, Platform: mr.Platform, Hostname: mr.Hostname}
+		if err := facts.Validate(); err != nil {
+			return usagef("%s", strings.TrimPrefix(err.Error(), offline.ErrMalformedRequest.Error()+": "))
+		}
+		if err := cf.resolve(c); err != nil {
+			return err
+		}
+		client, err := c.client(&cf, false)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := cf.withTimeout(ctx)
+		defer cancel()
+		m, activated, err := client.EnsureActivated(ctx, licenseKey, &mr)
+		if err != nil {
+			return callFailed("activation", err)
+		}
 		if *asJSON {
 			return c.writeJSON(struct {
-				Deactivated *licentric.Machine `json:"deactivated"`
-			}{m})
+				Machine   *licentric.Machine `json:"machine"`
+				Activated bool               `json:"activated"`
+			}{m, activated})
 		}
-		fmt.Fprintf(c.stdout, "Machine %s deactivated: its seat on license %s is free.\n", clean(m.ID), clean(m.LicenseID))
+		if activated {
+			fmt.Fprintf(c.stdout, "Machine %s activated on license %s (fingerprint %s).\n", clean(m.ID), clean(m.LicenseID), clean(m.Fingerprint))
+		} else {
+			fmt.Fprintf(c.stdout, "Machine %s was already active on license %s with this fingerprint: nothing changed (no second machine).\n",
+				clean(m.ID), clean(m.LicenseID))
+		}
 		return nil
 	}
 }

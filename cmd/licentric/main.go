@@ -79,14 +79,14 @@ type command struct {
 
 // commandOrder lists the top-level commands in the order the usage shows them.
 var commandOrder = [...]string{
-	"fingerprint", "checkout", "verify", "machines", "licenses", "pin-key", "serve", "import", "help", "version",
+	"fingerprint", "checkout", "verify", "offline", "machines", "licenses", "pin-key", "serve", "import", "help", "version",
 }
 
 // commands returns the top-level commands by name. It builds them afresh,
 // so nothing is shared between invocations.
 func commands() map[string]*command {
 	list := []*command{
-		fingerprintCommand(), checkoutCommand(), verifyCommand(), machinesCommand(), licensesCommand(),
+		fingerprintCommand(), checkoutCommand(), verifyCommand(), offlineCommand(), machinesCommand(), licensesCommand(),
 		pinKeyCommand(), serveCommand(), importCommand(), helpCommand(), versionCommand(),
 	}
 	m := make(map[string]*command, len(list))

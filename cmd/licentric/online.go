@@ -47,9 +47,10 @@ func (cf *connFlags) resolve(c *cli) error {
 	return nil
 }
 
-// client builds an SDK client for cf; withAPIKey leaves the API key out
-// when false. A bad base URL or API key is a usage error.
-func (c *cli) client(cf *connFlags, withAPIKey bool) (*licentric.Client, error) {
+// client builds an SDK client for cf, with extra options last; withAPIKey
+// leaves the API key out when false. A bad base URL or API key is a usage
+// error.
+func (c *cli) client(cf *connFlags, withAPIKey bool, extra ...licentric.Option) (*licentric.Client, error) {
 	opts := []licentric.Option{licentric.WithUserAgent("licentric-cli/" + licentric.Version)}
 	if cf.baseURL != "" {
 		opts = append(opts, licentric.WithBaseURL(cf.baseURL))
@@ -60,7 +61,7 @@ func (c *cli) client(cf *connFlags, withAPIKey bool) (*licentric.Client, error) 
 	if c.retry != nil {
 		opts = append(opts, licentric.WithRetry(*c.retry))
 	}
-	client, err := licentric.NewClient(opts...)
+	client, err := licentric.NewClient(append(opts, extra...)...)
 	if err != nil {
 		return nil, &usageError{msg: err.Error()}
 	}

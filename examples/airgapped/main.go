@@ -1,41 +1,54 @@
-// Command airgapped walks through offline licensing for a machine without a
-// network: check out a signed license file while online, verify it from disk
-// with no network at all, see it refused once its TTL has run out, and
-// refresh it when the network is back.
+// Command airgapped licenses a machine that never reaches the service, end
+// to end, with a file carried each way:
 //
-// By default it starts an in-process Licentric server (licentrictest), whose
-// clock it controls, so it needs no account and no network. With
-// LICENTRIC_BASE_URL and LICENTRIC_API_KEY set (use an lk_test_ key), it runs
-// against that instance instead and creates a product, policy and license
-// there; the passing of time is then simulated on this side only.
+//  1. request: on the air-gapped machine, the application writes its
+//     activation request (licentric.Client.NewOfflineRequest,
+//     offline.SaveRequest; `licentric offline request`). No socket is opened.
+//  2. fulfil: on a computer that reaches the service, the customer's
+//     operator, holding the license key and no API key, activates the
+//     machine and checks out its license file
+//     (licentric.Client.FulfillOfflineRequest; `licentric offline fulfill`).
+//  3. carry: the file goes back to the machine (here: a copy between
+//     directories).
+//  4. verify and run offline: the application licenses itself with a Guard
+//     that decides from the verified file alone (licentric.WithLicenseFile
+//     with the pinned keys, licentric.WithOfflineOnly) and never dials.
+//  5. renew: before the file expires the operator fulfils the same request
+//     again: a new file, the same machine, no second seat. Without it the
+//     application is denied once the file expires.
+//  6. release: the machine is retired and its seat given back
+//     (licentric.Client.ReleaseOfflineRequest; `licentric offline release`);
+//     releasing again is success.
 //
-// It prints each step and exits 0 only if every step gave the expected result.
+// It runs against an in-process Licentric server (licentrictest) whose clock
+// it moves, so it needs no account and no network. It prints each step and
+// exits 0 only if every step gave the expected result.
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/licentric/licentric-go"
-	"github.com/licentric/licentric-go/clock"
 	"github.com/licentric/licentric-go/fingerprint"
 	"github.com/licentric/licentric-go/licentrictest"
 	"github.com/licentric/licentric-go/offline"
 )
 
+// appID is the air-gapped application's ID: its machine's fingerprint is
+// computed for it.
 const appID = "com.example.airgapped"
 
 func main() {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "airgapped:", err)
@@ -43,126 +56,36 @@ func main() {
 	}
 }
 
-// simClock is the simulated time the example moves forward.
-type simClock interface {
-	clock.Clock
-	Advance(d time.Duration)
-}
+// noNetwork is the air-gapped machine's network: every connection fails,
+// and is counted, so the example can show that the machine never dialled.
+type noNetwork struct{ dials atomic.Int64 }
 
-// serverClock moves the in-process server's clock, which the server, the
-// clients and the verifier all share.
-type serverClock struct{ srv *licentrictest.Server }
-
-func (c serverClock) Now() time.Time                         { return c.srv.Clock().Now() }
-func (c serverClock) After(d time.Duration) <-chan time.Time { return c.srv.Clock().After(d) }
-func (c serverClock) Advance(d time.Duration)                { c.srv.Advance(d) }
-
-// offsetClock is the real time plus an offset, for a real instance whose
-// clock the example can't move: only this side's time jumps ahead.
-type offsetClock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func (c *offsetClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
-func (c *offsetClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
-func (c *offsetClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.offset += d
-	c.mu.Unlock()
+func (n *noNetwork) RoundTripper() http.RoundTripper {
+	return &http.Transport{DialContext: func(context.Context, string, string) (net.Conn, error) {
+		n.dials.Add(1)
+		return nil, errors.New("no network on an air-gapped machine")
+	}}
 }
 
 func run(ctx context.Context) error {
-	baseURL, apiKey := os.Getenv("LICENTRIC_BASE_URL"), os.Getenv("LICENTRIC_API_KEY")
-	var (
-		clock  simClock
-		srv    *licentrictest.Server
-		vendor *licentric.Client
-		err    error
-	)
-	if baseURL == "" || apiKey == "" {
-		srv = licentrictest.NewServer()
-		defer srv.Close()
-		baseURL, apiKey = srv.URL, srv.TestAPIKey()
-		clock = serverClock{srv}
-		fmt.Println("Using an in-process Licentric server at", baseURL)
-	} else {
-		clock = &offsetClock{}
-		fmt.Println("Using the Licentric instance at", baseURL)
-	}
-	// The vendor's back end holds the API key: it provisions the license.
-	vendor, err = licentric.NewClient(licentric.WithBaseURL(baseURL), licentric.WithAPIKey(apiKey),
-		licentric.WithClock(clock))
+	// The vendor's side: a license that allows offline files of up to 30
+	// days on one machine. An application holds no API key, so its
+	// licenses live in the live environment: the license is seeded there.
+	srv := licentrictest.NewServer()
+	defer srv.Close()
+	fx, err := srv.Seed(licentrictest.Seed{Env: licentrictest.EnvLive, Policy: licentric.PolicyRequest{
+		OfflineAllowed: licentric.Ptr(true), OfflineMaxDays: licentric.Ptr(30), MaxMachines: licentric.Value(1),
+	}})
 	if err != nil {
 		return err
 	}
-	lic, err := provision(ctx, vendor)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("Created license %s (policy: offline use allowed, at most 30 days per file)\n\n", redact(lic.Key))
-
-	// This machine's fingerprint: a hash of the OS machine ID keyed to this
-	// application, or of a random ID kept in a state directory where the OS
-	// has none (containers).
-	stateDir := fingerprint.WithStateDir(filepath.Join(os.TempDir(), "licentric-airgapped"))
-	thisMachine, err := fingerprint.Compute(appID, stateDir)
-	if err != nil {
-		return fmt.Errorf("fingerprint: %w", err)
-	}
-
-	// The application holds no API key; it authenticates with its license
-	// key and fingerprints its machine itself (WithAppID). Its retries are
-	// kept short so that the offline steps fail fast.
-	retry := licentric.WithRetry(licentric.RetryPolicy{MaxRetries: 1, MinWait: 50 * time.Millisecond, MaxWait: 100 * time.Millisecond})
-	online, err := licentric.NewClient(licentric.WithBaseURL(baseURL), licentric.WithClock(clock), retry,
-		licentric.WithAppID(appID, stateDir))
-	if err != nil {
-		return err
-	}
-	// "Offline" is simulated honestly: this client points at a loopback
-	// port on which nothing listens, so every request it makes fails to
-	// connect, as it would on a machine without a network.
-	deadAddr, err := unreachableAddr()
-	if err != nil {
-		return err
-	}
-	offlineClient, err := licentric.NewClient(licentric.WithBaseURL("http://"+deadAddr), licentric.WithClock(clock), retry,
-		licentric.WithAppID(appID, stateDir))
-	if err != nil {
-		return err
-	}
-
-	// The trust anchor. A real application pins the account's public key in
-	// its code (from the dashboard, or fetched once at build time with
-	// client.Keys.GetSigningKey): fetching it at run time would let a network
-	// attacker hand it any key. This demo takes it from the test server, or
-	// fetches it from the instance, only because it has no key to pin.
-	var pinned ed25519.PublicKey
-	if srv != nil {
-		pinned = srv.PublicKey()
-	} else {
-		sk, err := vendor.Keys.GetSigningKey(ctx)
-		if err != nil {
-			return fmt.Errorf("get signing key: %w", err)
-		}
-		pinned = sk.PublicKey
-	}
-	newVerifier := func() (*offline.Verifier, error) {
-		return offline.NewVerifier(
-			offline.WithPublicKey(pinned),
-			offline.WithFingerprint(thisMachine),
-			offline.WithEnvironment(vendor.Environment().String()), // "test" with an lk_test_ key
-			offline.WithClockSource(clock),                         // the simulated time
-		)
-	}
-	v, err := newVerifier()
-	if err != nil {
-		return err
+	key := fx.License.Key
+	// The account's signing keys, pinned in the application and given to
+	// the operator (`licentric pin-key` writes them); here from the test
+	// server. Never fetch a trust anchor at run time.
+	var pinned []string
+	for _, k := range srv.PublicKeys() {
+		pinned = append(pinned, offline.MarshalPublicKey(k))
 	}
 
 	dir, err := os.MkdirTemp("", "licentric-airgapped-")
@@ -170,113 +93,185 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "license.lic")
-	s := &steps{}
-
-	// 1. Online: activate this machine and check out a file for it.
-	_, err = online.Activate(ctx, lic.Key, licentric.ActivateParams{Name: "air-gapped box"})
-	s.check("activate this machine", errString(err, "activated"), "activated")
-	co, err := online.Checkout(ctx, lic.ID, licentric.CheckoutParams{
-		TTL:        licentric.MinCheckoutTTL, // one hour, so the story can outlive it
-		LicenseKey: lic.Key,
-	})
-	if err != nil {
-		s.check("check out a license file (TTL 1h)", "error: "+err.Error(), "checked out")
-		return s.result()
+	machineDir := filepath.Join(dir, "machine")   // the air-gapped machine's disk
+	stick := filepath.Join(dir, "usb-stick")      // what is carried between them
+	operatorDir := filepath.Join(dir, "operator") // the connected computer's disk
+	for _, d := range []string{machineDir, stick, operatorDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return err
+		}
 	}
-	s.check("check out a license file (TTL 1h)", "checked out", "checked out")
-	// Verify before saving: a bad download never replaces a good file.
-	f, err := v.VerifyAndSave(path, co.Certificate)
-	s.check("verify it and save it (0600)", errString(err, "saved"), "saved")
-	if err != nil {
-		return s.result()
-	}
-	fmt.Printf("     file expires %s\n", f.ExpiresAt.Format(time.RFC3339))
 
-	// 2. Offline: the network is gone.
-	_, err = offlineClient.Checkout(ctx, lic.ID, licentric.CheckoutParams{LicenseKey: lic.Key})
-	s.check("go offline (checkout now fails)", failString(err), "network error")
-
-	// A fresh verifier, as after a restart, reads the file from disk.
-	v2, err := newVerifier()
+	// The air-gapped machine: the application's client fingerprints the
+	// machine for its ID (the state directory gives containers, which have
+	// no machine ID of their own, a stable one), holds no API key and has no
+	// network at all. Its clock is the server's simulated time.
+	network := &noNetwork{}
+	machine, err := licentric.NewClient(
+		licentric.WithAppID(appID, fingerprint.WithStateDir(filepath.Join(machineDir, "state"))),
+		licentric.WithHTTPClient(&http.Client{Transport: network.RoundTripper()}),
+		licentric.WithClock(srv.Clock()))
 	if err != nil {
 		return err
 	}
-	f, err = v2.VerifyFile(path)
-	s.check("verify the file from disk, offline", errString(err, "valid"), "valid")
-	if f != nil {
-		fmt.Printf("     license %s, status %s, %v left\n", f.License.ID, f.License.Status, f.Remaining(clock.Now()).Round(time.Minute))
+	// The connected computer: the customer's operator holds the license
+	// key only.
+	operator, err := licentric.NewClient(licentric.WithBaseURL(srv.URL), licentric.WithClock(srv.Clock()))
+	if err != nil {
+		return err
 	}
-	_, refreshed, err := offlineClient.RefreshLicenseFile(ctx, path, lic.ID, v2, licentric.RefreshOptions{LicenseKey: lic.Key})
-	s.check("refresh while fresh (no network needed)", refreshString(refreshed, err), "kept")
-
-	// 3. Time passes beyond the file's TTL.
-	clock.Advance(time.Hour + time.Second)
-	_, err = v2.VerifyFile(path)
-	s.check("advance 1h: verify from disk", expiredString(err), "refused: file expired")
-
-	// Still offline, the refresh fails and leaves the stored file alone.
-	before, _ := os.ReadFile(path)
-	got, _, err := offlineClient.RefreshLicenseFile(ctx, path, lic.ID, v2, licentric.RefreshOptions{LicenseKey: lic.Key})
-	after, _ := os.ReadFile(path)
-	outcome := "failed, file kept"
-	if err == nil || got != nil || !errors.Is(err, offline.ErrFileExpired) || !bytes.Equal(before, after) {
-		outcome = fmt.Sprintf("unexpected: file %v, err %v", got != nil, err)
+	seats := func() int {
+		l, err := srv.License(fx.Env, fx.License.ID)
+		if err != nil {
+			return -1
+		}
+		return l.MachineCount
 	}
-	s.check("refresh while still offline", outcome, "failed, file kept")
+	s := &steps{}
+	fmt.Printf("License %s: offline files of up to 30 days, one machine\n\n", redact(key))
 
-	// 4. Back online: the refresh checks out a new file (14 days by
-	// default), verifies it and only then replaces the old one.
-	_, refreshed, err = online.RefreshLicenseFile(ctx, path, lic.ID, v2, licentric.RefreshOptions{LicenseKey: lic.Key})
-	s.check("back online: refresh", refreshString(refreshed, err), "refreshed")
-	f, err = v2.VerifyFile(path)
-	s.check("verify the new file from disk", errString(err, "valid"), "valid")
-	if f != nil {
-		fmt.Printf("     file expires %s (%v left)\n", f.ExpiresAt.Format(time.RFC3339), f.Remaining(clock.Now()).Round(time.Hour))
+	// 1. On the machine: the activation request.
+	req, err := machine.NewOfflineRequest(key, licentric.ActivateParams{Name: "lab-7"})
+	if err != nil {
+		return fmt.Errorf("request: %w", err)
 	}
+	req.AppID = appID
+	if err := offline.SaveRequest(filepath.Join(stick, "request.json"), req); err != nil {
+		return err
+	}
+	s.check("request: written on the machine", fmt.Sprintf("%d connections", network.dials.Load()), "0 connections")
+	fmt.Printf("     fingerprint %.16s…, host %s, %s, %d cores\n", req.Fingerprint, req.Hostname, req.Platform, req.Cores)
+
+	// 2. On the connected computer: fulfil it.
+	fulfil := func() (*licentric.Fulfillment, error) {
+		r, err := offline.LoadRequest(filepath.Join(stick, "request.json"))
+		if err != nil {
+			return nil, err
+		}
+		got, err := operator.FulfillOfflineRequest(ctx, r, licentric.FulfillParams{PublicKeys: pinned, TTL: 30 * 24 * time.Hour})
+		if err != nil {
+			return nil, err
+		}
+		// Verified already; saved atomically with mode 0600.
+		return got, offline.SaveFile(filepath.Join(stick, "license.lic"), got.Certificate)
+	}
+	got, err := fulfil()
+	if err != nil {
+		s.check("fulfil: activate and check out", "error: "+err.Error(), "activated")
+		return s.result()
+	}
+	s.check("fulfil: activate and check out", map[bool]string{true: "activated", false: "renewed"}[got.Activated], "activated")
+	fmt.Printf("     file expires %s; seats taken: %d\n", got.File.ExpiresAt.Format(time.DateOnly), seats())
+
+	// 3. Carry the file back to the machine.
+	licensePath := filepath.Join(machineDir, "license.lic")
+	if err := carry(filepath.Join(stick, "license.lic"), licensePath); err != nil {
+		return err
+	}
+
+	// 4. On the machine: the application licenses itself from the file.
+	g, err := licentric.NewGuard(machine, key,
+		licentric.WithLicenseFile(licensePath, pinned...),
+		licentric.WithOfflineOnly())
+	if err != nil {
+		return err
+	}
+	defer g.Close(context.Background())
+	st, err := g.Start(ctx)
+	if err != nil {
+		return err
+	}
+	s.check("verify and run offline", message(st), "licensed (offline, until "+got.File.ExpiresAt.Format(time.DateOnly)+")")
+
+	// Three weeks later the file is still good; the application rechecks
+	// it (a restart would do the same).
+	srv.Advance(21 * 24 * time.Hour)
+	st, err = g.Recheck(ctx)
+	if err != nil {
+		return err
+	}
+	s.check("three weeks later", message(st), "licensed (offline, until "+got.File.ExpiresAt.Format(time.DateOnly)+")")
+
+	// Ten more days: nobody renewed it, and it expired.
+	srv.Advance(10 * 24 * time.Hour)
+	st, err = g.Recheck(ctx)
+	if err != nil {
+		return err
+	}
+	s.check("31 days: not renewed", message(st), "offline too long: carry a renewed license file to this machine")
+
+	// 5. Renew: the operator fulfils the same request again.
+	got, err = fulfil()
+	if err != nil {
+		s.check("renew: fulfil the same request", "error: "+err.Error(), "renewed")
+		return s.result()
+	}
+	s.check("renew: fulfil the same request", map[bool]string{true: "activated", false: "renewed"}[got.Activated], "renewed")
+	s.check("renew: seats taken", fmt.Sprint(seats()), "1")
+	if err := carry(filepath.Join(stick, "license.lic"), licensePath); err != nil {
+		return err
+	}
+	st, err = g.Recheck(ctx)
+	if err != nil {
+		return err
+	}
+	s.check("carry it back: verify and run", message(st), "licensed (offline, until "+got.File.ExpiresAt.Format(time.DateOnly)+")")
+	s.check("the machine's connections, all along", fmt.Sprint(network.dials.Load()), "0")
+
+	// 6. The machine is retired: the operator releases its seat.
+	if err := g.Close(ctx); err != nil {
+		return err
+	}
+	r, err := offline.LoadRequest(filepath.Join(stick, "request.json"))
+	if err != nil {
+		return err
+	}
+	m, err := operator.ReleaseOfflineRequest(ctx, r, "")
+	s.check("release: the seat is given back", released(m, err), "released")
+	s.check("release: seats taken", fmt.Sprint(seats()), "0")
+	m, err = operator.ReleaseOfflineRequest(ctx, r, "")
+	s.check("release again", released(m, err), "already free")
 	return s.result()
 }
 
-// provision creates a product, a policy that allows offline use, and a
-// license.
-func provision(ctx context.Context, client *licentric.Client) (*licentric.License, error) {
-	product, err := client.Products.Create(ctx, &licentric.ProductRequest{
-		Name:      licentric.Ptr("Air-gapped App"),
-		Code:      licentric.Ptr("airgapped-" + rand.Text()[:8]),
-		KeyPrefix: licentric.Ptr("AG"),
-	})
+// carry copies a file from the stick to the machine, atomically, as an
+// operator's copy should be: the application never reads half a file.
+func carry(from, to string) error {
+	data, err := os.ReadFile(from)
 	if err != nil {
-		return nil, fmt.Errorf("create product: %w", err)
+		return err
 	}
-	policy, err := client.Policies.Create(ctx, &licentric.PolicyRequest{
-		ProductID:      &product.ID,
-		Name:           licentric.Ptr("Offline, one machine"),
-		MaxMachines:    licentric.Value(1),
-		OfflineAllowed: licentric.Ptr(true),
-		OfflineMaxDays: licentric.Ptr(30),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("create policy: %w", err)
-	}
-	lic, err := client.Licenses.Create(ctx, &licentric.LicenseRequest{
-		ProductID: &product.ID,
-		PolicyID:  &policy.ID,
-		Name:      licentric.Ptr("Air-gapped customer"),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("create license: %w", err)
-	}
-	return lic, nil
+	return offline.SaveFile(to, data)
 }
 
-// unreachableAddr returns a loopback address on which nothing listens.
-func unreachableAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+// message is what the application tells its user about a state (see
+// licentric.Guard's table).
+func message(st licentric.GuardState) string {
+	switch {
+	case st.Allowed && st.Source == licentric.SourceLicenseFile:
+		return "licensed (offline, until " + st.Until.Format(time.DateOnly) + ")"
+	case st.Allowed:
+		return "licensed"
+	case errors.Is(st.FileErr, offline.ErrFileExpired):
+		return "offline too long: carry a renewed license file to this machine"
+	case errors.Is(st.FileErr, offline.ErrClockRollback):
+		return "the system clock was set back: correct it"
+	case errors.Is(st.FileErr, fs.ErrNotExist):
+		return "no license file: run 'licentric offline request' and send the request to your administrator"
+	case errors.Is(st.FileErr, offline.ErrFingerprintMismatch):
+		return "the license file is for another machine"
 	}
-	addr := l.Addr().String()
-	return addr, l.Close()
+	return fmt.Sprintf("not licensed (%v)", st.Reason)
+}
+
+func released(m *licentric.Machine, err error) string {
+	switch {
+	case err != nil:
+		return "error: " + err.Error()
+	case m == nil:
+		return "already free"
+	}
+	return "released"
 }
 
 // steps prints each step's outcome and counts the unexpected ones.
@@ -289,7 +284,7 @@ func (s *steps) check(step, got, want string) {
 		mark = "FAIL"
 		s.failed++
 	}
-	fmt.Printf("%s %2d. %-40s %s", mark, s.n, step, got)
+	fmt.Printf("%s %2d. %-38s %s", mark, s.n, step, got)
 	if got != want {
 		fmt.Printf(" (expected %s)", want)
 	}
@@ -302,45 +297,6 @@ func (s *steps) result() error {
 	}
 	fmt.Printf("\nAll %d steps gave the expected result.\n", s.n)
 	return nil
-}
-
-func errString(err error, ok string) string {
-	if err != nil {
-		return "error: " + err.Error()
-	}
-	return ok
-}
-
-// failString describes the failure of a request made without a network.
-func failString(err error) string {
-	var opErr *net.OpError
-	switch {
-	case err == nil:
-		return "succeeded"
-	case errors.As(err, &opErr):
-		return "network error"
-	}
-	return "error: " + err.Error()
-}
-
-func expiredString(err error) string {
-	switch {
-	case err == nil:
-		return "valid"
-	case errors.Is(err, offline.ErrFileExpired):
-		return "refused: file expired"
-	}
-	return "error: " + err.Error()
-}
-
-func refreshString(refreshed bool, err error) string {
-	switch {
-	case err != nil:
-		return "error: " + err.Error()
-	case refreshed:
-		return "refreshed"
-	}
-	return "kept"
 }
 
 // redact shows only the start of a license key.
