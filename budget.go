@@ -174,9 +174,12 @@ func (b *budget) take(ctx context.Context, tier string, noWait bool) (unit, erro
 			}
 		}()
 	}
-	for {
+	for first := true; ; first = false {
 		if ctx.Err() != nil {
-			return unit{}, fmt.Errorf("%w: %w", ErrBudgetExhausted, context.Cause(ctx))
+			if first {
+				return unit{}, ctxError(ctx) // ended before it waited for anything
+			}
+			return unit{}, fmt.Errorf("%w: %w", ErrBudgetExhausted, ctxError(ctx))
 		}
 		u, until, wake, ok := b.tryTake(i)
 		if ok && b.fleet != nil && i == 0 {
@@ -200,7 +203,7 @@ func (b *budget) take(ctx context.Context, tier string, noWait bool) (unit, erro
 		}
 		select {
 		case <-ctx.Done():
-			return unit{}, fmt.Errorf("%w: %w", ErrBudgetExhausted, context.Cause(ctx))
+			return unit{}, fmt.Errorf("%w: %w", ErrBudgetExhausted, ctxError(ctx))
 		case <-timer:
 		case <-wake:
 		}

@@ -226,3 +226,32 @@ func TestErrorOfAByKeyAnswerHidesTheKey(t *testing.T) {
 		assert.Contains(t, err.Error(), "/licenses/by-key/", body)
 	}
 }
+
+// A caller whose deadline passes while its validation hangs gets
+// context.DeadlineExceeded (not the context.Canceled of the shared
+// request's own context), and one whose context has already ended is told
+// so, not that the rate budget is spent.
+func TestValidateReportsTheCallersDeadline(t *testing.T) {
+	srv := licentrictest.NewServer()
+	defer srv.Close()
+	fx, err := srv.Seed(licentrictest.Seed{})
+	require.NoError(t, err)
+	c, err := licentric.NewClient(licentric.WithBaseURL(srv.URL), licentric.WithHTTPClient(srv.Client()),
+		licentric.WithAPIKey(srv.TestAPIKey()))
+	require.NoError(t, err)
+	srv.InjectFault(licentrictest.Fault{Hang: true, Times: 100})
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	_, err = c.Validate(ctx, fx.License.Key)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.NotErrorIs(t, err, context.Canceled)
+	assert.NotContains(t, err.Error(), "context canceled")
+	assert.NotErrorIs(t, err, licentric.ErrBudgetExhausted)
+
+	srv.ClearFaults()
+	done, stop := context.WithCancel(t.Context())
+	stop()
+	_, err = c.Validate(done, fx.License.Key)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.NotErrorIs(t, err, licentric.ErrBudgetExhausted, "%v", err)
+}

@@ -319,8 +319,8 @@ func (t *transport) send(ctx context.Context, r *request) (*response, error) {
 		if errors.Is(err, ErrBudgetExhausted) {
 			return nil, fmt.Errorf("licentric: %s: %w", op, err)
 		}
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, fmt.Errorf("licentric: %s: %w", op, ctxErr)
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("licentric: %s: %w", op, ctxError(ctx))
 		}
 		err = red.redactError(unwrapURLError(err))
 		if !refusedRedirect(err) {
@@ -340,7 +340,7 @@ func (t *transport) send(ctx context.Context, r *request) (*response, error) {
 	ok := resp.StatusCode >= 200 && resp.StatusCode <= 299
 	switch {
 	case readErr != nil && ctx.Err() != nil:
-		return nil, fmt.Errorf("licentric: %s: %w", op, ctx.Err())
+		return nil, fmt.Errorf("licentric: %s: %w", op, ctxError(ctx))
 	case readErr != nil && !ok:
 		return res, t.apiError(resp, nil, false, red)
 	case readErr != nil:
@@ -400,7 +400,7 @@ func (t *transport) beforeRetry(req *http.Request) error {
 		defer real.Stop()
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return ctxError(ctx)
 		case <-t.clock.After(st.wait):
 		case <-real.C:
 		}
@@ -422,8 +422,8 @@ func (t *transport) checkRetry(ctx context.Context, resp *http.Response, err err
 		st = &attempt{r: &request{}}
 	}
 	t.observe(ctx, st, resp, err)
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return false, ctxErr
+	if ctx.Err() != nil {
+		return false, ctxError(ctx)
 	}
 	retry := false
 	if err != nil {
@@ -678,4 +678,15 @@ func checkFingerprint(fp string) error {
 			ErrInvalidArgument, wire.MinFingerprintLen, wire.MaxFingerprintLen, n)
 	}
 	return nil
+}
+
+// ctxError is why ctx ended: its cause when that is itself a context error
+// (a request shared by several callers runs on a context of its own, which
+// is cancelled with the last caller's deadline as its cause, so that caller
+// sees context.DeadlineExceeded, not context.Canceled), else ctx.Err().
+func ctxError(ctx context.Context) error {
+	if c := context.Cause(ctx); errors.Is(c, context.DeadlineExceeded) || errors.Is(c, context.Canceled) {
+		return c
+	}
+	return ctx.Err()
 }
