@@ -27,7 +27,7 @@ import (
 var ErrMeterLimitExceeded = errors.New("licentric: meter hard limit exceeded")
 
 // AgentTokenPrefix starts every agent token ("AGT-…").
-const AgentTokenPrefix = wire.AgentTokenPrefix
+const AgentTokenPrefix = "AGT-"
 
 // Lifetimes of agent tokens (Authorize, AuthorizeFor).
 const (
@@ -39,12 +39,12 @@ const (
 // Meter periods (MeterLimits.Period): usage resets at the start of each UTC
 // month or day, on the service's clock.
 const (
-	MeterPeriodMonth = wire.PeriodMonth
-	MeterPeriodDay   = wire.PeriodDay
+	MeterPeriodMonth = "month"
+	MeterPeriodDay   = "day"
 )
 
 // MaxMeterQuantity is the largest Usage.Quantity one Verify may record.
-const MaxMeterQuantity = wire.MaxMeterQuantity
+const MaxMeterQuantity = 1000000
 
 // maxAgentTokenLen bounds what Verify sends as an agent token; real ones
 // are 47 bytes.

@@ -16,9 +16,9 @@ import (
 // §7). A policy's offlineMaxDays may lower the maximum further; the server
 // then refuses with an error matching ErrOfflineTTLExceeded.
 const (
-	DefaultCheckoutTTL = wire.DefaultCheckoutTTL * time.Second // 14 days
-	MinCheckoutTTL     = wire.MinCheckoutTTL * time.Second     // 1 hour
-	MaxCheckoutTTL     = wire.MaxCheckoutTTL * time.Second     // 90 days
+	DefaultCheckoutTTL = 14 * 24 * time.Hour
+	MinCheckoutTTL     = time.Hour
+	MaxCheckoutTTL     = 90 * 24 * time.Hour
 )
 
 // CheckoutParams describes an offline checkout.

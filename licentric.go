@@ -32,8 +32,8 @@ type Environment string
 // validate live licenses and act with license keys, nothing more.
 const (
 	EnvironmentNone Environment = "none"
-	EnvironmentLive Environment = wire.EnvLive
-	EnvironmentTest Environment = wire.EnvTest
+	EnvironmentLive Environment = "live"
+	EnvironmentTest Environment = "test"
 )
 
 // String returns "live", "test" or "none" (also for the zero Environment).

@@ -28,11 +28,11 @@ type PolicyTemplate string
 //	trial        maxMachines 1, requireFingerprint, no offline, isTrial
 //	custom       no defaults beyond the policy's own; maxMachines required
 const (
-	PolicyTemplateDesktopApp PolicyTemplate = wire.TemplateDesktopApp
-	PolicyTemplateCLITool    PolicyTemplate = wire.TemplateCLITool
-	PolicyTemplateSaaS       PolicyTemplate = wire.TemplateSaaS
-	PolicyTemplateTrial      PolicyTemplate = wire.TemplateTrial
-	PolicyTemplateCustom     PolicyTemplate = wire.TemplateCustom
+	PolicyTemplateDesktopApp PolicyTemplate = "desktop_app"
+	PolicyTemplateCLITool    PolicyTemplate = "cli_tool"
+	PolicyTemplateSaaS       PolicyTemplate = "saas"
+	PolicyTemplateTrial      PolicyTemplate = "trial"
+	PolicyTemplateCustom     PolicyTemplate = "custom"
 )
 
 // Valid reports whether t is one of the templates above.

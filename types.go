@@ -1,78 +1,76 @@
 package licentric
 
-import "github.com/licentric/licentric-go/internal/wire"
-
 // License statuses.
 const (
-	StatusActive    = wire.StatusActive
-	StatusSuspended = wire.StatusSuspended
-	StatusExpired   = wire.StatusExpired
-	StatusRevoked   = wire.StatusRevoked
-	StatusBanned    = wire.StatusBanned
+	StatusActive    = "active"
+	StatusSuspended = "suspended"
+	StatusExpired   = "expired"
+	StatusRevoked   = "revoked"
+	StatusBanned    = "banned"
 )
 
 // Machine statuses.
 const (
-	MachineActive = wire.MachineActive
-	MachineDead   = wire.MachineDead
+	MachineActive = "active"
+	MachineDead   = "dead"
 )
 
 // Expiration strategies of a policy.
 const (
-	StrategyRestrictAccess = wire.StrategyRestrictAccess
-	StrategyAllowAccess    = wire.StrategyAllowAccess
-	StrategyRevoke         = wire.StrategyRevoke
+	StrategyRestrictAccess = "RESTRICT_ACCESS"
+	StrategyAllowAccess    = "ALLOW_ACCESS"
+	StrategyRevoke         = "REVOKE"
 )
 
 // Heartbeat cull strategies of a policy.
 const (
-	CullDeactivateDead = wire.CullDeactivateDead
-	CullKeepDead       = wire.CullKeepDead
+	CullDeactivateDead = "DEACTIVATE_DEAD"
+	CullKeepDead       = "KEEP_DEAD"
 )
 
 // Fingerprint uniqueness scopes of a policy.
 const (
-	UniquePerLicense = wire.UniquePerLicense
-	UniquePerPolicy  = wire.UniquePerPolicy
-	UniquePerAccount = wire.UniquePerAccount
+	UniquePerLicense = "PER_LICENSE"
+	UniquePerPolicy  = "PER_POLICY"
+	UniquePerAccount = "PER_ACCOUNT"
 )
 
 // Machine platforms.
 const (
-	PlatformMacOS      = wire.PlatformMacOS
-	PlatformWindows    = wire.PlatformWindows
-	PlatformLinux      = wire.PlatformLinux
-	PlatformDocker     = wire.PlatformDocker
-	PlatformKubernetes = wire.PlatformKubernetes
+	PlatformMacOS      = "macos"
+	PlatformWindows    = "windows"
+	PlatformLinux      = "linux"
+	PlatformDocker     = "docker"
+	PlatformKubernetes = "kubernetes"
 )
 
 // Rate-limit tiers, for (*Client).RateLimit.
 const (
-	TierValidation = wire.TierValidation
-	TierActivation = wire.TierActivation
-	TierManagement = wire.TierManagement
+	TierValidation = "VALIDATION"
+	TierActivation = "ACTIVATION"
+	TierManagement = "MANAGEMENT"
 )
 
 // API-key scopes (contract §11.3): GET needs <resource>:read, other methods
 // <resource>:write; a key with no scopes has full access. Use them with
 // keys made in the dashboard, or with licentrictest's NewAPIKey.
 const (
-	ScopeLicensesRead      = wire.ScopeLicensesRead
-	ScopeLicensesWrite     = wire.ScopeLicensesWrite
-	ScopeMachinesRead      = wire.ScopeMachinesRead
-	ScopeMachinesWrite     = wire.ScopeMachinesWrite
-	ScopeProductsRead      = wire.ScopeProductsRead
-	ScopeProductsWrite     = wire.ScopeProductsWrite
-	ScopePoliciesRead      = wire.ScopePoliciesRead
-	ScopePoliciesWrite     = wire.ScopePoliciesWrite
-	ScopeEntitlementsRead  = wire.ScopeEntitlementsRead
-	ScopeEntitlementsWrite = wire.ScopeEntitlementsWrite
-	ScopeWebhooksRead      = wire.ScopeWebhooksRead
-	ScopeWebhooksWrite     = wire.ScopeWebhooksWrite
-	ScopeAnalyticsRead     = wire.ScopeAnalyticsRead
-	ScopeAgentsRead        = wire.ScopeAgentsRead
-	ScopeAgentsWrite       = wire.ScopeAgentsWrite
+	ScopeLicensesRead      = "licenses:read"
+	ScopeLicensesWrite     = "licenses:write"
+	ScopeMachinesRead      = "machines:read"
+	ScopeMachinesWrite     = "machines:write"
+	ScopeProductsRead      = "products:read"
+	ScopeProductsWrite     = "products:write"
+	ScopePoliciesRead      = "policies:read"
+	ScopePoliciesWrite     = "policies:write"
+	ScopeEntitlementsRead  = "entitlements:read"
+	ScopeEntitlementsWrite = "entitlements:write"
+	ScopeWebhooksRead      = "webhooks:read"
+	ScopeWebhooksWrite     = "webhooks:write"
+	ScopeAnalyticsRead     = "analytics:read"
+	ScopeAgentsRead        = "agents:read"
+	ScopeAgentsWrite       = "agents:write"
 	// ScopeMCPInvoke is the scope agent tokens usually carry
 	// (Agents.Authorize), never an API key's.
-	ScopeMCPInvoke = wire.ScopeMCPInvoke
+	ScopeMCPInvoke = "mcp:invoke"
 )

@@ -17,17 +17,17 @@ type Code string
 
 // Validation codes (contract §4).
 const (
-	CodeValid                Code = wire.CodeValid
-	CodeExpired              Code = wire.CodeExpired
-	CodeSuspended            Code = wire.CodeSuspended
-	CodeRevoked              Code = wire.CodeRevoked
-	CodeBanned               Code = wire.CodeBanned
-	CodeNotFound             Code = wire.CodeNotFound
-	CodeFingerprintNotFound  Code = wire.CodeFingerprintNotFound
-	CodeMachineLimitExceeded Code = wire.CodeMachineLimitExceeded
-	CodeHeartbeatRequired    Code = wire.CodeHeartbeatRequired
-	CodeUsesExceeded         Code = wire.CodeUsesExceeded
-	CodeEntitlementsMissing  Code = wire.CodeEntitlementsMissing
+	CodeValid                Code = "VALID"
+	CodeExpired              Code = "EXPIRED"
+	CodeSuspended            Code = "SUSPENDED"
+	CodeRevoked              Code = "REVOKED"
+	CodeBanned               Code = "BANNED"
+	CodeNotFound             Code = "NOT_FOUND"
+	CodeFingerprintNotFound  Code = "FINGERPRINT_NOT_FOUND"
+	CodeMachineLimitExceeded Code = "MACHINE_LIMIT_EXCEEDED"
+	CodeHeartbeatRequired    Code = "HEARTBEAT_REQUIRED"
+	CodeUsesExceeded         Code = "USES_EXCEEDED"
+	CodeEntitlementsMissing  Code = "ENTITLEMENTS_MISSING"
 )
 
 // Validation is the result of validating a license key. A license that is

@@ -19,8 +19,8 @@ import (
 
 // Environments. Every resource lives in exactly one of them.
 const (
-	EnvLive = wire.EnvLive
-	EnvTest = wire.EnvTest
+	EnvLive = "live"
+	EnvTest = "test"
 )
 
 // Wire types, re-exported so tests can name them without importing an

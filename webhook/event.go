@@ -13,7 +13,7 @@ import (
 )
 
 // MaxBodyBytes caps the body Parse and ConstructEvent accept (1 MiB).
-const MaxBodyBytes = wire.MaxBodyBytes
+const MaxBodyBytes = 1 << 20
 
 // Event is one webhook delivery.
 //

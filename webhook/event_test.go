@@ -270,3 +270,10 @@ func TestNewRequest(t *testing.T) {
 		t.Errorf("bad body: %v, want ErrInvalidEvent", err)
 	}
 }
+
+// MaxBodyBytes spells out its value; it must stay the wire's.
+func TestMaxBodyBytesMatchesTheWire(t *testing.T) {
+	if MaxBodyBytes != wire.MaxBodyBytes {
+		t.Fatalf("MaxBodyBytes %d, the wire's %d", MaxBodyBytes, wire.MaxBodyBytes)
+	}
+}
