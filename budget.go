@@ -170,7 +170,7 @@ func (b *budget) take(ctx context.Context, tier string, noWait bool) (unit, erro
 	if b.obs != nil {
 		defer func() {
 			if !waitFrom.IsZero() {
-				b.obs.BudgetWait(ctx, tier, max(b.clock.Now().Sub(waitFrom), 0))
+				b.obs.BudgetWait(ctx, Tier(tier), max(b.clock.Now().Sub(waitFrom), 0))
 			}
 		}()
 	}
@@ -518,11 +518,11 @@ func windowEndByDate(now time.Time, reset int64, date string) (endBy time.Time, 
 // client clock that runs ahead or behind does not send into a 429. Lower
 // the budget when several processes share one IP address (validation and
 // activation are limited per IP) or one API key, or share it with WithFleet.
-func WithRateBudget(tier string, perMinute int) Option {
+func WithRateBudget(tier Tier, perMinute int) Option {
 	return func(c *config) error {
-		i := tierIndex(tier)
+		i := tierIndex(string(tier))
 		if i < 0 {
-			return fmt.Errorf("%w: unknown rate-limit tier %q", ErrInvalidArgument, sanitize(tier, 32))
+			return fmt.Errorf("%w: unknown rate-limit tier %q", ErrInvalidArgument, sanitize(string(tier), 32))
 		}
 		if perMinute < 0 {
 			return fmt.Errorf("%w: rate budget must not be negative", ErrInvalidArgument)

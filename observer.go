@@ -64,7 +64,7 @@ type Observer interface {
 	// client's rate budget of tier (TierValidation, TierActivation or
 	// TierManagement), after the wait: waited is its length on the
 	// client's clock, whether it ended with a unit or with ctx.
-	BudgetWait(ctx context.Context, tier string, waited time.Duration)
+	BudgetWait(ctx context.Context, tier Tier, waited time.Duration)
 	// FleetFallback is called when a call to the client's Fleet failed and
 	// the client went on with its local state instead (its own cache, its
 	// local share of the budget, a request of its own).
@@ -106,7 +106,7 @@ type Call struct {
 	ServerPort    int
 	// Tier is the call's rate-limit tier: TierValidation, TierActivation or
 	// TierManagement.
-	Tier string
+	Tier Tier
 }
 
 // Attempt is one HTTP attempt of a call: the first, or a retry.
@@ -318,7 +318,7 @@ func (NoopObserver) EndCall(context.Context, *Call, *CallEnd) {}
 func (NoopObserver) Validation(context.Context, Code, ValidationSource) {}
 
 // BudgetWait does nothing.
-func (NoopObserver) BudgetWait(context.Context, string, time.Duration) {}
+func (NoopObserver) BudgetWait(context.Context, Tier, time.Duration) {}
 
 // FleetFallback does nothing.
 func (NoopObserver) FleetFallback(context.Context, FleetOperation) {}
@@ -378,7 +378,7 @@ func (t *transport) begin(ctx context.Context, r *request) (context.Context, *ob
 			Method:        r.method,
 			ServerAddress: t.target.address,
 			ServerPort:    t.target.port,
-			Tier:          wire.TierOf(r.method, r.path),
+			Tier:          Tier(wire.TierOf(r.method, r.path)),
 		},
 		header: make(http.Header),
 	}

@@ -84,10 +84,10 @@ func (r *recorder) Validation(_ context.Context, code licentric.Code, src licent
 	r.mu.Unlock()
 }
 
-func (r *recorder) BudgetWait(_ context.Context, tier string, _ time.Duration) {
+func (r *recorder) BudgetWait(_ context.Context, tier licentric.Tier, _ time.Duration) {
 	r.maybePanic("BudgetWait")
 	r.mu.Lock()
-	r.waits = append(r.waits, tier)
+	r.waits = append(r.waits, string(tier))
 	r.mu.Unlock()
 }
 
@@ -196,7 +196,7 @@ func TestObserverNamesEveryCallByItsTemplate(t *testing.T) {
 		assert.Equal(t, req.Method, call.Method)
 		assert.Equal(t, wire.APIPrefix+tmpl, call.URLTemplate, "%s %s", req.Method, req.Path)
 		assert.Equal(t, "127.0.0.1", call.ServerAddress)
-		assert.Equal(t, wire.TierOf(req.Method, req.Path), call.Tier)
+		assert.Equal(t, licentric.Tier(wire.TierOf(req.Method, req.Path)), call.Tier)
 		assert.Same(t, call, obs.ends[i].call)
 		assert.Equal(t, req.Status, obs.ends[i].end.StatusCode)
 		assert.Equal(t, 1, obs.ends[i].end.Attempts)
@@ -400,7 +400,7 @@ func TestObserverSeesBudgetWaitsAndExhaustion(t *testing.T) {
 	assert.Zero(t, end.StatusCode)
 	obs.mu.Lock()
 	defer obs.mu.Unlock()
-	assert.Equal(t, []string{licentric.TierManagement}, obs.waits)
+	assert.Equal(t, []string{string(licentric.TierManagement)}, obs.waits)
 }
 
 // A guard built on the client tells its decisions, with the license file

@@ -608,8 +608,8 @@ type RateLimit struct {
 // RateLimit returns the X-RateLimit-* headers of the latest response in tier
 // (TierValidation, TierActivation or TierManagement); ok is false when no
 // response of that tier carried them yet.
-func (c *Client) RateLimit(tier string) (RateLimit, bool) {
-	return c.transport.rateLimit(tier)
+func (c *Client) RateLimit(tier Tier) (RateLimit, bool) {
+	return c.transport.rateLimit(string(tier))
 }
 
 func parseRateLimit(h http.Header) (RateLimit, bool) {

@@ -44,11 +44,15 @@ const (
 	PlatformKubernetes = "kubernetes"
 )
 
-// Rate-limit tiers, for (*Client).RateLimit.
+// Tier is one of the service's rate-limit tiers: each has its own limit
+// and window (see WithRateBudget and (*Client).RateLimit).
+type Tier string
+
+// The service's rate-limit tiers.
 const (
-	TierValidation = "VALIDATION"
-	TierActivation = "ACTIVATION"
-	TierManagement = "MANAGEMENT"
+	TierValidation Tier = "VALIDATION" // POST /licenses/validate-key: 60 a minute per IP address
+	TierActivation Tier = "ACTIVATION" // POST /machines: 10 a minute per IP address
+	TierManagement Tier = "MANAGEMENT" // everything else: 120 a minute per API key
 )
 
 // API-key scopes (contract §11.3): GET needs <resource>:read, other methods

@@ -120,7 +120,7 @@ type Observer struct {
 	codes      map[licentric.Code]*codeCounts
 	extraMu    sync.Mutex
 	extraCodes map[licentric.Code]*codeCounts
-	tiers      map[string]tierOptions
+	tiers      map[licentric.Tier]tierOptions
 	fleetOps   map[licentric.FleetOperation][]metric.AddOption
 	guardSrc   map[licentric.Source]metric.ObserveOption
 
@@ -200,7 +200,7 @@ func NewObserver(opts ...Option) (*Observer, error) {
 		tracer:     cfg.tp.Tracer(ScopeName, trace.WithInstrumentationVersion(licentric.Version), trace.WithSchemaURL(semconv.SchemaURL)),
 		codes:      make(map[licentric.Code]*codeCounts, len(documentedCodes)),
 		extraCodes: make(map[licentric.Code]*codeCounts),
-		tiers:      make(map[string]tierOptions, 3),
+		tiers:      make(map[licentric.Tier]tierOptions, 3),
 		fleetOps:   make(map[licentric.FleetOperation][]metric.AddOption, 5),
 		guardSrc:   make(map[licentric.Source]metric.ObserveOption, 4),
 		guards:     make(map[*licentric.Guard]guardRecord),
@@ -242,7 +242,7 @@ func NewObserver(opts ...Option) (*Observer, error) {
 	for _, c := range documentedCodes {
 		o.codes[c] = newCodeCounts(c)
 	}
-	for tier, name := range map[string]string{
+	for tier, name := range map[licentric.Tier]string{
 		licentric.TierValidation: "validation", licentric.TierActivation: "activation", licentric.TierManagement: "management",
 	} {
 		kv := AttrTier.String(name)
@@ -399,7 +399,7 @@ func (o *Observer) extraCode(code licentric.Code) *codeCounts {
 
 // BudgetWait counts a wait for the rate budget (licentric.budget.waits) and
 // adds the event licentric.budget.wait to the call's span.
-func (o *Observer) BudgetWait(ctx context.Context, tier string, waited time.Duration) {
+func (o *Observer) BudgetWait(ctx context.Context, tier licentric.Tier, waited time.Duration) {
 	t, ok := o.tiers[tier]
 	if !ok {
 		return
