@@ -351,7 +351,7 @@ func (c *Client) requestVerifier(fp string, publicKeys []string) (*offline.Verif
 	if len(publicKeys) == 0 {
 		return nil, fmt.Errorf("%w: no public key to verify the license file with", ErrInvalidArgument)
 	}
-	opts := []offline.Option{offline.WithFingerprint(fp), offline.WithClockSource(c.cfg.clock)}
+	opts := []offline.Option{offline.WithFingerprint(fp), offline.WithClock(c.cfg.clock)}
 	for _, text := range publicKeys {
 		pub, err := offline.ParsePublicKey(text)
 		if err != nil {

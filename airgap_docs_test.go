@@ -76,7 +76,7 @@ func TestLicenseFileDocVectors(t *testing.T) {
 	require.Contains(t, text, "the clock at **2026-01-15T11:30:00Z**")
 	verifier := func(now time.Time) *offline.Verifier {
 		v, err := offline.NewVerifier(offline.WithPublicKey(pub), offline.WithFingerprint(fp), offline.WithEnvironment("live"),
-			offline.WithClockSource(clock.Func(func() time.Time { return now })))
+			offline.WithClock(clock.Func(func() time.Time { return now })))
 		require.NoError(t, err)
 		return v
 	}

@@ -138,7 +138,7 @@ func TestFulfillWithLicenseKey(t *testing.T) {
 	}
 	// What the air-gapped machine does with it.
 	v, err := offline.NewVerifier(offline.WithPublicKey(srv.PublicKey()), offline.WithFingerprint(agFP),
-		offline.WithEnvironment("test"), offline.WithClockSource(srv.Clock()))
+		offline.WithEnvironment("test"), offline.WithClock(srv.Clock()))
 	require.NoError(t, err)
 	_, err = v.Verify(got.Certificate)
 	require.NoError(t, err)

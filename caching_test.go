@@ -595,7 +595,7 @@ func TestStaleNeverMasksClientErrors(t *testing.T) {
 
 func TestSharedStoreFile(t *testing.T) {
 	s := newSim(t)
-	f, err := cache.NewFile(t.TempDir()+"/cache", []byte("machine-fingerprint"), cache.WithClockSource(s.clk))
+	f, err := cache.NewFile(t.TempDir()+"/cache", []byte("machine-fingerprint"), cache.WithClock(s.clk))
 	if err != nil {
 		t.Fatal(err)
 	}

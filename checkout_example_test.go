@@ -44,7 +44,7 @@ func ExampleClient_RefreshLicenseFile() {
 		offline.WithPublicKey(srv.PublicKey()),
 		offline.WithFingerprint(thisMachine),
 		offline.WithEnvironment("live"),
-		offline.WithClockSource(srv.Clock()),
+		offline.WithClock(srv.Clock()),
 	)
 	if err != nil {
 		log.Fatal(err)

@@ -73,7 +73,7 @@ func coVerifier(t *testing.T, srv *licentrictest.Server, keys ...[]byte) *offlin
 	opts := []offline.Option{
 		offline.WithFingerprint(coFP),
 		offline.WithEnvironment("test"),
-		offline.WithClockSource(srv.Clock()),
+		offline.WithClock(srv.Clock()),
 	}
 	if len(keys) == 0 {
 		keys = append(keys, srv.PublicKey())
@@ -206,7 +206,7 @@ func TestCheckoutFileContents(t *testing.T) {
 	// A verifier for live files refuses it: a test file must not unlock a
 	// production application.
 	live, err := offline.NewVerifier(offline.WithPublicKey(srv.PublicKey()), offline.WithFingerprint(coFP),
-		offline.WithEnvironment("live"), offline.WithClockSource(srv.Clock()))
+		offline.WithEnvironment("live"), offline.WithClock(srv.Clock()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestCheckoutFileContents(t *testing.T) {
 	}
 	// Another machine's verifier refuses it.
 	other, err := offline.NewVerifier(offline.WithPublicKey(srv.PublicKey()), offline.WithFingerprint(coFP+"x"),
-		offline.WithEnvironment("test"), offline.WithClockSource(srv.Clock()))
+		offline.WithEnvironment("test"), offline.WithClock(srv.Clock()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -97,7 +97,7 @@ func (e *guardEnv) file() licentric.GuardOption {
 
 func (e *guardEnv) verifier(t *testing.T, opts ...offline.Option) *offline.Verifier {
 	t.Helper()
-	all := []offline.Option{offline.WithFingerprint(guardFP), offline.WithClockSource(e.srv.Clock())}
+	all := []offline.Option{offline.WithFingerprint(guardFP), offline.WithClock(e.srv.Clock())}
 	for _, k := range e.srv.PublicKeys() {
 		all = append(all, offline.WithPublicKey(k))
 	}

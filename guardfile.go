@@ -49,7 +49,7 @@ func newLicenseFile(c *Client, key, fp string, cfg guardConfig) *licenseFile {
 	if c.cfg.env == EnvironmentTest {
 		env = wire.EnvTest
 	}
-	lf.opts = []offline.Option{offline.WithFingerprint(fp), offline.WithEnvironment(env), offline.WithClockSource(c.cfg.clock)}
+	lf.opts = []offline.Option{offline.WithFingerprint(fp), offline.WithEnvironment(env), offline.WithClock(c.cfg.clock)}
 	// The state's key is derived from what the application holds: the
 	// license key and this machine's fingerprint. It keeps the state from
 	// being edited casually (see offline.RollbackGuard for what it cannot

@@ -56,7 +56,7 @@
 // again. Replaying an older file also replays an older mark, within the
 // limits above.
 //
-// The File's clock is a clock.Clock ([WithClockSource]); [WithClock], which
+// The File's clock is a clock.Clock ([WithClock]); [WithClock], which
 // takes a func() time.Time, is deprecated. Both stores format and log (fmt,
 // slog) as summaries without keys, values or the sealing key.
 package cache

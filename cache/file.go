@@ -115,9 +115,9 @@ type fileConfig struct {
 	maxEntries int
 }
 
-// WithClockSource sets the clock used for expiry and the high-water mark.
+// WithClock sets the clock used for expiry and the high-water mark.
 // The default is clock.Wall{}. A nil clock is an error.
-func WithClockSource(c clock.Clock) FileOption {
+func WithClock(c clock.Clock) FileOption {
 	return func(cfg *fileConfig) error {
 		if c == nil {
 			return fmt.Errorf("%w: nil clock", ErrInvalidOption)
@@ -125,17 +125,6 @@ func WithClockSource(c clock.Clock) FileOption {
 		cfg.clock = c
 		return nil
 	}
-}
-
-// WithClock sets the clock used for expiry. The default is time.Now.
-//
-// Deprecated: use WithClockSource, which takes the clock.Clock every other
-// part of this module takes; WithClock(f) is WithClockSource(clock.Func(f)).
-func WithClock(now func() time.Time) FileOption {
-	if now == nil {
-		return func(*fileConfig) error { return fmt.Errorf("%w: nil clock", ErrInvalidOption) }
-	}
-	return WithClockSource(clock.Func(now))
 }
 
 // WithClockSkew sets how far the clock may fall behind the high-water mark

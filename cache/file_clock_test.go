@@ -120,13 +120,13 @@ func TestFileVersion1Ignored(t *testing.T) {
 
 func TestFileClockOptions(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "cache")
-	for _, opt := range []FileOption{WithClockSource(nil), WithClock(nil), WithClockSkew(-time.Second)} {
+	for _, opt := range []FileOption{WithClock(nil), WithClockSkew(-time.Second)} {
 		_, err := NewFile(path, testSecret, opt)
 		assert.ErrorIs(t, err, ErrInvalidOption)
 	}
-	// The deprecated WithClock and clock.Func read the same clock.
+	// A clock.Func is read as the clock.
 	clk := newFakeClock()
-	for _, opt := range []FileOption{WithClock(clk.Now), WithClockSource(clock.Func(clk.Now))} {
+	for _, opt := range []FileOption{WithClock(clock.Func(clk.Now))} {
 		f, err := NewFile(filepath.Join(t.TempDir(), "c"), testSecret, opt)
 		require.NoError(t, err)
 		mustSet(t, f, "k", "v", time.Minute)

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/licentric/licentric-go/clock"
 )
 
 var testSecret = []byte("machine-fingerprint-A")
@@ -51,7 +53,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 func newTestFile(t testing.TB, path string, secret []byte, clk *fakeClock, opts ...FileOption) *File {
 	t.Helper()
-	opts = append([]FileOption{WithClockSource(clk)}, opts...)
+	opts = append([]FileOption{WithClock(clk)}, opts...)
 	f, err := NewFile(path, secret, opts...)
 	if err != nil {
 		t.Fatalf("NewFile: %v", err)
@@ -471,7 +473,7 @@ func FuzzFile(f *testing.F) {
 	dir := f.TempDir()
 	seedPath := filepath.Join(dir, "seed")
 	clk := newFakeClock()
-	s, err := NewFile(seedPath, testSecret, WithClock(clk.Now))
+	s, err := NewFile(seedPath, testSecret, WithClock(clock.Func(clk.Now)))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -494,7 +496,7 @@ func FuzzFile(f *testing.F) {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		s, err := NewFile(path, testSecret, WithClock(clk.Now))
+		s, err := NewFile(path, testSecret, WithClock(clock.Func(clk.Now)))
 		if err != nil {
 			t.Fatalf("NewFile on arbitrary contents: %v", err)
 		}

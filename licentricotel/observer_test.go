@@ -228,7 +228,7 @@ func TestGuardGauges(t *testing.T) {
 	require.NoError(t, err)
 	const fp = "otel-guard-fingerprint-01"
 	c := r.client(t, licentric.WithFingerprinter(func() (string, error) { return fp, nil }))
-	vopts := []offline.Option{offline.WithFingerprint(fp), offline.WithClockSource(r.srv.Clock())}
+	vopts := []offline.Option{offline.WithFingerprint(fp), offline.WithClock(r.srv.Clock())}
 	for _, k := range r.srv.PublicKeys() {
 		vopts = append(vopts, offline.WithPublicKey(k))
 	}
@@ -432,7 +432,7 @@ func TestNoSecretInTelemetry(t *testing.T) {
 	_, err = c.Checkout(ctx, fx.License.ID, licentric.CheckoutParams{Fingerprint: fp, LicenseKey: fx.License.Key})
 	require.NoError(t, err)
 
-	vopts := []offline.Option{offline.WithFingerprint(fp), offline.WithClockSource(r.srv.Clock())}
+	vopts := []offline.Option{offline.WithFingerprint(fp), offline.WithClock(r.srv.Clock())}
 	for _, k := range r.srv.PublicKeys() {
 		vopts = append(vopts, offline.WithPublicKey(k))
 	}

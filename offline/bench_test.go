@@ -110,7 +110,7 @@ func BenchmarkNewVerifierVerify(b *testing.B) {
 			cert := signPayload(b, testSigner(b, testSeed), p)
 			b.ReportAllocs()
 			for b.Loop() {
-				v, err := NewVerifier(WithPublicKey(pub), WithFingerprint(testFingerprint), WithClockSource(clk))
+				v, err := NewVerifier(WithPublicKey(pub), WithFingerprint(testFingerprint), WithClock(clk))
 				if err != nil {
 					b.Fatal(err)
 				}

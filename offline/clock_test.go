@@ -9,12 +9,12 @@ import (
 	"github.com/licentric/licentric-go/clock"
 )
 
-// TestWithClockSource: Verify reads the clock.Clock it is given, and the
+// TestWithClock: Verify reads the clock.Clock it is given, and the
 // deprecated WithClock still works through clock.Func.
-func TestWithClockSource(t *testing.T) {
+func TestWithClock(t *testing.T) {
 	cert := validFile(t, nil)
 	c := &testClock{t: now}
-	v := newTestVerifier(t, WithClockSource(c))
+	v := newTestVerifier(t, WithClock(c))
 	_, err := v.Verify(cert)
 	require.NoError(t, err)
 	c.add(14 * 24 * time.Hour)
@@ -23,13 +23,11 @@ func TestWithClockSource(t *testing.T) {
 
 	// The deprecated form, and clock.Func, read the same time.
 	late := issued.Add(15 * 24 * time.Hour)
-	for _, opt := range []Option{WithClock(fixedClock(late)), WithClockSource(clock.Func(fixedClock(late)))} {
+	for _, opt := range []Option{WithClock(clock.Func(fixedClock(late)))} {
 		_, err = newTestVerifier(t, opt).Verify(cert)
 		require.ErrorIs(t, err, ErrFileExpired)
 	}
 
-	_, err = NewVerifier(WithPublicKey(testSigner(t, testSeed).PublicKey()), WithClockSource(nil))
-	require.Error(t, err)
 	_, err = NewVerifier(WithPublicKey(testSigner(t, testSeed).PublicKey()), WithClock(nil))
 	require.Error(t, err)
 }

@@ -55,7 +55,7 @@
 //
 // # Clock
 //
-// Verify reads the clock.Clock given with WithClockSource (default
+// Verify reads the clock.Clock given with WithClock (default
 // clock.Wall{}); WithClock, which takes a func() time.Time, is deprecated.
 //
 // # Printing and logging

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/licentric/licentric-go/clock"
 	"github.com/licentric/licentric-go/internal/wire"
 	"github.com/licentric/licentric-go/offline"
 )
@@ -35,12 +36,12 @@ func ExampleVerifier() {
 		fmt.Println(err)
 		return
 	}
-	clock := issued.Add(24 * time.Hour)
+	now := issued.Add(24 * time.Hour)
 	v, err := offline.NewVerifier(
 		offline.WithPublicKey(pub),
 		offline.WithFingerprint("3f2a9c1e7b8d4f6a"),
 		offline.WithEntitlements("export"),
-		offline.WithClock(func() time.Time { return clock }),
+		offline.WithClock(clock.Func(func() time.Time { return now })),
 	)
 	if err != nil {
 		fmt.Println(err)
@@ -52,10 +53,10 @@ func ExampleVerifier() {
 		return
 	}
 	fmt.Println(f.License.Key, f.License.Status, f.HasEntitlement("export"))
-	fmt.Println("file valid for another", f.Remaining(clock))
+	fmt.Println("file valid for another", f.Remaining(now))
 
 	// Two weeks later the file has expired: go online and check out again.
-	clock = issued.Add(15 * 24 * time.Hour)
+	now = issued.Add(15 * 24 * time.Hour)
 	_, err = v.Verify(certificate)
 	fmt.Println(errors.Is(err, offline.ErrFileExpired))
 	// Output:

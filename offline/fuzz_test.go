@@ -10,6 +10,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/licentric/licentric-go/clock"
 )
 
 // FuzzVerify feeds arbitrary input to Verify. It must never panic, and any
@@ -37,7 +39,7 @@ func FuzzVerify(f *testing.F) {
 		f.Add(data)
 	}
 	pub := testSigner(f, testSeed).PublicKey()
-	v, err := NewVerifier(WithPublicKey(pub), WithoutFingerprintCheck(), WithClock(fixedClock(now)))
+	v, err := NewVerifier(WithPublicKey(pub), WithoutFingerprintCheck(), WithClock(clock.Func(fixedClock(now))))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/licentric/licentric-go/clock"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -157,7 +159,7 @@ func TestGoldenVerifiesWithPublishedKey(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, err := NewVerifier(WithPublicKey(pub), WithFingerprint(testFingerprint), WithClock(fixedClock(now)))
+		v, err := NewVerifier(WithPublicKey(pub), WithFingerprint(testFingerprint), WithClock(clock.Func(fixedClock(now))))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/licentric/licentric-go/clock"
 	"github.com/licentric/licentric-go/internal/wire"
 )
 
@@ -131,7 +132,7 @@ func newTestVerifier(t testing.TB, opts ...Option) *Verifier {
 	base := []Option{
 		WithPublicKey(testSigner(t, testSeed).PublicKey()),
 		WithFingerprint(testFingerprint),
-		WithClock(fixedClock(now)),
+		WithClock(clock.Func(fixedClock(now))),
 	}
 	v, err := NewVerifier(append(base, opts...)...)
 	if err != nil {

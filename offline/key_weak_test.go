@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/licentric/licentric-go/clock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -165,14 +166,14 @@ func TestForgedFileUnderWeakKey(t *testing.T) {
 	cert := forge(KeyID(identity), p)
 	// A verifier assembled without the option's check, as NewVerifier
 	// built one before: the forged file verifies.
-	old, err := NewVerifier(WithPublicKey(testSigner(t, testSeed).PublicKey()), WithClock(fixedClock(now)))
+	old, err := NewVerifier(WithPublicKey(testSigner(t, testSeed).PublicKey()), WithClock(clock.Func(fixedClock(now))))
 	require.NoError(t, err)
 	old.keys = map[string]ed25519.PublicKey{KeyID(identity): identity} // what WithPublicKey(identity) stored
 	f, err := old.Verify(cert)
 	require.NoError(t, err, "the forgery is expected to pass the bare signature check")
 	require.Equal(t, "Forged by anyone", f.License.Name)
 	// Now: refused at option time, so no Verifier trusts that key.
-	_, err = NewVerifier(WithPublicKey(identity), WithoutFingerprintCheck(), WithClock(fixedClock(now)))
+	_, err = NewVerifier(WithPublicKey(identity), WithoutFingerprintCheck(), WithClock(clock.Func(fixedClock(now))))
 	require.ErrorIs(t, err, ErrWeakKey)
 	_, err = ParsePublicKey(base64.StdEncoding.EncodeToString(identity))
 	require.ErrorIs(t, err, ErrWeakKey)

@@ -40,7 +40,7 @@ var _ clock.Clock = (*testClock)(nil)
 
 func guardedVerifier(t *testing.T, g *RollbackGuard, c *testClock) *Verifier {
 	t.Helper()
-	return newTestVerifier(t, WithRollbackGuard(g), WithClockSource(c))
+	return newTestVerifier(t, WithRollbackGuard(g), WithClock(c))
 }
 
 func TestRollbackGuardRefusesClockSetBack(t *testing.T) {

@@ -84,10 +84,10 @@ func WithEntitlements(codes ...string) Option {
 	}
 }
 
-// WithClockSource sets the clock that Verify reads (default clock.Wall{}):
+// WithClock sets the clock that Verify reads (default clock.Wall{}):
 // pass the clock the rest of the application uses, such as a
 // licentrictest server's clock in tests. A nil clock is an error.
-func WithClockSource(c clock.Clock) Option {
+func WithClock(c clock.Clock) Option {
 	return func(v *Verifier) error {
 		if c == nil {
 			return errors.New("offline: clock is nil")
@@ -95,17 +95,6 @@ func WithClockSource(c clock.Clock) Option {
 		v.clock = c
 		return nil
 	}
-}
-
-// WithClock sets the source of the current time (default time.Now).
-//
-// Deprecated: use WithClockSource, which takes the clock.Clock every other
-// part of this module takes; WithClock(f) is WithClockSource(clock.Func(f)).
-func WithClock(now func() time.Time) Option {
-	if now == nil {
-		return func(*Verifier) error { return errors.New("offline: clock is nil") }
-	}
-	return WithClockSource(clock.Func(now))
 }
 
 // WithClockSkew sets how far issuedAt may lie in the future of the local
@@ -200,7 +189,7 @@ func (e *verified) template() (*File, error) {
 // application also binds it to this machine with WithFingerprint and to the
 // live environment with WithEnvironment; without them, files of any machine
 // and either environment verify. The clock is clock.Wall{} and the skew
-// DefaultClockSkew unless WithClockSource and WithClockSkew say otherwise.
+// DefaultClockSkew unless WithClock and WithClockSkew say otherwise.
 func NewVerifier(opts ...Option) (*Verifier, error) {
 	v := &Verifier{
 		keys:  make(map[string]ed25519.PublicKey),

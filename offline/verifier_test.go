@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/licentric/licentric-go/clock"
 	"github.com/licentric/licentric-go/internal/wire"
 )
 
@@ -442,7 +443,7 @@ func TestClockSkewBoundaries(t *testing.T) {
 		{time.Hour, issued.Add(-time.Hour), nil},
 		{time.Hour, issued.Add(-time.Hour - time.Nanosecond), ErrNotYetValid},
 	} {
-		v := newTestVerifier(t, WithClockSkew(tc.skew), WithClock(fixedClock(tc.now)))
+		v := newTestVerifier(t, WithClockSkew(tc.skew), WithClock(clock.Func(fixedClock(tc.now))))
 		f, err := v.Verify(cert)
 		if tc.want != nil {
 			wantErr(t, f, err, tc.want)
@@ -458,12 +459,12 @@ func TestClockSkewBoundaries(t *testing.T) {
 func TestFileExpiryIsStrictWithoutSkew(t *testing.T) {
 	cert := validFile(t, nil)
 	expires := issued.Add(14 * 24 * time.Hour)
-	v := newTestVerifier(t, WithClock(fixedClock(expires.Add(-time.Millisecond))), WithClockSkew(time.Hour))
+	v := newTestVerifier(t, WithClock(clock.Func(fixedClock(expires.Add(-time.Millisecond)))), WithClockSkew(time.Hour))
 	if _, err := v.Verify(cert); err != nil {
 		t.Fatalf("a millisecond before expiry: %v", err)
 	}
 	for _, at := range []time.Time{expires, expires.Add(time.Millisecond), expires.Add(30 * time.Minute)} {
-		v := newTestVerifier(t, WithClock(fixedClock(at)), WithClockSkew(time.Hour))
+		v := newTestVerifier(t, WithClock(clock.Func(fixedClock(at))), WithClockSkew(time.Hour))
 		f, err := v.Verify(cert)
 		wantErr(t, f, err, ErrFileExpired)
 	}
@@ -476,14 +477,14 @@ func TestFingerprint(t *testing.T) {
 		wantErr(t, f, err, ErrFingerprintMismatch)
 	}
 	key := WithPublicKey(testSigner(t, testSeed).PublicKey())
-	v, err := NewVerifier(key, WithoutFingerprintCheck(), WithClock(fixedClock(now)))
+	v, err := NewVerifier(key, WithoutFingerprintCheck(), WithClock(clock.Func(fixedClock(now))))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := v.Verify(validFile(t, func(p *Payload) { p.Fingerprint = "elsewhere" })); err != nil {
 		t.Errorf("WithoutFingerprintCheck: %v", err)
 	}
-	unbound, err := NewVerifier(key, WithClock(fixedClock(now)))
+	unbound, err := NewVerifier(key, WithClock(clock.Func(fixedClock(now))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -542,7 +543,7 @@ func TestNewVerifierValidates(t *testing.T) {
 	}
 	// The verifier keeps its own copy of the key.
 	key := bytes.Clone(pub)
-	v, err := NewVerifier(WithPublicKey(key), WithFingerprint(testFingerprint), WithClock(fixedClock(now)))
+	v, err := NewVerifier(WithPublicKey(key), WithFingerprint(testFingerprint), WithClock(clock.Func(fixedClock(now))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -553,9 +554,9 @@ func TestNewVerifierValidates(t *testing.T) {
 }
 
 func TestReverifySameBytes(t *testing.T) {
-	clock := now
+	at := now
 	var mu sync.Mutex
-	v := newTestVerifier(t, WithClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }))
+	v := newTestVerifier(t, WithClock(clock.Func(func() time.Time { mu.Lock(); defer mu.Unlock(); return at })))
 	cert := validFile(t, nil)
 	first, err := v.Verify(cert)
 	if err != nil {
@@ -584,9 +585,9 @@ func TestReverifySameBytes(t *testing.T) {
 	if last := v.last.Load(); last == nil || !bytes.Equal(last.input, cert) || last.tmpl.Load() == nil {
 		t.Fatal("the same bytes verified five times are not cached")
 	}
-	// Checks that depend on the clock run again on the same bytes.
+	// Checks that depend on the at run again on the same bytes.
 	mu.Lock()
-	clock = issued.Add(14 * 24 * time.Hour)
+	at = issued.Add(14 * 24 * time.Hour)
 	mu.Unlock()
 	f, err := v.Verify(cert)
 	wantErr(t, f, err, ErrFileExpired)

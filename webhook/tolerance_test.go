@@ -186,7 +186,7 @@ func TestHandlerDedupStoreSurvivesRestart(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	clk := &movingClock{t: now}
 	open := func() cache.Store {
-		f, err := cache.NewFile(path, []byte("app secret"), cache.WithClockSource(clk))
+		f, err := cache.NewFile(path, []byte("app secret"), cache.WithClock(clk))
 		require.NoError(t, err)
 		return f
 	}

@@ -164,7 +164,7 @@ func (m *machineFlags) machine(name string) (offline.Option, string, error) {
 
 // verifier builds the verifier for the keys, environment and entitlements.
 func (c *cli) verifier(keys keyList, env string, entitlements []string, machine offline.Option) (*offline.Verifier, error) {
-	opts := []offline.Option{machine, offline.WithEnvironment(env), offline.WithClockSource(clock.Func(c.now))}
+	opts := []offline.Option{machine, offline.WithEnvironment(env), offline.WithClock(clock.Func(c.now))}
 	for _, k := range keys {
 		opts = append(opts, offline.WithPublicKey(k))
 	}

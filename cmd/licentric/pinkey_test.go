@@ -206,7 +206,7 @@ func TestPinKeySnippetWorks(t *testing.T) {
 		opts = append(opts, offline.WithPublicKey(pub))
 	}
 	v, err := offline.NewVerifier(append(opts, offline.WithFingerprint(testFP), offline.WithEnvironment("test"),
-		offline.WithClockSource(f.srv.Clock()))...)
+		offline.WithClock(f.srv.Clock()))...)
 	require.NoError(t, err)
 	_, err = v.VerifyFile(f.file(t, testFP, time.Hour))
 	require.NoError(t, err)

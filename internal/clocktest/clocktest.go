@@ -1,6 +1,6 @@
 // Package clocktest provides a fake clock for tests: time stands still until
 // the test calls Advance or Set, and channels returned by After fire only
-// then. It satisfies licentric.Clock.
+// then. It satisfies clock.Clock.
 package clocktest
 
 import (
