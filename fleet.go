@@ -22,10 +22,16 @@ import (
 // result; a Fleet must seal or authenticate what it stores so that a writer
 // to the backend cannot grant a license.
 type Fleet interface {
-	// GetResult returns the value stored for (license, request), if any.
-	GetResult(ctx context.Context, license, request string) (value []byte, ok bool, err error)
-	// SetResult stores value for (license, request) for ttl.
-	SetResult(ctx context.Context, license, request string, value []byte, ttl time.Duration) error
+	// GetResult returns the value stored for (license, request), if any,
+	// and the version of license's results it read (whether or not it
+	// found one): the client passes it to the SetResult of the value it
+	// then fetched from the service.
+	GetResult(ctx context.Context, license, request string) (value []byte, version string, ok bool, err error)
+	// SetResult stores value for (license, request) for ttl, unless
+	// license was invalidated since the GetResult that returned version
+	// (the value may predate the change): then it stores nothing and
+	// returns nil. An empty version stores nothing.
+	SetResult(ctx context.Context, license, request, version string, value []byte, ttl time.Duration) error
 	// InvalidateLicense drops every result of license for the whole fleet
 	// and tells every member (see Subscribe).
 	InvalidateLicense(ctx context.Context, license string) error

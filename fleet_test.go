@@ -27,11 +27,11 @@ type downFleet struct {
 
 var errBackendDown = errors.New("backend down")
 
-func (f *downFleet) GetResult(context.Context, string, string) ([]byte, bool, error) {
-	return nil, false, errBackendDown
+func (f *downFleet) GetResult(context.Context, string, string) ([]byte, string, bool, error) {
+	return nil, "", false, errBackendDown
 }
 
-func (f *downFleet) SetResult(context.Context, string, string, []byte, time.Duration) error {
+func (f *downFleet) SetResult(context.Context, string, string, string, []byte, time.Duration) error {
 	return errBackendDown
 }
 
@@ -231,15 +231,15 @@ type memFleet struct {
 	gets    int
 }
 
-func (f *memFleet) GetResult(_ context.Context, license, request string) ([]byte, bool, error) {
+func (f *memFleet) GetResult(_ context.Context, license, request string) ([]byte, string, bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.gets++
 	b, ok := f.results[license+"/"+request]
-	return b, ok, nil
+	return b, "v", ok, nil
 }
 
-func (f *memFleet) SetResult(_ context.Context, license, request string, value []byte, _ time.Duration) error {
+func (f *memFleet) SetResult(_ context.Context, license, request, _ string, value []byte, _ time.Duration) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.results == nil {

@@ -77,7 +77,7 @@ type results struct {
 	logger      *slog.Logger
 	fleet       Fleet
 	flights     flight.Group[*Validation]
-	lookups     flight.Group[*cacheEntry] // fleet lookups, run inline (see get)
+	lookups     flight.Group[fleetRead] // fleet lookups, run inline (see get)
 
 	// invalidations counts invalidations; a request that overlapped one
 	// does not store its result, which may predate the change.
@@ -145,8 +145,19 @@ type query struct {
 
 	// fleetLooked: the fleet was asked for q just now (see get); fleetPrev
 	// is what it had, if anything (not fresh, or it would have answered).
-	fleetLooked bool
-	fleetPrev   *cacheEntry
+	// fleetVersion is the version of the license's results the last
+	// fleet lookup before the service is asked read, for the SetResult of
+	// the answer ("" stores nothing).
+	fleetLooked  bool
+	fleetPrev    *cacheEntry
+	fleetVersion string
+}
+
+// fleetRead is what a fleet lookup found: the entry, if any, and the
+// version of the license's results it read.
+type fleetRead struct {
+	e       *cacheEntry
+	version string
 }
 
 // askFunc asks the service for a validation. noWait asks it to fail with
@@ -186,15 +197,15 @@ func (r *results) get(ctx context.Context, q *query, ask askFunc) (*Validation, 
 		// same key), since a result another member stored is the common
 		// answer: it costs a Redis round trip, not a shared request's
 		// goroutine as well.
-		e, _ := r.lookups.Inline(ctx, q.ck, func(ctx context.Context) (*cacheEntry, error) {
+		fr, _ := r.lookups.Inline(ctx, q.ck, func(ctx context.Context) (fleetRead, error) {
 			return r.fleetLookup(ctx, q), nil
 		})
-		if e != nil {
+		if e := fr.e; e != nil {
 			if now := r.clock.Now(); now.Before(e.freshUntil) {
 				return e.answer(now, nil), nil
 			}
 		}
-		q.fleetLooked, q.fleetPrev = true, e
+		q.fleetLooked, q.fleetPrev, q.fleetVersion = true, fr.e, fr.version
 	}
 	v, err := r.flights.Do(ctx, fk, func(fctx context.Context) (*Validation, error) {
 		return r.miss(fctx, q, ask)
@@ -210,11 +221,17 @@ func (r *results) miss(ctx context.Context, q *query, ask askFunc) (*Validation,
 	if r.store != nil {
 		prev = r.lookup(q.ck)
 		switch {
-		case prev != nil || r.fleet == nil:
+		case r.fleet == nil:
+		case q.fresh:
+			// Not served from the fleet, but its answer is shared: read
+			// the version it is to be stored at.
+			q.fleetVersion = r.fleetLookup(ctx, q).version
+		case prev != nil:
 		case q.fleetLooked:
 			prev = q.fleetPrev
 		default:
-			prev = r.fleetLookup(ctx, q)
+			fr := r.fleetLookup(ctx, q)
+			prev, q.fleetVersion = fr.e, fr.version
 		}
 		now := r.clock.Now()
 		if prev != nil && !q.fresh && now.Before(prev.freshUntil) {
@@ -362,7 +379,7 @@ func (r *results) remember(ctx context.Context, q *query, v *Validation) {
 	if r.fleet != nil {
 		if b, err := e.encode(); err == nil {
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fleetTimeout)
-			r.fleetResult(r.fleet.SetResult(fctx, r.licenseDigest(q.key), requestDigest(q.fp, q.ents), b, ttl))
+			r.fleetResult(r.fleet.SetResult(fctx, r.licenseDigest(q.key), requestDigest(q.fp, q.ents), q.fleetVersion, b, ttl))
 			cancel()
 		}
 	}
@@ -389,17 +406,21 @@ func minTime(a, b time.Time) time.Time {
 	return a
 }
 
-// fleetLookup returns the fleet's entry of q (and keeps a local copy).
-func (r *results) fleetLookup(ctx context.Context, q *query) *cacheEntry {
+// fleetLookup returns the fleet's entry of q, if any (and keeps a local
+// copy), and the version of the license's results it read.
+func (r *results) fleetLookup(ctx context.Context, q *query) fleetRead {
 	fctx, cancel := context.WithTimeout(ctx, fleetTimeout)
-	b, ok, err := r.fleet.GetResult(fctx, r.licenseDigest(q.key), requestDigest(q.fp, q.ents))
+	b, version, ok, err := r.fleet.GetResult(fctx, r.licenseDigest(q.key), requestDigest(q.fp, q.ents))
 	cancel()
-	if !r.fleetResult(err) || !ok {
-		return nil
+	if !r.fleetResult(err) {
+		return fleetRead{}
+	}
+	if !ok {
+		return fleetRead{version: version}
 	}
 	e := decodeEntry(b)
 	if e == nil {
-		return nil
+		return fleetRead{version: version}
 	}
 	if ttl := e.staleUntil.Sub(r.clock.Now()); ttl > 0 {
 		if e.v.License != nil && e.v.License.ID != "" && e.v.License.Key == q.key {
@@ -407,7 +428,7 @@ func (r *results) fleetLookup(ctx context.Context, q *query) *cacheEntry {
 		}
 		r.storeLocal(q.ck, e, ttl)
 	}
-	return e
+	return fleetRead{e: e, version: version}
 }
 
 // fleetShare makes this process the one of the fleet that asks the service
@@ -425,13 +446,18 @@ func (r *results) fleetShare(ctx context.Context, q *query) (release func(), v *
 				rel = func() {}
 			}
 			// The last holder may have stored its result just before it
-			// let go: look once more before asking the service.
+			// let go: look once more before asking the service (and store
+			// the answer at the version read now).
 			if acquired {
-				if e := r.fleetLookup(ctx, q); e != nil {
+				fr := r.fleetLookup(ctx, q)
+				if e := fr.e; e != nil {
 					if now := r.clock.Now(); now.Before(e.freshUntil) {
 						rel()
 						return func() {}, e.answer(now, nil)
 					}
+				}
+				if fr.version != "" {
+					q.fleetVersion = fr.version
 				}
 			}
 			return rel, nil
@@ -447,7 +473,7 @@ func (r *results) fleetShare(ctx context.Context, q *query) (release func(), v *
 		case <-t.C:
 		}
 		poll = min(poll*3/2, fleetPollMax)
-		if e := r.fleetLookup(ctx, q); e != nil {
+		if e := r.fleetLookup(ctx, q).e; e != nil {
 			if now := r.clock.Now(); now.Before(e.freshUntil) {
 				return func() {}, e.answer(now, nil)
 			}

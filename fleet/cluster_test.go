@@ -174,10 +174,10 @@ func TestClusterSharesResultsInvalidationsBudgetAndLocks(t *testing.T) {
 	licenses := make([]string, 24)
 	for i := range licenses {
 		licenses[i] = "lic-" + strconv.Itoa(i)
-		require.NoError(t, a.SetResult(ctx, licenses[i], "req", []byte("result "+licenses[i]), time.Minute))
+		require.NoError(t, put(ctx, a, licenses[i], "req", []byte("result "+licenses[i]), time.Minute))
 	}
 	for _, l := range licenses {
-		v, ok, err := b.GetResult(ctx, l, "req")
+		v, _, ok, err := b.GetResult(ctx, l, "req")
 		require.NoError(t, err)
 		require.True(t, ok, l)
 		require.Equal(t, "result "+l, string(v))
@@ -195,10 +195,10 @@ func TestClusterSharesResultsInvalidationsBudgetAndLocks(t *testing.T) {
 	require.NoError(t, b.InvalidateLicense(ctx, licenses[0]))
 	require.Equal(t, licenses[0], sb.next(t))
 	require.Equal(t, licenses[0], sa.next(t))
-	_, ok, err := a.GetResult(ctx, licenses[0], "req")
+	_, _, ok, err := a.GetResult(ctx, licenses[0], "req")
 	require.NoError(t, err)
 	require.False(t, ok, "the invalidated result is gone")
-	_, ok, err = a.GetResult(ctx, licenses[1], "req")
+	_, _, ok, err = a.GetResult(ctx, licenses[1], "req")
 	require.NoError(t, err)
 	require.True(t, ok, "the other licenses' results stay")
 
@@ -206,13 +206,13 @@ func TestClusterSharesResultsInvalidationsBudgetAndLocks(t *testing.T) {
 	require.Equal(t, "", sa.next(t))
 	require.Equal(t, "", sb.next(t))
 	for _, l := range licenses {
-		_, ok, err := b.GetResult(ctx, l, "req")
+		_, _, ok, err := b.GetResult(ctx, l, "req")
 		require.NoError(t, err)
 		require.False(t, ok, l)
 	}
-	require.NoError(t, b.SetResult(ctx, licenses[2], "req", []byte("after"), time.Minute))
+	require.NoError(t, put(ctx, b, licenses[2], "req", []byte("after"), time.Minute))
 	late := newFleet(t, newClusterRDB(t, c), fleet.WithNamespace(ns))
-	v, ok, err := late.GetResult(ctx, licenses[2], "req")
+	v, _, ok, err := late.GetResult(ctx, licenses[2], "req")
 	require.NoError(t, err)
 	require.True(t, ok, "a member that joins later shares the new generation")
 	require.Equal(t, "after", string(v))

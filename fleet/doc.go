@@ -24,10 +24,12 @@
 // every member (each keeps its own small local copy in the client's
 // cache) under the client's rules: never past the license's expiresAt or
 // the cache ttl, errors never stored. Invalidation (a webhook, or
-// (*licentric.Client).InvalidateLicense) drops a license's results in
-// Redis and is published on the namespace's channel, so every member drops
-// its local copies too; InvalidateAll moves the namespace to a new
-// generation, under which no old result is found.
+// (*licentric.Client).InvalidateLicense) gives the license a fresh random
+// epoch in Redis, under which no earlier result opens, and is published on
+// the namespace's channel, so every member drops its local copies too;
+// InvalidateAll gives the namespace a fresh random generation, under which
+// no old result is found. A result fetched while an invalidation happened
+// is not stored (SetResult takes the version GetResult read).
 //
 // In-flight validations: Acquire is a lock with a ttl (SET NX PX with a
 // random token, renewed by compare-and-expire while it is held, released
@@ -70,7 +72,8 @@
 // window's end to the next window's as well) and charged when Redis
 // answers again, so that the members that rejoin stay within the limit
 // together with what was sent meanwhile. When a probe succeeds the Fleet logs once more, adopts the
-// namespace's generation, replays the invalidations it could not send, and
+// namespace's generation, sends the invalidations it could not send (a
+// member sends them before any other Redis call), and
 // the client shares again. When its subscription comes back after a break,
 // it tells the client to drop its local copies ("" to Subscribe), since it
 // may have missed invalidations meanwhile.
@@ -86,15 +89,45 @@
 // that does not open (written by someone without the secret, damaged,
 // moved) is ignored: a writer to Redis cannot grant a license. It can
 // still deny service (delete results, spend the budget counters), as any
-// writer to a shared cache can. Budget counters and the generation are
-// plain integers; they hold no license.
+// writer to a shared cache can. Budget counters, the generation and the
+// epochs hold no license.
 //
-// Keys, all under lc:<namespace>: (without braces, so a Cluster spreads
-// them; no operation spans two keys):
+// # A writer to Redis without the secret
 //
-//	lc:<ns>:gen                        the generation (InvalidateAll increments it)
-//	lc:<ns>:r:<gen>:<license digest>   a hash: request digest → sealed result
-//	lc:<ns>:b:<tier>:<window end>      a window's budget counter
-//	lc:<ns>:f:<key digest>             an in-flight lock
-//	lc:<ns>:inv                        the pub/sub channel of invalidations
+// Such a writer can copy what Redis holds (DUMP) and write it back later
+// (RESTORE), delete keys and cut subscriptions. Against that:
+//
+//   - every result is sealed under its license's epoch, and read only with
+//     the epoch Redis holds now (one round trip reads both), so a result
+//     written back after its license's invalidation does not open;
+//   - every member remembers the generations and epochs it saw
+//     invalidated (the latest 4096) and never reads under one again; when
+//     it finds one in Redis (written back), it replaces it with a fresh
+//     one and tells the fleet, which undoes the rollback for the members
+//     that did not see the invalidation;
+//   - a missing generation is made anew (random), so deleting it brings
+//     nothing back; a generation never goes back to one a member saw end;
+//   - the expiry sealed inside a result ends it, whatever ttl Redis gives
+//     its key.
+//
+// What remains, by design: a writer holding copies of old values who rolls
+// back every key of a license (its epoch and its results), or the
+// generation and every result, can show a member that never saw the
+// invalidation (a brand-new one, or one that restarted) a result for the
+// rest of that result's original life (at most the client's stale ttl),
+// until a member that saw the invalidation looks and undoes it. Members
+// remember what they saw only while they run. Lock names and budget
+// counters can be written too: a lock without expiry makes waiting members
+// ask the service after a few lock ttls, and spent counters deny service.
+//
+// Keys, all under lc:<namespace>: (a license's keys share a Cluster hash
+// tag, so one script reads or changes both; licenses, locks and counters
+// spread over the slots):
+//
+//	lc:<ns>:gen                          the generation (a random token; InvalidateAll replaces it)
+//	lc:<ns>:{<license digest>}:e         the license's epoch (a random token; InvalidateLicense replaces it)
+//	lc:<ns>:{<license digest>}:r:<gen>   a hash: request digest → result sealed under the epoch
+//	lc:<ns>:b:<tier>:<window end>        a window's budget counter
+//	lc:<ns>:f:<key digest>               an in-flight lock
+//	lc:<ns>:inv                          the pub/sub channel of invalidations
 package fleet

@@ -47,6 +47,13 @@ const (
 	// maxPending bounds the invalidations remembered while Redis is
 	// unreachable; past it a full invalidation is sent on rejoin.
 	maxPending = 1024
+	// maxKilled bounds the tokens (generations and license epochs) a
+	// member remembers as invalidated; past it the oldest are forgotten.
+	maxKilled = 4096
+	// epochLinger is how long a license's epoch outlives the last result
+	// stored under it, at least: longer than any member takes from reading
+	// it (GetResult) to storing what it fetched meanwhile (SetResult).
+	epochLinger = time.Hour
 	// Backoff of the probes of an unreachable Redis.
 	minBackoff = 100 * time.Millisecond
 	// tripAfter is the failures in a row after which Redis is taken to be
@@ -103,9 +110,20 @@ type Fleet struct {
 	genKey  string // "lc:<ns>:gen"
 	channel string // "lc:<ns>:inv"
 
-	// gen is the namespace's generation: InvalidateAll moves it, and
-	// results live under the generation they were stored in.
-	gen atomic.Uint64
+	// gen is the namespace's generation, a random token (nil: not known
+	// yet, or just killed): InvalidateAll replaces it, and results live
+	// under the generation they were stored in. It is never one in killed.
+	gen atomic.Pointer[string]
+
+	// killed holds the generations and license epochs this member saw
+	// invalidated (its own invalidations and those it heard of), the
+	// latest maxKilled: an entry sealed under one of them is never
+	// accepted again, whatever Redis is made to hold (see GetResult).
+	kmu        sync.Mutex
+	killed     map[string]struct{}
+	killedRing []string
+	killedNext int
+	rolledBack atomic.Bool // a rolled-back token was logged
 
 	// Health of Redis (see enter).
 	fails    atomic.Int32 // Redis failures in a row
@@ -117,10 +135,12 @@ type Fleet struct {
 	backoff  time.Duration
 	tampered atomic.Bool // a forged entry was logged
 
-	// Invalidations that could not reach Redis, replayed on rejoin.
+	// Invalidations that could not reach Redis, sent before the next call
+	// that reaches it (or on rejoin).
 	pmu        sync.Mutex
 	pending    map[string]struct{}
 	pendingAll bool
+	unsent     atomic.Bool // pending or pendingAll
 
 	// Budget units taken on the local share while Redis failed, owed to
 	// their windows' counters (see TakeBudget).
@@ -287,6 +307,7 @@ func New(rdb redis.UniversalClient, opts ...Option) (*Fleet, error) {
 		backoff:  minBackoff,
 		pending:  make(map[string]struct{}),
 		debts:    make(map[string]debt),
+		killed:   make(map[string]struct{}),
 		subs:     make(map[uint64]func(string)),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
@@ -296,7 +317,7 @@ func New(rdb redis.UniversalClient, opts ...Option) (*Fleet, error) {
 	f.genKey = f.prefix + "gen"
 	f.channel = f.prefix + "inv"
 
-	if err := f.bounded(context.Background(), f.readGen); err != nil {
+	if err := f.bounded(context.Background(), f.syncGen); err != nil {
 		f.markDown(err)
 	}
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -49,7 +48,16 @@ func (f *Fleet) call(ctx context.Context, fn func(ctx context.Context) error) er
 	if err := f.enter(ctx); err != nil {
 		return err
 	}
-	err := f.bounded(ctx, fn)
+	err := f.bounded(ctx, func(ctx context.Context) error {
+		// Invalidations this member could not send go first: it never
+		// reads what it meant to drop.
+		if f.unsent.Load() {
+			if err := f.flushPending(ctx); err != nil {
+				return err
+			}
+		}
+		return fn(ctx)
+	})
 	if err == nil || errors.Is(err, redis.Nil) {
 		if f.fails.Load() != 0 {
 			f.fails.Store(0)
@@ -167,51 +175,13 @@ func (f *Fleet) markDown(err error) {
 // local share to their windows, and replays the invalidations that could
 // not be sent, each under the fleet's deadline.
 func (f *Fleet) rejoin(ctx context.Context) error {
-	if err := f.bounded(ctx, f.readGen); err != nil {
+	if err := f.bounded(ctx, f.syncGen); err != nil {
 		return err
 	}
 	if err := f.flushDebts(ctx); err != nil {
 		return err
 	}
-	return f.flushPending(ctx)
-}
-
-// readGen reads the namespace's generation from Redis and adopts it: the
-// stored value is the truth, even when it went back (a Redis that lost its
-// data).
-func (f *Fleet) readGen(ctx context.Context) error {
-	g, err := f.fetchGen(ctx)
-	if err != nil {
-		return err
-	}
-	f.gen.Store(g)
-	return nil
-}
-
-func (f *Fleet) fetchGen(ctx context.Context) (uint64, error) {
-	s, err := f.rdb.Get(ctx, f.genKey).Result()
-	if errors.Is(err, redis.Nil) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	g, err := strconv.ParseUint(s, 10, 63)
-	if err != nil {
-		return 0, fmt.Errorf("fleet: the generation in redis is not a number")
-	}
-	return g, nil
-}
-
-// raiseGen adopts generation g if it is newer than the one held (messages
-// may arrive out of order).
-func (f *Fleet) raiseGen(g uint64) {
-	for {
-		cur := f.gen.Load()
-		if g <= cur || f.gen.CompareAndSwap(cur, g) {
-			return
-		}
-	}
+	return f.bounded(ctx, f.flushPending)
 }
 
 // logTampered logs, once, that an entry did not open.

@@ -403,3 +403,16 @@ func eventually(tb testing.TB, what string, cond func() bool) {
 		time.Sleep(2 * time.Millisecond) // polling a condition with a deadline
 	}
 }
+
+// put stores value for (license, request) as a client does: at the version
+// a GetResult just read.
+func put(ctx context.Context, f *fleet.Fleet, license, request string, value []byte, ttl time.Duration) error {
+	_, version, _, err := f.GetResult(ctx, license, request)
+	if err != nil {
+		return err
+	}
+	return f.SetResult(ctx, license, request, version, value, ttl)
+}
+
+// resultsPattern matches the names of a namespace's result hashes.
+func resultsPattern(ns string) string { return "lc:" + ns + ":{*}:r:*" }
