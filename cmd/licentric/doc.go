@@ -47,8 +47,8 @@
 //
 // pin-key writes the account's signing public key(s), fetched with the API
 // key (GET /keys/signing) and any given with --public-key, as a gofmt-clean Go
-// file that imports nothing: a slice of {KeyID, PublicKey string}, with a
-// comment showing how to pass them to offline.WithPublicKey. The file is
+// file that imports nothing: a []string of the keys (each with its key ID in
+// a comment), ready for licentric.WithLicenseFile(path, NAME...). The file is
 // written atomically with mode 0644: it is source code holding public keys,
 // not a secret.
 //

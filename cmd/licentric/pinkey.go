@@ -24,8 +24,8 @@ const pinKeyUsage = `Usage: licentric pin-key [--out signing_key.go] [--package 
 Writes the account's license-file signing public key(s) as a Go source
 file, so that an application pins its trust anchor at build time instead of
 pasting base64 (or, worse, fetching the key at run time). The file holds a
-slice of {KeyID, PublicKey} with each key as standard base64 of its raw 32
-bytes, and a comment showing how to pass them to offline.WithPublicKey. It
+[]string of the keys, each as standard base64 of its raw 32 bytes with its
+key ID beside it, ready for licentric.WithLicenseFile(path, NAME...). It
 is gofmt-clean, imports nothing, and is written atomically with mode 0644
 (it is source code, not a secret). --out - prints it instead.
 
@@ -151,29 +151,21 @@ func signingKeySource(pkg, name string, keys []pinnedKey) ([]byte, error) {
 package %[1]s
 
 // %[2]s holds the Ed25519 public keys that sign this
-// application's Licentric license files, pinned at build time. Trust them
-// with package offline (github.com/licentric/licentric-go/offline):
+// application's Licentric license files (standard base64 of each raw
+// 32-byte key), pinned at build time. Trust them with the Guard:
 //
-//	var opts []offline.Option
-//	for _, k := range %[2]s {
-//		pub, err := offline.ParsePublicKey(k.PublicKey)
-//		if err != nil {
-//			return err
-//		}
-//		opts = append(opts, offline.WithPublicKey(pub))
-//	}
-//	v, err := offline.NewVerifier(append(opts, offline.WithFingerprint(fp))...)
+//	licentric.NewGuard(client, key, licentric.WithLicenseFile(path, %[2]s...))
+//
+// or with package offline: offline.ParsePublicKey each one, then
+// offline.WithPublicKey.
 //
 // Run "licentric pin-key" again when the account's signing key rotates, and
 // keep the old key in the list (--public-key) until no file it signed is in
 // use.
-var %[2]s = []struct {
-	KeyID     string // offline.KeyID of the key: the kid a license file names
-	PublicKey string // standard base64 of the raw 32-byte key
-}{
+var %[2]s = []string{
 `, pkg, name)
 	for _, k := range keys {
-		fmt.Fprintf(&b, "\t{KeyID: %s, PublicKey: %s},\n", strconv.Quote(k.KeyID), strconv.Quote(k.PublicKey))
+		fmt.Fprintf(&b, "\t%s, // key ID %s\n", strconv.Quote(k.PublicKey), k.KeyID)
 	}
 	b.WriteString("}\n")
 	src, err := format.Source(b.Bytes())

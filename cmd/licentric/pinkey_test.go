@@ -52,20 +52,17 @@ func generatedKeys(t *testing.T, src []byte, pkg, name string) []pinnedKey {
 		found = true
 		require.Len(t, vs.Values, 1)
 		lit := vs.Values[0].(*ast.CompositeLit)
+		typ, ok := lit.Type.(*ast.ArrayType)
+		require.True(t, ok, "the keys are not a slice")
+		assert.Equal(t, "string", types.ExprString(typ.Elt), "the keys are not a []string")
 		for _, elt := range lit.Elts {
-			var k pinnedKey
-			for _, kv := range elt.(*ast.CompositeLit).Elts {
-				kv := kv.(*ast.KeyValueExpr)
-				s, err := strconv.Unquote(kv.Value.(*ast.BasicLit).Value)
-				require.NoError(t, err)
-				switch kv.Key.(*ast.Ident).Name {
-				case "KeyID":
-					k.KeyID = s
-				case "PublicKey":
-					k.PublicKey = s
-				}
-			}
-			keys = append(keys, k)
+			s, err := strconv.Unquote(elt.(*ast.BasicLit).Value)
+			require.NoError(t, err)
+			pub, err := offline.ParsePublicKey(s)
+			require.NoError(t, err)
+			keys = append(keys, pinnedKey{KeyID: offline.KeyID(pub), PublicKey: s})
+			// The key's id is written beside it, as a file's kid names it.
+			assert.Contains(t, string(src), s+`", // key ID `+offline.KeyID(pub))
 		}
 		return false
 	})
@@ -98,8 +95,7 @@ func TestPinKey(t *testing.T) {
 	require.NoError(t, err)
 	keys := generatedKeys(t, src, "licensing", "licentricSigningKeys")
 	assert.Equal(t, []pinnedKey{{KeyID: offline.KeyID(pub), PublicKey: offline.MarshalPublicKey(pub)}}, keys)
-	assert.Contains(t, string(src), "offline.WithPublicKey(pub)")
-	assert.Contains(t, string(src), "offline.ParsePublicKey(k.PublicKey)")
+	assert.Contains(t, string(src), "licentric.WithLicenseFile(path, licentricSigningKeys...)")
 	assert.NotContains(t, string(src), f.srv.TestAPIKey())
 
 	// After a rotation: the new key first, the old one kept with --public-key,
