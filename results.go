@@ -52,13 +52,17 @@ const maxIndexedLicenses = 4096
 // keeps a misbehaving implementation from stalling a validation). A lock
 // held by a member that crashed ends after fleetLockTTL. A member that
 // finds another asking the service polls the fleet's results, first after
-// fleetPoll, then less often, up to every fleetPollMax, for as long as the
-// other holds the lock (which may be a minute when it waits for the rate
-// budget's next window) and its own context lasts.
+// fleetPoll, then less often, up to every fleetPollMax, while the other
+// holds the lock (which may be a while when it waits for the rate budget's
+// next window) and its own context lasts, but no longer than fleetLockWait
+// on the client's clock: a lock held that long may be no member's
+// (written into Redis by someone else), and the member then asks the
+// service itself.
 const (
-	fleetLockTTL = 5 * time.Second
-	fleetPoll    = 20 * time.Millisecond
-	fleetPollMax = 250 * time.Millisecond
+	fleetLockTTL  = 5 * time.Second
+	fleetLockWait = 3 * fleetLockTTL
+	fleetPoll     = 20 * time.Millisecond
+	fleetPollMax  = 250 * time.Millisecond
 )
 
 // results is the client's results part: the validation cache, requests
@@ -88,6 +92,7 @@ type results struct {
 	digests map[string]string // fleet license digest -> license key
 
 	fleetDown atomic.Bool // logged once per outage
+	lockStuck atomic.Bool // a fleet lock held past fleetLockWait was logged
 
 	// keyMemo remembers recently built cache keys, so that the hot path
 	// of an application validating the same license over and over does
@@ -242,9 +247,9 @@ func (r *results) miss(ctx context.Context, q *query, ask askFunc) (*Validation,
 		}
 	}
 	if r.fleet != nil && r.store != nil && !q.fresh {
-		release, v := r.fleetShare(ctx, q)
-		if v != nil {
-			return v, nil
+		release, v, err := r.fleetShare(ctx, q)
+		if v != nil || err != nil {
+			return v, err
 		}
 		defer release()
 	}
@@ -424,11 +429,12 @@ func (r *results) fleetLookup(ctx context.Context, q *query) fleetRead {
 }
 
 // fleetShare makes this process the one of the fleet that asks the service
-// for q, or waits for the member that does and returns its result. release
-// must be called after the result is stored.
-func (r *results) fleetShare(ctx context.Context, q *query) (release func(), v *Validation) {
+// for q, or waits for the result of the member that does (v), for at most
+// fleetLockWait; err reports that ctx ended while it waited.
+func (r *results) fleetShare(ctx context.Context, q *query) (release func(), v *Validation, err error) {
 	key := r.licenseDigest(q.key) + "/" + requestDigest(q.fp, q.ents)
 	poll := fleetPoll
+	giveUp := r.clock.Now().Add(fleetLockWait)
 	for {
 		fctx, cancel := context.WithTimeout(ctx, fleetTimeout)
 		rel, acquired, err := r.fleet.Acquire(fctx, key, fleetLockTTL)
@@ -445,14 +451,23 @@ func (r *results) fleetShare(ctx context.Context, q *query) (release func(), v *
 				if e := fr.e; e != nil {
 					if now := r.clock.Now(); now.Before(e.freshUntil) {
 						rel()
-						return func() {}, e.answer(now, nil)
+						return func() {}, e.answer(now, nil), nil
 					}
 				}
 				if fr.version != "" {
 					q.fleetVersion = fr.version
 				}
 			}
-			return rel, nil
+			return rel, nil, nil
+		}
+		if !r.clock.Now().Before(giveUp) {
+			// Held past a few of its ttls without a result: it may be no
+			// member's. Ask the service without the lock.
+			if !r.lockStuck.Swap(true) {
+				r.logger.Warn("licentric: another fleet member held a validation's in-flight lock for longer than expected; asking the service directly (logged once)",
+					"waited", fleetLockWait.String())
+			}
+			return func() {}, nil, nil
 		}
 		// Another member asks: wait for its result. If it gives up (its
 		// answer was an error, which is not shared) or crashes, its lock
@@ -461,13 +476,14 @@ func (r *results) fleetShare(ctx context.Context, q *query) (release func(), v *
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return func() {}, nil
+			return func() {}, nil, fmt.Errorf("%w: waiting for another fleet member's validation of this license: %w",
+				ErrUnavailable, context.Cause(ctx))
 		case <-t.C:
 		}
 		poll = min(poll*3/2, fleetPollMax)
 		if e := r.fleetLookup(ctx, q).e; e != nil {
 			if now := r.clock.Now(); now.Before(e.freshUntil) {
-				return func() {}, e.answer(now, nil)
+				return func() {}, e.answer(now, nil), nil
 			}
 		}
 	}

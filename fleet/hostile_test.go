@@ -2,6 +2,8 @@ package fleet_test
 
 import (
 	"context"
+	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -191,4 +193,125 @@ func TestUnsentInvalidationGoesFirst(t *testing.T) {
 	_, _, ok, err = peer.GetResult(ctx, "lic", "req")
 	require.NoError(t, err)
 	require.False(t, ok, "the invalidation reached Redis")
+}
+
+// lockSpy is a transport that records, at each request, the in-flight
+// locks Redis holds: the name of the lock a validation takes.
+type lockSpy struct {
+	raw   *redis.Client
+	ns    string
+	next  http.RoundTripper
+	mu    sync.Mutex
+	locks []string
+}
+
+func (l *lockSpy) RoundTrip(r *http.Request) (*http.Response, error) {
+	keys := l.raw.Keys(r.Context(), "lc:"+l.ns+":f:*").Val()
+	l.mu.Lock()
+	l.locks = append(l.locks, keys...)
+	l.mu.Unlock()
+	return l.next.RoundTrip(r)
+}
+
+// lockOf validates key once, on a member of its own, and returns the name
+// of the in-flight lock that validation took (what a writer to Redis sees
+// while it is held); the license's results are then invalidated, so that
+// the next member without a local copy asks for the lock.
+func lockOf(t *testing.T, s *fleetSim, key string) string {
+	t.Helper()
+	spy := &lockSpy{raw: s.raw, ns: s.ns, next: s.srv.Client().Transport}
+	hc := *s.srv.Client()
+	hc.Transport = spy
+	f := newFleet(t, newRDB(t, s.redis), fleet.WithNamespace(s.ns), fleet.WithClock(s.clk))
+	c, err := licentric.NewClient(licentric.WithBaseURL(s.srv.URL), licentric.WithHTTPClient(&hc),
+		licentric.WithAPIKey(s.srv.TestAPIKey()), licentric.WithClock(s.clk), licentric.WithRetry(tinyRetry),
+		licentric.WithFleet(f))
+	require.NoError(t, err)
+	require.Equal(t, licentric.CodeValid, validateCode(t, c, key))
+	c.InvalidateLicense(key)
+	spy.mu.Lock()
+	defer spy.mu.Unlock()
+	require.Len(t, spy.locks, 1, "one lock while the service was asked")
+	return spy.locks[0]
+}
+
+// Issue 21, item 3: a lock written without expiry (no member sets one)
+// does not make a member without a local copy wait: it is taken over, and
+// the service asked.
+func TestLockWithoutExpiryDoesNotStallValidate(t *testing.T) {
+	r := needRedis(t)
+	s := newFleetSim(t, r.Addr(), 1, licentrictest.WithoutRateLimits())
+	key := s.keys[0]
+	lock := lockOf(t, s, key)
+	require.NoError(t, s.raw.Set(t.Context(), lock, "held", 0).Err())
+
+	before := s.validations()
+	// Three seconds stand for "forever": without the fix it waits for
+	// the whole context.
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	defer cancel()
+	v, err := newMemberClient(t, s).Validate(ctx, key)
+	require.NoError(t, err)
+	assert.Equal(t, licentric.CodeValid, v.Code)
+	assert.Equal(t, before+1, s.validations(), "the service was asked")
+}
+
+// Issue 21, item 3: a lock that stays held (re-written by someone, with a
+// ttl as a member's) makes a member wait a few lock ttls on its clock at
+// most; then it asks the service itself.
+func TestLockHeldTooLongIsGivenUp(t *testing.T) {
+	r := needRedis(t)
+	s := newFleetSim(t, r.Addr(), 1, licentrictest.WithoutRateLimits())
+	key := s.keys[0]
+	lock := lockOf(t, s, key)
+	require.NoError(t, s.raw.Set(t.Context(), lock, "held", time.Minute).Err())
+
+	before := s.validations()
+	c := newMemberClient(t, s)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second) // longer than the lock is waited for below
+	defer cancel()
+	type answer struct {
+		v   *licentric.Validation
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		v, err := c.Validate(ctx, key)
+		done <- answer{v, err}
+	}()
+	// The member polls the lock; its clock moves a second every 20 ms.
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	var got answer
+wait:
+	for {
+		select {
+		case got = <-done:
+			break wait
+		case <-tick.C:
+			s.clk.Advance(time.Second)
+		}
+	}
+	require.NoError(t, got.err)
+	assert.Equal(t, licentric.CodeValid, got.v.Code)
+	assert.Equal(t, before+1, s.validations(), "the service was asked")
+}
+
+// Issue 21, item 3: a Validate whose context ends while another member
+// holds the lock says so; it does not blame the rate budget.
+func TestLockWaitReportsItsCause(t *testing.T) {
+	r := needRedis(t)
+	s := newFleetSim(t, r.Addr(), 1, licentrictest.WithoutRateLimits())
+	key := s.keys[0]
+	lock := lockOf(t, s, key)
+	require.NoError(t, s.raw.Set(t.Context(), lock, "held", time.Minute).Err())
+
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	_, err := newMemberClient(t, s).Validate(ctx, key)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.ErrorIs(t, err, licentric.ErrUnavailable)
+	assert.NotErrorIs(t, err, licentric.ErrBudgetExhausted, "blames the rate budget: %v", err)
+	assert.Contains(t, err.Error(), "fleet member")
 }
