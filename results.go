@@ -55,9 +55,10 @@ const maxIndexedLicenses = 4096
 // fleetPoll, then less often, up to every fleetPollMax, while the other
 // holds the lock (which may be a while when it waits for the rate budget's
 // next window) and its own context lasts, but no longer than fleetLockWait
-// on the client's clock: a lock held that long may be no member's
+// (real time, as the lock's ttl): a lock held that long may be no member's
 // (written into Redis by someone else), and the member then asks the
-// service itself.
+// service itself if its rate budget has a unit free at once (else it
+// waits again).
 const (
 	fleetLockTTL  = 5 * time.Second
 	fleetLockWait = 3 * fleetLockTTL
@@ -246,17 +247,33 @@ func (r *results) miss(ctx context.Context, q *query, ask askFunc) (*Validation,
 			prev = nil
 		}
 	}
-	if r.fleet != nil && r.store != nil && !q.fresh {
-		release, v, err := r.fleetShare(ctx, q)
-		if v != nil || err != nil {
-			return v, err
+	release := func() {}
+	defer func() { release() }() // after remember: the waiters find the result
+	var (
+		gen uint64
+		v   *Validation
+		err error
+	)
+	for {
+		gaveUp := false
+		if r.fleet != nil && r.store != nil && !q.fresh {
+			var shared *Validation
+			release, shared, gaveUp, err = r.fleetShare(ctx, q)
+			if shared != nil || err != nil {
+				return shared, err
+			}
 		}
-		defer release()
+		gen = r.invalidations.Load()
+		// With a result to fall back on, the last result beats a wait for
+		// the rate budget. A member that gave up waiting for another's
+		// lock asks only with a unit free now: with the budget spent, the
+		// holder may be waiting for the next window itself, and its result
+		// is waited for again.
+		v, err = ask(ctx, prev != nil || gaveUp)
+		if !gaveUp || prev != nil || !errors.Is(err, ErrBudgetExhausted) || ctx.Err() != nil {
+			break
+		}
 	}
-	gen := r.invalidations.Load()
-	// With a result to fall back on, the last result beats a wait for
-	// the rate budget.
-	v, err := ask(ctx, prev != nil)
 	if err != nil {
 		if prev != nil && ctx.Err() == nil && staleable(err) {
 			if now := r.clock.Now(); now.Before(prev.staleUntil) {
@@ -430,11 +447,13 @@ func (r *results) fleetLookup(ctx context.Context, q *query) fleetRead {
 
 // fleetShare makes this process the one of the fleet that asks the service
 // for q, or waits for the result of the member that does (v), for at most
-// fleetLockWait; err reports that ctx ended while it waited.
-func (r *results) fleetShare(ctx context.Context, q *query) (release func(), v *Validation, err error) {
+// fleetLockWait (gaveUp: ask without the lock); err reports that ctx ended
+// while it waited. The wait is measured in real time, as the lock's ttl
+// is (by Redis).
+func (r *results) fleetShare(ctx context.Context, q *query) (release func(), v *Validation, gaveUp bool, err error) {
 	key := r.licenseDigest(q.key) + "/" + requestDigest(q.fp, q.ents)
 	poll := fleetPoll
-	giveUp := r.clock.Now().Add(fleetLockWait)
+	giveUp := time.Now().Add(fleetLockWait)
 	for {
 		fctx, cancel := context.WithTimeout(ctx, fleetTimeout)
 		rel, acquired, err := r.fleet.Acquire(fctx, key, fleetLockTTL)
@@ -451,23 +470,23 @@ func (r *results) fleetShare(ctx context.Context, q *query) (release func(), v *
 				if e := fr.e; e != nil {
 					if now := r.clock.Now(); now.Before(e.freshUntil) {
 						rel()
-						return func() {}, e.answer(now, nil), nil
+						return func() {}, e.answer(now, nil), false, nil
 					}
 				}
 				if fr.version != "" {
 					q.fleetVersion = fr.version
 				}
 			}
-			return rel, nil, nil
+			return rel, nil, false, nil
 		}
-		if !r.clock.Now().Before(giveUp) {
+		if !time.Now().Before(giveUp) {
 			// Held past a few of its ttls without a result: it may be no
 			// member's. Ask the service without the lock.
 			if !r.lockStuck.Swap(true) {
 				r.logger.Warn("licentric: another fleet member held a validation's in-flight lock for longer than expected; asking the service directly (logged once)",
 					"waited", fleetLockWait.String())
 			}
-			return func() {}, nil, nil
+			return func() {}, nil, true, nil
 		}
 		// Another member asks: wait for its result. If it gives up (its
 		// answer was an error, which is not shared) or crashes, its lock
@@ -476,14 +495,14 @@ func (r *results) fleetShare(ctx context.Context, q *query) (release func(), v *
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return func() {}, nil, fmt.Errorf("%w: waiting for another fleet member's validation of this license: %w",
+			return func() {}, nil, false, fmt.Errorf("%w: waiting for another fleet member's validation of this license: %w",
 				ErrUnavailable, context.Cause(ctx))
 		case <-t.C:
 		}
 		poll = min(poll*3/2, fleetPollMax)
 		if e := r.fleetLookup(ctx, q).e; e != nil {
 			if now := r.clock.Now(); now.Before(e.freshUntil) {
-				return func() {}, e.answer(now, nil), nil
+				return func() {}, e.answer(now, nil), false, nil
 			}
 		}
 	}

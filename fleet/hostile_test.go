@@ -256,10 +256,14 @@ func TestLockWithoutExpiryDoesNotStallValidate(t *testing.T) {
 	assert.Equal(t, before+1, s.validations(), "the service was asked")
 }
 
-// Issue 21, item 3: a lock that stays held (re-written by someone, with a
-// ttl as a member's) makes a member wait a few lock ttls on its clock at
-// most; then it asks the service itself.
+// Issue 21, item 3: a lock that stays held (written by someone with a
+// ttl as long as a member's, and written again) makes a member wait a few
+// lock ttls at most (15 s, real time, as Redis counts the lock's ttl);
+// then, its rate budget having a unit free, it asks the service itself.
 func TestLockHeldTooLongIsGivenUp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits 15 s for a lock: not in -short")
+	}
 	r := needRedis(t)
 	s := newFleetSim(t, r.Addr(), 1, licentrictest.WithoutRateLimits())
 	key := s.keys[0]
@@ -267,33 +271,11 @@ func TestLockHeldTooLongIsGivenUp(t *testing.T) {
 	require.NoError(t, s.raw.Set(t.Context(), lock, "held", time.Minute).Err())
 
 	before := s.validations()
-	c := newMemberClient(t, s)
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second) // longer than the lock is waited for below
+	ctx, cancel := context.WithTimeout(t.Context(), 40*time.Second) // before the lock's own end
 	defer cancel()
-	type answer struct {
-		v   *licentric.Validation
-		err error
-	}
-	done := make(chan answer, 1)
-	go func() {
-		v, err := c.Validate(ctx, key)
-		done <- answer{v, err}
-	}()
-	// The member polls the lock; its clock moves a second every 20 ms.
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	var got answer
-wait:
-	for {
-		select {
-		case got = <-done:
-			break wait
-		case <-tick.C:
-			s.clk.Advance(time.Second)
-		}
-	}
-	require.NoError(t, got.err)
-	assert.Equal(t, licentric.CodeValid, got.v.Code)
+	v, err := newMemberClient(t, s).Validate(ctx, key)
+	require.NoError(t, err)
+	assert.Equal(t, licentric.CodeValid, v.Code)
 	assert.Equal(t, before+1, s.validations(), "the service was asked")
 }
 
