@@ -389,9 +389,11 @@ func (r *results) remember(ctx context.Context, q *query, v *Validation) time.Ti
 		r.indexLicense(v.License.ID, v.License.Key)
 	}
 	r.storeLocal(q.ck, e, ttl)
-	if r.fleet != nil {
+	// Shared under the request's context: when every caller has given up,
+	// no one waits for Redis (the next member asks the service again).
+	if r.fleet != nil && ctx.Err() == nil {
 		if b, err := e.encode(); err == nil {
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fleetTimeout)
+			fctx, cancel := context.WithTimeout(ctx, fleetTimeout)
 			r.fleetResult(r.fleet.SetResult(fctx, r.licenseDigest(q.key), requestDigest(q.fp, q.ents), q.fleetVersion, b, ttl))
 			cancel()
 		}

@@ -52,8 +52,8 @@
 // # When Redis is down or slow
 //
 // Redis is never an outage of the application. Every Redis call has a
-// short deadline (WithTimeout, default 100 ms), whatever the client's own
-// timeouts: go-redis bounds socket I/O by ReadTimeout and WriteTimeout
+// short deadline (WithTimeout, default 100 ms), or the caller's if that
+// comes first, whatever the client's own timeouts: go-redis bounds socket I/O by ReadTimeout and WriteTimeout
 // (seconds by default), not by the context, so the Fleet sends its
 // commands through a WithTimeout clone of a *redis.Client (same pools and
 // hooks), uses a Cluster client with ContextTimeoutEnabled as it is, and

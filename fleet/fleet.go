@@ -96,7 +96,8 @@ var _ licentric.Fleet = (*Fleet)(nil)
 type Fleet struct {
 	rdb          redis.UniversalClient // commands (see dataClient)
 	sub          redis.UniversalClient // the subscription: the caller's client
-	ctxDeadlines bool                  // rdb stops at the Fleet's deadline by itself
+	ctxDeadlines bool                  // rdb stops at the context's deadline by itself
+	fixedTimeout bool                  // rdb stops at the Fleet's timeout by itself, not earlier
 	ns           string
 	timeout      time.Duration
 	replicas     int
@@ -227,7 +228,9 @@ func WithReplicas(n int) Option {
 // so itself, through a WithTimeout clone sharing its pools; a Cluster
 // client does with ContextTimeoutEnabled set. Any other client costs a
 // goroutine handoff per call (about 20 µs of a 30 µs loopback round trip
-// on a small machine).
+// on a small machine), as does a call whose context's deadline comes
+// before the Fleet's timeout on a client without ContextTimeoutEnabled:
+// every call returns by the earlier of the two.
 func WithTimeout(d time.Duration) Option {
 	return func(c *config) error {
 		if d <= 0 {
@@ -312,7 +315,7 @@ func New(rdb redis.UniversalClient, opts ...Option) (*Fleet, error) {
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}
-	f.rdb, f.ctxDeadlines = dataClient(rdb, f.timeout)
+	f.rdb, f.ctxDeadlines, f.fixedTimeout = dataClient(rdb, f.timeout)
 	_, _ = rand.Read(f.member[:])
 	f.genKey = f.prefix + "gen"
 	f.channel = f.prefix + "inv"

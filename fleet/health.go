@@ -10,27 +10,30 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// dataClient returns the client the Fleet sends its commands through, and
-// whether that client bounds each call by the Fleet's deadline itself.
-// go-redis sets socket deadlines from its ReadTimeout and WriteTimeout
-// (seconds by default), not from the context, unless ContextTimeoutEnabled
-// is set; pool waits, dials and retries do honour the context. A
-// *redis.Client (also a Sentinel failover client) gives a WithTimeout
-// clone: the same connection pools and hooks, with the Fleet's timeout on
-// each read and write. A Cluster client with ContextTimeoutEnabled is used
-// as it is. Any other client gets no help: call runs each command on a
-// goroutine of its own that the caller leaves at the deadline.
-func dataClient(rdb redis.UniversalClient, timeout time.Duration) (redis.UniversalClient, bool) {
+// dataClient returns the client the Fleet sends its commands through, how
+// it bounds each call: by the context's deadline (ctxDeadlines), or by the
+// Fleet's timeout alone (fixed), or not at all (neither). go-redis sets
+// socket deadlines from its ReadTimeout and WriteTimeout (seconds by
+// default), not from the context, unless ContextTimeoutEnabled is set;
+// pool waits, dials and retries do honour the context. A client with
+// ContextTimeoutEnabled (a *redis.Client or a Cluster client) is used as
+// it is. Another *redis.Client (also a Sentinel failover client) gives a
+// WithTimeout clone: the same connection pools and hooks, with the Fleet's
+// timeout on each read and write. Any other client gets no help: bounded
+// runs each command on a goroutine of its own that the caller leaves at
+// the deadline, as it does for the clone when the caller's deadline comes
+// before the Fleet's timeout.
+func dataClient(rdb redis.UniversalClient, timeout time.Duration) (c redis.UniversalClient, ctxDeadlines, fixed bool) {
 	switch c := rdb.(type) {
 	case *redis.Client:
 		if c.Options().ContextTimeoutEnabled {
-			return c, true
+			return c, true, false
 		}
-		return c.WithTimeout(timeout), true
+		return c.WithTimeout(timeout), false, true
 	case *redis.ClusterClient:
-		return c, c.Options().ContextTimeoutEnabled
+		return c, c.Options().ContextTimeoutEnabled, false
 	}
-	return rdb, false
+	return rdb, false, false
 }
 
 // call runs fn against Redis under the fleet's deadline. While Redis is
@@ -68,15 +71,27 @@ func (f *Fleet) call(ctx context.Context, fn func(ctx context.Context) error) er
 	return fmt.Errorf("fleet: redis: %w", err)
 }
 
-// bounded runs fn under the Fleet's deadline, and returns by the deadline
-// even when the client would not stop (see dataClient): then fn runs apart
-// and the caller goes at the deadline; fn's results must be read only when
-// it returned nil.
+// bounded runs fn under the earlier of ctx's deadline and the Fleet's
+// timeout, and returns by it even when the client would not stop: a
+// client that heeds the context's deadline (see dataClient) runs fn in
+// the caller's goroutine, and one that stops
+// at the Fleet's timeout does too unless ctx's deadline comes well before;
+// otherwise fn runs apart and the caller goes at the deadline (or when ctx
+// is cancelled), leaving fn to end by the Fleet's timeout. fn's results
+// must be read only when it returned nil. A ctx cancelled without a
+// deadline is heeded within the Fleet's timeout.
 func (f *Fleet) bounded(ctx context.Context, fn func(ctx context.Context) error) error {
 	cctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	if f.ctxDeadlines {
 		return fn(cctx)
+	}
+	if f.fixedTimeout {
+		// A deadline about as far as the timeout (within a tenth of it)
+		// is no reason for a goroutine.
+		if d, ok := ctx.Deadline(); !ok || !d.Before(time.Now().Add(f.timeout-f.timeout/10)) {
+			return fn(cctx)
+		}
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- fn(cctx) }()

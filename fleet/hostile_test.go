@@ -297,3 +297,27 @@ func TestLockWaitReportsItsCause(t *testing.T) {
 	assert.NotErrorIs(t, err, licentric.ErrBudgetExhausted, "blames the rate budget: %v", err)
 	assert.Contains(t, err.Error(), "fleet member")
 }
+
+// Issue 21, item 4: while Redis is paused (it accepts connections and
+// never answers), a Validate returns by its own deadline, not the Fleet's
+// longer timeout.
+func TestValidateKeepsItsDeadlineWhileRedisIsPaused(t *testing.T) {
+	r := ownRedis(t)
+	s := newFleetSim(t, r.Addr(), 2, licentrictest.WithoutRateLimits())
+	const fleetTimeout = 5 * time.Second
+	s.addMembers(t, 1, fleet.WithTimeout(fleetTimeout))
+	c := s.members[0].c
+	require.Equal(t, licentric.CodeValid, validateCode(t, c, s.keys[0])) // connections made
+
+	r.Pause(t)
+	for _, key := range s.keys { // one cached locally, one not
+		ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+		began := time.Now()
+		_, _ = c.Validate(ctx, key)
+		took := time.Since(began)
+		cancel()
+		// A bound, not a speed: without the fix it takes the Fleet's
+		// timeout (5 s); the margin absorbs a slow machine.
+		assert.Less(t, took, fleetTimeout/2, "Validate outlived its 300 ms context")
+	}
+}
