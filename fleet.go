@@ -6,14 +6,14 @@ import (
 	"time"
 )
 
-// A Fleet shares validation results, the validation rate budget and
-// in-flight validations among the clients of several processes (replicas
+// A Fleet shares validation results, the rate budget of every tier
+// (validation, activation, management) and in-flight validations among the clients of several processes (replicas
 // behind one egress address). Package fleet implements it on Redis; other
 // backends can implement the same methods. WithFleet installs one.
 //
 // The client treats every method as fallible and slow-prone: it calls each
 // with a short deadline, and on any error it falls back to its own local
-// cache and a local budget of LocalShare validations a minute, so a fleet
+// cache and a local budget of LocalShare requests a minute per tier, so a fleet
 // backend that is down is never an outage of the application.
 //
 // Keys handed to a Fleet never hold a license key in clear: license is an
@@ -47,8 +47,8 @@ type Fleet interface {
 	// service's fixed window that ends at windowEnd, of which limit units
 	// exist; ok is false when the window's units are spent.
 	TakeBudget(ctx context.Context, tier string, windowEnd time.Time, limit int) (ok bool, err error)
-	// LocalShare is the validations a minute one member may send on its
-	// own while the backend is unreachable (the limit divided among the
+	// LocalShare is the requests of a tier (of limit a minute) one member
+	// may send a minute on its own while the backend is unreachable (the limit divided among the
 	// expected replicas).
 	LocalShare(limit int) int
 
@@ -61,8 +61,8 @@ type Fleet interface {
 	Acquire(ctx context.Context, key string, ttl time.Duration) (release func(), acquired bool, err error)
 }
 
-// WithFleet makes the client share validation results, the validation
-// rate budget and in-flight validations with every other client built with
+// WithFleet makes the client share validation results, the rate budget
+// of every tier and in-flight validations with every other client built with
 // a Fleet on the same backend and namespace (see package fleet). The local
 // cache stays, as each member's small first-level copy.
 func WithFleet(f Fleet) Option {

@@ -1,5 +1,5 @@
 // Package fleet lets the licentric clients of several processes share one
-// validation budget, one set of validation results and one set of
+// rate budget per tier, one set of validation results and one set of
 // in-flight validations through Redis (github.com/redis/go-redis/v9).
 //
 // The service allows 60 validations a minute per IP address. A product
@@ -38,7 +38,8 @@
 // when the holder waits a minute for the rate budget. A member that
 // crashes holding a lock blocks no one past the lock's ttl.
 //
-// Budget: TakeBudget counts validations in one counter per tier, namespace
+// Budget: TakeBudget counts requests in one counter per tier (validation,
+// activation, management: the client offers every unit of every tier), namespace
 // and fixed minute window, aligned to the service's windows as the
 // client's local budget is: an atomic INCR (and expiry) in a three-line
 // Lua script. Rate limiters built on GCRA (such as go-redis/redis_rate)
@@ -63,8 +64,10 @@
 // once, answers ErrUnavailable at once, without asking Redis, and probes
 // Redis again after a pause (100 ms, doubling to 2 s); the client
 // meanwhile lives on its local cache and a local budget of LocalShare
-// validations a minute (the service's limit divided among WithReplicas
-// members): in the window in which Redis failed, what the service reports
+// requests a minute per tier (the tier's limit divided among WithReplicas
+// members, at least one: more replicas than a tier's limit, such as twelve
+// for the 10 activations a minute, may together pass it while Redis is
+// down): in the window in which Redis failed, what the service reports
 // of the other members counts against that share too (they may have taken
 // the rest of the limit through the shared counter); in later windows only
 // the member's own requests do. The units sent on the local share are

@@ -88,7 +88,7 @@ var (
 
 var _ licentric.Fleet = (*Fleet)(nil)
 
-// Fleet shares validation results, the validation rate budget and
+// Fleet shares validation results, the rate budget of every tier and
 // in-flight validations among the clients of several processes through
 // Redis. It implements licentric.Fleet; install it with
 // licentric.WithFleet. Build it with New and stop it with Close. It is safe
@@ -383,7 +383,8 @@ func (f *Fleet) String() string {
 func (f *Fleet) GoString() string { return f.String() }
 
 // LocalShare returns max(1, limit/n) for the n of WithReplicas: the
-// validations a minute one member may send while Redis is unreachable. A
+// requests of a tier (of limit a minute) one member may send a minute
+// while Redis is unreachable. A
 // limit <= 0 (no limit) is returned as it is.
 func (f *Fleet) LocalShare(limit int) int {
 	if limit <= 0 {
