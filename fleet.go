@@ -33,15 +33,22 @@ type Fleet interface {
 	// returns nil. An empty version stores nothing.
 	SetResult(ctx context.Context, license, request, version string, value []byte, ttl time.Duration) error
 	// InvalidateLicense drops every result of license for the whole fleet
-	// and tells every member (see Subscribe).
-	InvalidateLicense(ctx context.Context, license string) error
+	// and tells every member (see Subscribe). recheck says that the
+	// license itself may have changed (suspended, revoked, renewed, its
+	// policy changed; or the caller cannot tell), so that what decided on
+	// it (a guard) asks again; false says that only its cached results
+	// went stale (one of its machines was activated, deactivated or sent a
+	// heartbeat).
+	InvalidateLicense(ctx context.Context, license string, recheck bool) error
 	// InvalidateAll drops every result for the whole fleet and tells every
 	// member.
 	InvalidateAll(ctx context.Context) error
 	// Subscribe calls fn with the license digest (or "" for all) of every
-	// invalidation published by any member, this one included, until the
-	// returned stop function is called. fn must not block.
-	Subscribe(fn func(license string)) (stop func())
+	// invalidation published by any member, this one included, and its
+	// recheck (true for InvalidateAll, and when invalidations may have
+	// been missed), until the returned stop function is called. fn must
+	// not block.
+	Subscribe(fn func(license string, recheck bool)) (stop func())
 
 	// TakeBudget takes one unit of the shared budget of tier in the
 	// service's fixed window that ends at windowEnd, of which limit units

@@ -35,10 +35,10 @@ func (f *downFleet) SetResult(context.Context, string, string, string, []byte, t
 	return errBackendDown
 }
 
-func (f *downFleet) InvalidateLicense(context.Context, string) error { return errBackendDown }
-func (f *downFleet) InvalidateAll(context.Context) error             { return errBackendDown }
-func (f *downFleet) Subscribe(func(string)) func()                   { return func() {} }
-func (f *downFleet) LocalShare(int) int                              { return f.share }
+func (f *downFleet) InvalidateLicense(context.Context, string, bool) error { return errBackendDown }
+func (f *downFleet) InvalidateAll(context.Context) error                   { return errBackendDown }
+func (f *downFleet) Subscribe(func(string, bool)) func()                   { return func() {} }
+func (f *downFleet) LocalShare(int) int                                    { return f.share }
 
 func (f *downFleet) TakeBudget(_ context.Context, _ string, windowEnd time.Time, _ int) (bool, error) {
 	f.mu.Lock()
@@ -249,10 +249,10 @@ func (f *memFleet) SetResult(_ context.Context, license, request, _ string, valu
 	return nil
 }
 
-func (f *memFleet) InvalidateLicense(context.Context, string) error { return nil }
-func (f *memFleet) InvalidateAll(context.Context) error             { return nil }
-func (f *memFleet) Subscribe(func(string)) func()                   { return func() {} }
-func (f *memFleet) LocalShare(limit int) int                        { return limit }
+func (f *memFleet) InvalidateLicense(context.Context, string, bool) error { return nil }
+func (f *memFleet) InvalidateAll(context.Context) error                   { return nil }
+func (f *memFleet) Subscribe(func(string, bool)) func()                   { return func() {} }
+func (f *memFleet) LocalShare(limit int) int                              { return limit }
 func (f *memFleet) TakeBudget(context.Context, string, time.Time, int) (bool, error) {
 	return true, nil
 }

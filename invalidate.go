@@ -85,7 +85,9 @@ func (r *results) dropKey(key string) {
 	}
 	if r.fleet != nil {
 		fctx, cancel := context.WithTimeout(context.Background(), fleetTimeout)
-		r.fleetResult(r.fleet.InvalidateLicense(fctx, r.licenseDigest(key)))
+		// recheck: this client does not yet tell a machine's activity
+		// from a change of the license (see onFleetInvalidation).
+		r.fleetResult(r.fleet.InvalidateLicense(fctx, r.licenseDigest(key), true))
 		cancel()
 	}
 }

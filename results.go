@@ -526,8 +526,10 @@ func (r *results) fleetResult(err error) bool {
 }
 
 // onFleetInvalidation drops the local copies of an invalidation published
-// by any member of the fleet.
-func (r *results) onFleetInvalidation(license string) {
+// by any member of the fleet. recheck reports that the license itself may
+// have changed (not only its machines' activity): the hook for decisions
+// made on it (guards).
+func (r *results) onFleetInvalidation(license string, recheck bool) {
 	if r.store == nil {
 		return
 	}

@@ -192,7 +192,7 @@ func TestClusterSharesResultsInvalidationsBudgetAndLocks(t *testing.T) {
 	require.GreaterOrEqual(t, holding, 2, "the namespace's keys spread over the nodes")
 
 	// An invalidation reaches every member, whichever node it was published on.
-	require.NoError(t, b.InvalidateLicense(ctx, licenses[0]))
+	require.NoError(t, b.InvalidateLicense(ctx, licenses[0], true))
 	require.Equal(t, licenses[0], sb.next(t))
 	require.Equal(t, licenses[0], sa.next(t))
 	_, _, ok, err := a.GetResult(ctx, licenses[0], "req")

@@ -139,7 +139,7 @@ type Fleet struct {
 	// Invalidations that could not reach Redis, sent before the next call
 	// that reaches it (or on rejoin).
 	pmu        sync.Mutex
-	pending    map[string]struct{}
+	pending    map[string]bool // license digest → recheck
 	pendingAll bool
 	unsent     atomic.Bool // pending or pendingAll
 
@@ -151,7 +151,7 @@ type Fleet struct {
 
 	// Subscribers.
 	smu     sync.Mutex
-	subs    map[uint64]func(string)
+	subs    map[uint64]func(license string, recheck bool)
 	nextSub uint64
 
 	locks sync.WaitGroup // keepLock goroutines
@@ -308,10 +308,10 @@ func New(rdb redis.UniversalClient, opts ...Option) (*Fleet, error) {
 		keys:     k,
 		prefix:   "lc:" + cfg.ns + ":",
 		backoff:  minBackoff,
-		pending:  make(map[string]struct{}),
+		pending:  make(map[string]bool),
 		debts:    make(map[string]debt),
 		killed:   make(map[string]struct{}),
-		subs:     make(map[uint64]func(string)),
+		subs:     make(map[uint64]func(string, bool)),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}

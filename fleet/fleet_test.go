@@ -119,7 +119,7 @@ func TestResultArgumentsChecked(t *testing.T) {
 	require.ErrorIs(t, err, fleet.ErrInvalidArgument)
 	_, err = f.TakeBudget(t.Context(), "bad tier", start, 60)
 	require.ErrorIs(t, err, fleet.ErrInvalidArgument)
-	require.ErrorIs(t, f.InvalidateLicense(t.Context(), strings.Repeat("x", 2000)), fleet.ErrInvalidArgument)
+	require.ErrorIs(t, f.InvalidateLicense(t.Context(), strings.Repeat("x", 2000), true), fleet.ErrInvalidArgument)
 	require.True(t, f.Healthy(), "bad arguments are not Redis failures")
 }
 
@@ -195,7 +195,7 @@ func TestRedisHoldsNoLicenseInClear(t *testing.T) {
 			dump.WriteString(raw.Get(ctx, k).Val() + "\n")
 		}
 	}
-	require.NoError(t, f.InvalidateLicense(ctx, license))
+	require.NoError(t, f.InvalidateLicense(ctx, license, true))
 	msg, err := sub.ReceiveMessage(ctx)
 	require.NoError(t, err)
 	dump.WriteString(msg.Payload)
@@ -333,13 +333,15 @@ func contains(list []string, s string) bool {
 
 // subscriber records what Subscribe delivers.
 type subscriber struct {
-	ch chan string
+	ch       chan string
+	rechecks chan bool // each delivery's recheck, in order
 }
 
 func subscribe(t *testing.T, f *fleet.Fleet) *subscriber {
-	s := &subscriber{ch: make(chan string, 100)}
-	stop := f.Subscribe(func(l string) {
+	s := &subscriber{ch: make(chan string, 100), rechecks: make(chan bool, 100)}
+	stop := f.Subscribe(func(l string, recheck bool) {
 		if l != joinProbe { // late echoes of joined
+			s.rechecks <- recheck
 			s.ch <- l
 		}
 	})
@@ -352,10 +354,24 @@ func (s *subscriber) next(t *testing.T) string {
 	t.Helper()
 	select {
 	case l := <-s.ch:
+		<-s.rechecks
 		return l
 	case <-time.After(10 * time.Second):
 		t.Fatal("no invalidation delivered within 10 s")
 		return ""
+	}
+}
+
+// nextRecheck returns the next delivery and its recheck, failing after
+// 10 s.
+func (s *subscriber) nextRecheck(t *testing.T) (string, bool) {
+	t.Helper()
+	select {
+	case l := <-s.ch:
+		return l, <-s.rechecks
+	case <-time.After(10 * time.Second):
+		t.Fatal("no invalidation delivered within 10 s")
+		return "", false
 	}
 }
 
@@ -375,7 +391,7 @@ const joinProbe = "join-probe"
 func joined(t *testing.T, f, other *fleet.Fleet) {
 	t.Helper()
 	s := &subscriber{ch: make(chan string, 100)}
-	stop := f.Subscribe(func(l string) {
+	stop := f.Subscribe(func(l string, _ bool) {
 		select {
 		case s.ch <- l:
 		default:
@@ -383,7 +399,7 @@ func joined(t *testing.T, f, other *fleet.Fleet) {
 	})
 	defer stop()
 	eventually(t, "the subscription is up", func() bool {
-		require.NoError(t, other.InvalidateLicense(t.Context(), joinProbe))
+		require.NoError(t, other.InvalidateLicense(t.Context(), joinProbe, true))
 		select {
 		case <-s.ch:
 			return true
@@ -408,7 +424,7 @@ func TestInvalidateLicenseDropsItForTheFleet(t *testing.T) {
 		}
 	}
 
-	require.NoError(t, b.InvalidateLicense(ctx, "lic-1"))
+	require.NoError(t, b.InvalidateLicense(ctx, "lic-1", true))
 	require.Equal(t, "lic-1", sb.next(t), "the member's own subscribers, at once")
 	require.Equal(t, "lic-1", sa.next(t), "the other member's subscribers")
 	sa.none(t)
@@ -422,6 +438,45 @@ func TestInvalidateLicenseDropsItForTheFleet(t *testing.T) {
 		require.True(t, ok)
 		require.Equal(t, "lic-2"+req, string(v))
 	}
+}
+
+// An invalidation tells every member whether the license itself may have
+// changed (recheck: a guard asks again) or only its results went stale (a
+// machine's activity), locally and through Redis, also when it was sent
+// late; InvalidateAll always says recheck.
+func TestInvalidationsCarryRecheck(t *testing.T) {
+	r := needRedis(t)
+	ns := namespace(t)
+	a := newFleet(t, newRDB(t, r.Addr()), fleet.WithNamespace(ns))
+	b := newFleet(t, newRDB(t, r.Addr()), fleet.WithNamespace(ns))
+	joined(t, a, b)
+	sa, sb := subscribe(t, a), subscribe(t, b)
+	ctx := t.Context()
+	for _, recheck := range []bool{true, false, true} {
+		require.NoError(t, b.InvalidateLicense(ctx, "lic", recheck))
+		for name, s := range map[string]*subscriber{"own": sb, "other": sa} {
+			l, got := s.nextRecheck(t)
+			assert.Equal(t, "lic", l, name)
+			assert.Equal(t, recheck, got, "%s member, sent with recheck %v", name, recheck)
+		}
+	}
+	require.NoError(t, b.InvalidateAll(ctx))
+	for _, s := range []*subscriber{sb, sa} {
+		l, got := s.nextRecheck(t)
+		assert.Equal(t, "", l)
+		assert.True(t, got)
+	}
+
+	// Sent when Redis answers again: the recheck is kept.
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	require.Error(t, b.InvalidateLicense(gone, "late", false))
+	_, _ = sb.nextRecheck(t)
+	_, _, _, err := b.GetResult(ctx, "other", "req") // sends it first
+	require.NoError(t, err)
+	l, got := sa.nextRecheck(t)
+	assert.Equal(t, "late", l)
+	assert.False(t, got)
 }
 
 func TestInvalidateAllDropsEverything(t *testing.T) {
@@ -464,12 +519,12 @@ func TestSubscribeStop(t *testing.T) {
 	r := needRedis(t)
 	f := newFleet(t, newRDB(t, r.Addr()), fleet.WithNamespace(namespace(t)))
 	var n atomic.Int32
-	stop := f.Subscribe(func(string) { n.Add(1) })
-	require.NoError(t, f.InvalidateLicense(t.Context(), "l"))
+	stop := f.Subscribe(func(string, bool) { n.Add(1) })
+	require.NoError(t, f.InvalidateLicense(t.Context(), "l", true))
 	require.Equal(t, int32(1), n.Load())
 	stop()
 	stop()
-	require.NoError(t, f.InvalidateLicense(t.Context(), "l"))
+	require.NoError(t, f.InvalidateLicense(t.Context(), "l", true))
 	require.Equal(t, int32(1), n.Load())
 	f.Subscribe(nil)() // a nil fn is a no-op
 }
@@ -696,7 +751,7 @@ func TestUnreachableRedisFailsFastAndRejoins(t *testing.T) {
 		release()
 		require.Error(t, put(ctx, cut, "l", "r", []byte("v"), time.Minute))
 	}
-	require.Error(t, cut.InvalidateLicense(ctx, "lic"))
+	require.Error(t, cut.InvalidateLicense(ctx, "lic", true))
 	require.Equal(t, "lic", sCut.next(t), "local subscribers are told even when Redis is not")
 	_, _, ok, err := peer.GetResult(ctx, "lic", "req")
 	require.NoError(t, err)
@@ -823,8 +878,8 @@ func TestCloseLeaksNoGoroutine(t *testing.T) {
 		f, err := fleet.New(rdb, fleet.WithSecret(testSecret), fleet.WithNamespace(ns))
 		require.NoError(t, err)
 		require.NoError(t, put(t.Context(), f, "l", "r", []byte("v"), time.Minute))
-		f.Subscribe(func(string) {})
-		require.NoError(t, f.InvalidateLicense(t.Context(), "l"))
+		f.Subscribe(func(string, bool) {})
+		require.NoError(t, f.InvalidateLicense(t.Context(), "l", true))
 		require.NoError(t, f.Close())
 		require.NoError(t, rdb.Close())
 	}

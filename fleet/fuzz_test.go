@@ -60,6 +60,7 @@ func FuzzOpenMessage(f *testing.F) {
 	token := newToken()
 	f.Add(k.sealMessage(channel, message{license: "digest"}))
 	f.Add(k.sealMessage(channel, message{license: "digest", killed: token}))
+	f.Add(k.sealMessage(channel, message{license: "digest", killed: token, recheck: true}))
 	f.Add(k.sealMessage(channel, message{all: true, killed: token}))
 	f.Add(k.sealMessage(channel, message{all: true}))
 	f.Add(k.sealMessage("lc:other:inv", message{license: "digest"}))

@@ -185,7 +185,7 @@ func TestUnsentInvalidationGoesFirst(t *testing.T) {
 
 	gone, cancel := context.WithCancel(ctx)
 	cancel()
-	require.Error(t, f.InvalidateLicense(gone, "lic"))
+	require.Error(t, f.InvalidateLicense(gone, "lic", true))
 	require.True(t, f.Healthy(), "the caller's end is not Redis's failure")
 	_, _, ok, err := f.GetResult(ctx, "lic", "req")
 	require.NoError(t, err)

@@ -188,7 +188,7 @@ func (f *Fleet) replaceEpoch(ctx context.Context, license, ek, rk, old string) (
 	if swapped, _, _ := scriptPair(res); !swapped {
 		return "", nil
 	}
-	return fresh, f.publish(ctx, message{killed: tokenOrNone(old), license: license})
+	return fresh, f.publish(ctx, message{killed: tokenOrNone(old), license: license}) // no change of the license: no recheck
 }
 
 // isReply reports whether err is an error answer of the server (such as
@@ -252,24 +252,30 @@ func ttlMillis(d time.Duration) int64 {
 // When Redis cannot be told, it returns the error and sends the
 // invalidation before its next call that reaches Redis, so that no member
 // serves the dropped results afterwards.
-func (f *Fleet) InvalidateLicense(ctx context.Context, license string) error {
+//
+// recheck tells the subscribers whether the license itself may have
+// changed (suspended, revoked, renewed, its policy changed, or the caller
+// cannot tell), so that holders of a decision about it (guards) ask the
+// service again, or only its cached results went stale (one of its
+// machines was activated, deactivated or sent a heartbeat).
+func (f *Fleet) InvalidateLicense(ctx context.Context, license string, recheck bool) error {
 	if len(license) > maxLicenseLen {
 		return fmt.Errorf("%w: license digest over %d bytes", ErrInvalidArgument, maxLicenseLen)
 	}
 	if f.closed.Load() {
 		return ErrClosed
 	}
-	err := f.call(ctx, func(ctx context.Context) error { return f.invalidateLicense(ctx, license) })
+	err := f.call(ctx, func(ctx context.Context) error { return f.invalidateLicense(ctx, license, recheck) })
 	if err != nil {
-		f.addPending(license)
+		f.addPending(license, recheck)
 	}
-	f.notify(license)
+	f.notify(license, recheck)
 	return err
 }
 
 // invalidateLicense replaces license's epoch and publishes the epoch it
 // ended.
-func (f *Fleet) invalidateLicense(ctx context.Context, license string) error {
+func (f *Fleet) invalidateLicense(ctx context.Context, license string, recheck bool) error {
 	gen, err := f.generation(ctx)
 	if err != nil {
 		return err
@@ -282,7 +288,7 @@ func (f *Fleet) invalidateLicense(ctx context.Context, license string) error {
 	_, old, _ := scriptPair(res)
 	old = tokenOrNone(old)
 	f.kill(old)
-	return f.publish(ctx, message{killed: old, license: license})
+	return f.publish(ctx, message{killed: old, license: license, recheck: recheck})
 }
 
 // InvalidateAll drops every result for the whole fleet, by moving the
@@ -302,7 +308,7 @@ func (f *Fleet) InvalidateAll(ctx context.Context) error {
 		f.unsent.Store(true)
 		f.pmu.Unlock()
 	}
-	f.notify("")
+	f.notify("", true)
 	return err
 }
 
@@ -318,10 +324,10 @@ func (f *Fleet) publishAll(ctx context.Context) error {
 	old = tokenOrNone(old)
 	f.kill(old)
 	f.adoptGen(fresh)
-	return f.publish(ctx, message{all: true, killed: old})
+	return f.publish(ctx, message{all: true, killed: old, recheck: true})
 }
 
-func (f *Fleet) addPending(license string) {
+func (f *Fleet) addPending(license string, recheck bool) {
 	f.pmu.Lock()
 	defer f.pmu.Unlock()
 	f.unsent.Store(true)
@@ -333,7 +339,7 @@ func (f *Fleet) addPending(license string) {
 		clear(f.pending)
 		return
 	}
-	f.pending[license] = struct{}{}
+	f.pending[license] = f.pending[license] || recheck
 }
 
 // flushPending sends the invalidations that could not be sent. It runs
@@ -342,9 +348,13 @@ func (f *Fleet) addPending(license string) {
 func (f *Fleet) flushPending(ctx context.Context) error {
 	f.pmu.Lock()
 	all := f.pendingAll
-	list := make([]string, 0, len(f.pending))
-	for l := range f.pending {
-		list = append(list, l)
+	type pendingLicense struct {
+		license string
+		recheck bool
+	}
+	list := make([]pendingLicense, 0, len(f.pending))
+	for l, recheck := range f.pending {
+		list = append(list, pendingLicense{l, recheck})
 	}
 	f.pendingAll = false
 	clear(f.pending)
@@ -362,9 +372,9 @@ func (f *Fleet) flushPending(ctx context.Context) error {
 		return err
 	}
 	for i, l := range list {
-		if err := f.invalidateLicense(ctx, l); err != nil {
+		if err := f.invalidateLicense(ctx, l.license, l.recheck); err != nil {
 			for _, rest := range list[i:] {
-				f.addPending(rest)
+				f.addPending(rest.license, rest.recheck)
 			}
 			return err
 		}
@@ -374,12 +384,15 @@ func (f *Fleet) flushPending(ctx context.Context) error {
 
 // Subscribe calls fn with the license digest of every InvalidateLicense
 // (and "" for every InvalidateAll) of any member of the namespace, this
-// one included, until stop is called or the Fleet is closed. It also calls
-// fn("") when the subscription comes back after a break, since
-// invalidations may have been missed meanwhile. fn runs on the Fleet's
-// goroutine (or, for this member's own invalidations, the caller's) and
-// must not block.
-func (f *Fleet) Subscribe(fn func(license string)) (stop func()) {
+// one included, until stop is called or the Fleet is closed, and with the
+// invalidation's recheck (always true for InvalidateAll). It also calls
+// fn("", true) when the subscription comes back after a break, since
+// invalidations may have been missed meanwhile, and fn(license, false) or
+// fn("", false) when this or another member replaced a rolled-back epoch
+// or generation (results dropped, no license changed). fn runs on the
+// Fleet's goroutine (or, for this member's own invalidations, the
+// caller's) and must not block.
+func (f *Fleet) Subscribe(fn func(license string, recheck bool)) (stop func()) {
 	if fn == nil {
 		return func() {}
 	}
@@ -398,15 +411,15 @@ func (f *Fleet) Subscribe(fn func(license string)) (stop func()) {
 	}
 }
 
-func (f *Fleet) notify(license string) {
+func (f *Fleet) notify(license string, recheck bool) {
 	f.smu.Lock()
-	fns := make([]func(string), 0, len(f.subs))
+	fns := make([]func(string, bool), 0, len(f.subs))
 	for _, fn := range f.subs {
 		fns = append(fns, fn)
 	}
 	f.smu.Unlock()
 	for _, fn := range fns {
-		fn(license)
+		fn(license, recheck)
 	}
 }
 
@@ -451,7 +464,7 @@ func (f *Fleet) resync() {
 	if err := f.bounded(context.Background(), f.syncGen); err != nil {
 		f.markDown(err)
 	}
-	f.notify("")
+	f.notify("", true)
 }
 
 func (f *Fleet) receive(payload string) {
@@ -470,8 +483,8 @@ func (f *Fleet) receive(payload string) {
 		if err := f.bounded(context.Background(), f.syncGen); err != nil {
 			f.markDown(err)
 		}
-		f.notify("")
+		f.notify("", m.recheck)
 		return
 	}
-	f.notify(m.license)
+	f.notify(m.license, m.recheck)
 }

@@ -224,6 +224,11 @@ func (k *keys) open(ad, sealed []byte) ([]byte, error) {
 type message struct {
 	all    bool     // InvalidateAll (or a generation made anew); else InvalidateLicense
 	sender [16]byte // member id
+	// recheck: the license itself (or, with all, any license) may have
+	// changed, so holders of decisions about it (guards) should ask
+	// again; false when only cached results went stale (a machine's
+	// activity, a rolled-back key replaced).
+	recheck bool
 	// killed is the token the invalidation ended, which no member that
 	// hears of it accepts again: the generation InvalidateAll replaced, or
 	// the license's epoch InvalidateLicense replaced. Empty when there was
@@ -235,19 +240,23 @@ type message struct {
 const (
 	kindLicense = 'L'
 	kindAll     = 'A'
-	messageHead = 1 + 16 + 1 // kind, sender, length of killed
+	flagRecheck = 1
+	messageHead = 1 + 1 + 16 + 1 // kind, flags, sender, length of killed
 )
 
-// sealMessage seals m for channel: AEAD(kind || sender || len(killed) ||
-// killed || license).
+// sealMessage seals m for channel: AEAD(kind || flags || sender ||
+// len(killed) || killed || license).
 func (k *keys) sealMessage(channel string, m message) []byte {
 	plain := make([]byte, messageHead, messageHead+len(m.killed)+len(m.license))
 	plain[0] = kindLicense
 	if m.all {
 		plain[0] = kindAll
 	}
-	copy(plain[1:17], m.sender[:])
-	plain[17] = byte(len(m.killed))
+	if m.recheck {
+		plain[1] = flagRecheck
+	}
+	copy(plain[2:18], m.sender[:])
+	plain[18] = byte(len(m.killed))
 	plain = append(plain, m.killed...)
 	plain = append(plain, m.license...)
 	return k.seal([]byte(adMessage+channel), plain)
@@ -270,8 +279,15 @@ func (k *keys) openMessage(channel string, sealed []byte) (message, error) {
 	default:
 		return message{}, errOpen
 	}
-	copy(m.sender[:], plain[1:17])
-	n := int(plain[17])
+	switch plain[1] {
+	case 0:
+	case flagRecheck:
+		m.recheck = true
+	default:
+		return message{}, errOpen
+	}
+	copy(m.sender[:], plain[2:18])
+	n := int(plain[18])
 	rest := plain[messageHead:]
 	if (n != 0 && n != tokenLen) || len(rest) < n {
 		return message{}, errOpen
