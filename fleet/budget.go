@@ -81,9 +81,10 @@ func (f *Fleet) TakeBudget(ctx context.Context, tier string, windowEnd time.Time
 	owed := f.takeDebt(key)
 	gone := ctx.Err() != nil // the caller gave up before asking: it sends nothing
 	var n int64
+	units := 1 + owed // fn may run on after a failure (see bounded), when owed changes
 	err := f.call(ctx, func(ctx context.Context) error {
 		var err error
-		n, err = takeBudget.Run(ctx, f.rdb, []string{key}, f.budgetLinger(windowEnd), 1+owed).Int64()
+		n, err = takeBudget.Run(ctx, f.rdb, []string{key}, f.budgetLinger(windowEnd), units).Int64()
 		return err
 	})
 	if err != nil {

@@ -36,7 +36,9 @@
 // by compare-and-delete), so of several members that miss the same result
 // at once one asks the service while the others wait for its result, even
 // when the holder waits a minute for the rate budget. A member that
-// crashes holding a lock blocks no one past the lock's ttl.
+// crashes holding a lock blocks no one past the lock's ttl, and a member
+// waits for another's result three lock ttls at most (then asks the
+// service itself, if its budget has a unit free at once).
 //
 // Budget: TakeBudget counts requests in one counter per tier (validation,
 // activation, management: the client offers every unit of every tier), namespace
@@ -120,8 +122,10 @@
 // rest of that result's original life (at most the client's stale ttl),
 // until a member that saw the invalidation looks and undoes it. Members
 // remember what they saw only while they run. Lock names and budget
-// counters can be written too: a lock without expiry makes waiting members
-// ask the service after a few lock ttls, and spent counters deny service.
+// counters can be written too: a lock without expiry (or longer than any
+// member gives) is taken over at once, one written again and again makes
+// a waiting member ask the service itself after three lock ttls (15 s) if
+// its rate budget has a unit free, and spent counters deny service.
 //
 // Keys, all under lc:<namespace>: (a license's keys share a Cluster hash
 // tag, so one script reads or changes both; licenses, locks and counters
