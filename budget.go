@@ -98,6 +98,10 @@ type tierBudget struct {
 
 	blocked time.Time // a 429's hold, on the client's clock
 	probing bool      // a probe is in flight
+	// lastTaken is when the last unit was taken while no window was known
+	// (windowEnd 0): a window later, every unit taken before it that is
+	// no longer in flight has counted in a window that has ended.
+	lastTaken time.Time
 
 	// offset is the server clock's lead on the client's, from the last
 	// consistent Date header (truncated to the second: up to 1 s behind).
@@ -212,8 +216,9 @@ func (b *budget) tryTake(i int) (u unit, until time.Time, wake <-chan struct{}, 
 		return unit{}, now.Add(b.maxWait), b.changed, false
 	case t.windowEnd == 0:
 		if t.left(limit) <= 0 {
-			return unit{}, now.Add(windowLength), b.changed, false
+			return unit{}, t.lastTaken.Add(windowLength), b.changed, false
 		}
+		t.lastTaken = now
 		t.probing = true
 		t.taken++
 		t.pending++
@@ -233,6 +238,13 @@ func (b *budget) tryTake(i int) (u unit, until time.Time, wake <-chan struct{}, 
 // the client's clock). A clock that moved back brings endBy within reach.
 func (b *budget) expire(t *tierBudget, now time.Time) {
 	if t.windowEnd == 0 {
+		// No answer has named a window (an outage: every attempt failed
+		// without one). Units taken a window ago or more count in no
+		// window that is still open; without this, a long outage would
+		// use the tier up for good.
+		if t.taken > t.inflight && !now.Before(t.lastTaken.Add(windowLength)) {
+			t.taken, t.counted, t.pending = t.inflight, 0, t.inflight
+		}
 		return
 	}
 	if t.endBy.Sub(now) > windowLength {

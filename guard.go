@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/licentric/licentric-go/offline"
-	"github.com/licentric/licentric-go/webhook"
 )
 
 // A Guard licenses an application: it decides whether this machine may run
@@ -61,9 +59,13 @@ import (
 //   - A denial that can change asks again soon (from 15 s, backing off to
 //     a minute), whatever WithCheckInterval says; an allowed guard asks every
 //     WithCheckInterval; after an outage it asks again within one interval.
-//   - Webhooks delivered through the client's WebhookHandler, and
-//     InvalidateLicense, reach the guard at once (with WithFleet, the guards
-//     of every replica).
+//   - Webhooks delivered through the client's WebhookHandler (or
+//     HandleWebhookEvent), InvalidateLicense, and writes of this client that
+//     change the license or free a seat (a deactivation) have the guard ask
+//     the service again at once; with WithFleet, the guards of every member
+//     too, within the fleet's publish latency. Heartbeats, activations,
+//     first validations and activations refused for the machine limit
+//     change no decision and wake no guard.
 //
 // Every denial's Reason matches one sentinel of this package with
 // errors.Is, so a vendor's message table is a switch:
@@ -396,7 +398,9 @@ func NewGuard(c *Client, licenseKey string, opts ...GuardOption) (*Guard, error)
 	if cfg.filePath != "" {
 		g.file = newLicenseFile(c, licenseKey, fp, cfg)
 	}
-	if c.cfg.fleet != nil && c.results.store != nil {
+	if c.cfg.fleet != nil {
+		// Known by its digest, the license's invalidations from the other
+		// members of the fleet find this guard.
 		g.digest = c.results.licenseDigest(licenseKey)
 	}
 	g.state.Store(&GuardState{Source: SourceNone, Reason: errors.New("licentric: guard not started")})
@@ -577,28 +581,6 @@ func (g *Guard) kick() {
 	case g.wake <- struct{}{}:
 	default:
 	}
-}
-
-// onEvent wakes the guard for a webhook event about its license (the client
-// has already dropped the cached results it changed). It never waits.
-func (g *Guard) onEvent(e *webhook.Event) {
-	id := ""
-	if p := g.licenseID.Load(); p != nil {
-		id = *p
-	}
-	switch {
-	case strings.HasPrefix(e.Type, "license."):
-		if l, err := e.License(); err == nil && l.Key != g.key && l.ID != id {
-			return
-		}
-	case strings.HasPrefix(e.Type, "machine."):
-		if lid := e.LicenseID(); lid != "" && id != "" && lid != id {
-			return
-		}
-	default:
-		return // validation.* events follow every validation: never a change
-	}
-	g.kick()
 }
 
 // publish makes st the current state and queues it for OnGuardChange when

@@ -410,7 +410,7 @@ func TestGuardRestoredFileAfterDenialStaysDenied(t *testing.T) {
 	require.NoError(t, g.Close(t.Context()))
 
 	require.NoError(t, os.WriteFile(e.path, saved, 0o600)) // the user puts the copy back
-	e.net.down.Store(true)                                  // and cuts the network
+	e.net.down.Store(true)                                 // and cuts the network
 	_, st = e.start(t, e.client(t), e.file())
 	assert.False(t, st.Allowed, "a restored file granted access: %+v", st)
 	assert.ErrorIs(t, st.FileErr, offline.ErrFileWithdrawn)
@@ -479,4 +479,28 @@ func TestGuardOfflineOnlyOpensNoSocket(t *testing.T) {
 	_, st = e.start(t, other, licentric.WithLicenseFile(copied, e.keys()...), licentric.WithOfflineOnly())
 	assert.ErrorIs(t, st.FileErr, offline.ErrFingerprintMismatch)
 	assert.Zero(t, dials.Load())
+}
+
+// An application's client (no API key) validates in the live environment:
+// a license seeded with the default environment is NOT_FOUND for it, one
+// seeded in EnvLive licenses its guard (README, "Testing your application").
+func TestGuardOfAnAppClientSeesLiveLicensesOnly(t *testing.T) {
+	srv := licentrictest.NewServer()
+	defer srv.Close()
+	app, err := licentric.NewClient(licentric.WithBaseURL(srv.URL), licentric.WithHTTPClient(srv.Client()),
+		licentric.WithAppID("com.example.pdftool"), licentric.WithClock(srv.Clock()))
+	require.NoError(t, err)
+	for env, allowed := range map[string]bool{"": false, licentrictest.EnvTest: false, licentrictest.EnvLive: true} {
+		fx, err := srv.Seed(licentrictest.Seed{Env: env})
+		require.NoError(t, err)
+		g, err := licentric.NewGuard(app, fx.License.Key)
+		require.NoError(t, err)
+		st, err := g.Start(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, allowed, st.Allowed, "seeded in %q", env)
+		if !allowed {
+			assert.ErrorIs(t, st.Reason, licentric.ErrNotFound, "seeded in %q", env)
+		}
+		require.NoError(t, g.Close(context.Background()))
+	}
 }

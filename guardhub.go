@@ -1,12 +1,10 @@
 package licentric
 
-import (
-	"sync"
+import "sync"
 
-	"github.com/licentric/licentric-go/webhook"
-)
-
-// guardHub lets webhook events reach the guards of a client at once.
+// guardHub lets invalidations reach the guards of a client at once: a
+// webhook event, InvalidateLicense, a write that frees a seat, and through
+// the fleet those of every other member.
 type guardHub struct {
 	mu     sync.Mutex
 	guards map[*Guard]struct{}
@@ -27,16 +25,14 @@ func (h *guardHub) remove(g *Guard) {
 	delete(h.guards, g)
 }
 
-// notifyGuards tells every guard of the client about e; each decides
-// whether the event concerns its license.
-func (c *Client) notifyGuards(e *webhook.Event) {
-	c.hub.mu.Lock()
-	gs := make([]*Guard, 0, len(c.hub.guards))
-	for g := range c.hub.guards {
-		gs = append(gs, g)
-	}
-	c.hub.mu.Unlock()
-	for _, g := range gs {
-		g.onEvent(e)
+// recheck has the guards of license key ("" for every guard) ask the
+// service again. It never waits.
+func (h *guardHub) recheck(key string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for g := range h.guards {
+		if key == "" || g.key == key {
+			g.kick()
+		}
 	}
 }

@@ -347,7 +347,7 @@ func (r *guardRun) fileTTL(p *Policy) time.Duration {
 // withdraws it in the rollback state, with the cached results.
 func (r *guardRun) dropFile(v *Validation, now time.Time) {
 	g := r.g
-	g.c.results.dropKey(g.key)
+	g.c.results.dropKey(g.key, true) // quiet: the guards asked would be denied again, and drop again
 	if g.file == nil {
 		return
 	}

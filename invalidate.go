@@ -22,6 +22,11 @@ type invalidation struct {
 	// ofResult also drops the license named by the write's answer: a
 	// *License (its key and id) or a *Machine (its license id).
 	ofResult bool
+	// quiet: what the guards of the license decided stands (a machine was
+	// activated or beat), so they are not asked to recheck. Every other
+	// invalidation has them ask the service again, on every member of the
+	// fleet: a license changed, a seat was freed.
+	quiet bool
 }
 
 // dropsNothing is the invalidation of a write that changes no validation.
@@ -29,6 +34,10 @@ func dropsNothing() invalidation { return invalidation{} }
 
 // dropsLicenseKey drops the results of license key k.
 func dropsLicenseKey(k string) invalidation { return invalidation{keys: []string{k}} }
+
+// dropsOwnMachine drops the results of license key k after this machine
+// was activated or beat: quietly (see invalidation.quiet).
+func dropsOwnMachine(k string) invalidation { return invalidation{keys: []string{k}, quiet: true} }
 
 // dropsLicenseID drops the results of the license with id, and of the
 // license the answer names.
@@ -46,49 +55,55 @@ func dropsAll() invalidation { return invalidation{all: true} }
 // it has none).
 func (r *results) drop(inv invalidation, out any) {
 	if inv.all {
-		r.dropAll()
+		r.dropAll(inv.quiet)
 		return
 	}
 	for _, k := range inv.keys {
-		r.dropKey(k)
+		r.dropKey(k, inv.quiet)
 	}
 	for _, id := range inv.ids {
-		r.dropID(id)
+		r.dropID(id, inv.quiet)
 	}
 	if inv.ofResult {
 		switch o := out.(type) {
 		case *License:
 			if o != nil {
-				r.dropKey(o.Key)
-				r.dropID(o.ID)
+				r.dropKey(o.Key, inv.quiet)
+				r.dropID(o.ID, inv.quiet)
 			}
 		case *Machine:
 			if o != nil {
-				r.dropID(o.LicenseID)
+				r.dropID(o.LicenseID, inv.quiet)
 			}
 		}
 	}
 }
 
 // dropKey drops every result of license key, in every environment, locally
-// and in the fleet.
-func (r *results) dropKey(key string) {
+// and in the fleet, and has the guards of the license ask the service
+// again unless quiet: those of this client, and through the fleet those of
+// every member (the fleet tells this member too; when it cannot, this
+// client's guards are told directly).
+func (r *results) dropKey(key string, quiet bool) {
 	if key == "" {
 		return
 	}
 	r.invalidations.Add(1)
-	if r.store == nil {
-		return
+	if r.store != nil {
+		for _, env := range []Environment{EnvironmentLive, EnvironmentTest, EnvironmentNone} {
+			r.store.DeletePrefix(r.licensePrefix(env, key))
+		}
 	}
-	for _, env := range []Environment{EnvironmentLive, EnvironmentTest, EnvironmentNone} {
-		r.store.DeletePrefix(r.licensePrefix(env, key))
-	}
+	told := false
 	if r.fleet != nil {
 		fctx, cancel := context.WithTimeout(context.Background(), fleetTimeout)
-		// recheck: this client does not yet tell a machine's activity
-		// from a change of the license (see onFleetInvalidation).
-		r.fleetResult(r.fleet.InvalidateLicense(fctx, r.licenseDigest(key), true))
+		// The fleet tells every member's guards too (this one's
+		// included), unless quiet: recheck = !quiet.
+		told = r.fleetResult(r.fleet.InvalidateLicense(fctx, r.licenseDigest(key), !quiet))
 		cancel()
+	}
+	if !quiet && !told {
+		r.recheck(key)
 	}
 }
 
@@ -96,7 +111,7 @@ func (r *results) dropKey(key string) {
 // (results carry the license's id and key; the last few thousand are
 // indexed). A license this client does not know is dropped conservatively:
 // every result goes, rather than one the change contradicts.
-func (r *results) dropID(id string) bool {
+func (r *results) dropID(id string, quiet bool) bool {
 	if id == "" {
 		return false
 	}
@@ -104,44 +119,52 @@ func (r *results) dropID(id string) bool {
 	key, ok := r.ids[id]
 	r.idMu.Unlock()
 	if ok {
-		r.dropKey(key)
+		r.dropKey(key, quiet)
 	}
 	return ok
 }
 
-// dropAll drops every cached result, locally and in the fleet.
-func (r *results) dropAll() {
+// dropAll drops every cached result, locally and in the fleet, and has
+// every guard ask the service again unless quiet (as dropKey).
+func (r *results) dropAll(quiet bool) {
 	r.invalidations.Add(1)
-	if r.store == nil {
-		return
+	if r.store != nil {
+		r.store.DeletePrefix(cacheKeyVersion + "/")
 	}
-	r.store.DeletePrefix(cacheKeyVersion + "/")
+	told := false
 	if r.fleet != nil {
 		fctx, cancel := context.WithTimeout(context.Background(), fleetTimeout)
-		r.fleetResult(r.fleet.InvalidateAll(fctx))
+		told = r.fleetResult(r.fleet.InvalidateAll(fctx))
 		cancel()
+	}
+	if !quiet && !told {
+		r.recheck("")
 	}
 }
 
 // InvalidateLicense drops every cached validation result of license key,
 // in every environment (and, with WithFleet, for the whole fleet), so that
-// the next Validate asks the service.
-func (c *Client) InvalidateLicense(key string) { c.results.dropKey(key) }
+// the next Validate asks the service, and has the license's guards (with
+// WithFleet, every member's) ask the service again at once.
+func (c *Client) InvalidateLicense(key string) { c.results.dropKey(key, false) }
 
 // InvalidateLicenseID drops the cached validation results of the license
 // with id, if this client has cached a result naming it (results carry the
 // license's id and key; the client keeps an index of the last few
 // thousand). It reports whether the license was known; an unknown one
 // drops nothing.
-func (c *Client) InvalidateLicenseID(id string) bool { return c.results.dropID(id) }
+func (c *Client) InvalidateLicenseID(id string) bool { return c.results.dropID(id, false) }
 
 // HandleWebhookEvent drops the cached validation results that e may have
 // changed: those of the license of a license.* event (found by its key and
 // id) and of a machine.* event (found by its licenseId; when this client has
 // no result naming that license, every cached result is dropped, since the
 // event may contradict one of them). validation.* events, which every
-// validation fires, and other events change nothing. It never makes a
-// request. Use it from a webhook consumer of your own; WebhookHandler wires
+// validation fires, and other events change nothing. The guards of the
+// license (this client's, and with WithFleet every member's) ask the
+// service again, except for events that change no guard's decision
+// (license.activated, license.limit_reached, machine.activated,
+// machine.heartbeat). It never makes a request itself. Use it from a webhook consumer of your own; WebhookHandler wires
 // it up.
 func (c *Client) HandleWebhookEvent(ctx context.Context, e *webhook.Event) error {
 	if e == nil {
@@ -149,18 +172,25 @@ func (c *Client) HandleWebhookEvent(ctx context.Context, e *webhook.Event) error
 	}
 	switch {
 	case strings.HasPrefix(e.Type, "license."):
+		// The first validation (activated) and an activation refused for
+		// the machine limit (limit_reached) change no guard's decision;
+		// the guards asking again would fire them again.
+		quiet := e.Type == webhook.EventLicenseActivated || e.Type == webhook.EventLicenseLimitReached
 		if l, err := e.License(); err == nil {
-			c.results.dropKey(l.Key)
-			c.results.dropID(l.ID)
-		} else if id := e.LicenseID(); id != "" && !c.results.dropID(id) {
-			c.results.dropAll()
+			c.results.dropKey(l.Key, quiet)
+			c.results.dropID(l.ID, quiet)
+		} else if id := e.LicenseID(); id != "" && !c.results.dropID(id, quiet) {
+			c.results.dropAll(quiet)
 		}
 	case strings.HasPrefix(e.Type, "machine."):
-		if !c.results.dropID(e.LicenseID()) {
-			c.results.dropAll()
+		// A machine deactivated or dead frees a seat: guards denied for
+		// the machine limit ask again. One activated or beating changes
+		// no guard's decision.
+		quiet := e.Type == webhook.EventMachineActivated || e.Type == webhook.EventMachineHeartbeat
+		if !c.results.dropID(e.LicenseID(), quiet) {
+			c.results.dropAll(quiet)
 		}
 	}
-	c.notifyGuards(e)
 	return nil
 }
 

@@ -168,7 +168,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	c := &Client{cfg: cfg}
 	b := newBudget(cfg.clock, cfg.retry.MaxWait, cfg.budgets, cfg.fleet, cfg.logger)
 	c.transport = newTransport(&cfg, b)
-	c.results = newResults(&cfg)
+	c.results = newResults(&cfg, c.hub.recheck)
 	c.Products = &ProductsService{client: c}
 	c.Policies = &PoliciesService{client: c}
 	c.Entitlements = &EntitlementsService{client: c}

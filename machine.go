@@ -62,7 +62,7 @@ func (c *Client) Activate(ctx context.Context, key string, p ActivateParams) (*M
 	return c.activate(ctx, &request{
 		auth:       authLicense,
 		licenseKey: key,
-		drops:      dropsLicenseKey(key),
+		drops:      dropsOwnMachine(key),
 		body: &wire.ActivateRequest{
 			Fingerprint: p.Fingerprint,
 			Name:        p.Name,
@@ -163,7 +163,7 @@ func (c *Client) Heartbeat(ctx context.Context, key, machineID string) (*Machine
 		auth:       authLicense,
 		licenseKey: key,
 		idempotent: true,
-		drops:      dropsLicenseKey(key),
+		drops:      dropsOwnMachine(key),
 	}
 	m, _, err := callData[Machine](ctx, c, r)
 	if err != nil {

@@ -95,6 +95,10 @@ type results struct {
 	fleetDown atomic.Bool // logged once per outage
 	lockStuck atomic.Bool // a fleet lock held past fleetLockWait was logged
 
+	// recheck asks the client's guards of license key ("" for all) to ask
+	// the service again; set by NewClient (see guardHub).
+	recheck func(key string)
+
 	// keyMemo remembers recently built cache keys, so that the hot path
 	// of an application validating the same license over and over does
 	// not build (and allocate) its key every time.
@@ -112,8 +116,9 @@ type memoKey struct {
 }
 
 // newResults builds the results part from the options.
-func newResults(cfg *config) *results {
+func newResults(cfg *config, recheck func(key string)) *results {
 	r := &results{
+		recheck:     recheck,
 		env:         cfg.env,
 		prefix:      cacheKeyVersion + "/" + cfg.env.String() + "/",
 		ttl:         cfg.cacheTTL,
@@ -135,7 +140,7 @@ func newResults(cfg *config) *results {
 	if r.fleet != nil {
 		// The subscription lives as long as the fleet: a Client has no
 		// Close, and the fleet's own Close ends it.
-		r.fleet.Subscribe(r.onFleetInvalidation)
+		r.fleet.Subscribe(func(license string, recheck bool) { r.onFleetInvalidation(license, !recheck) })
 	}
 	return r
 }
@@ -526,24 +531,28 @@ func (r *results) fleetResult(err error) bool {
 }
 
 // onFleetInvalidation drops the local copies of an invalidation published
-// by any member of the fleet. recheck reports that the license itself may
-// have changed (not only its machines' activity): the hook for decisions
-// made on it (guards).
-func (r *results) onFleetInvalidation(license string, recheck bool) {
-	if r.store == nil {
-		return
+// by any member of the fleet (this one included), and has the client's
+// guards of the license ask the service again unless quiet.
+func (r *results) onFleetInvalidation(license string, quiet bool) {
+	key, known := "", license == ""
+	if license != "" {
+		r.idMu.Lock()
+		key, known = r.digests[license]
+		r.idMu.Unlock()
 	}
-	if license == "" {
-		r.invalidations.Add(1)
-		r.store.DeletePrefix(cacheKeyVersion + "/")
-		return
+	if !known {
+		return // no result or guard of this client names the license
 	}
-	r.idMu.Lock()
-	key, ok := r.digests[license]
-	r.idMu.Unlock()
-	if ok {
+	if r.store != nil {
 		r.invalidations.Add(1)
-		r.store.DeletePrefix(r.licensePrefix(r.env, key))
+		if key == "" {
+			r.store.DeletePrefix(cacheKeyVersion + "/")
+		} else {
+			r.store.DeletePrefix(r.licensePrefix(r.env, key))
+		}
+	}
+	if !quiet {
+		r.recheck(key)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -35,6 +36,18 @@ const (
 	DefaultVerifyTimeout = 10 * time.Second
 	// DefaultRealm is the realm of the WWW-Authenticate challenge.
 	DefaultRealm = "agents"
+	// DefaultRefusalTTL is how long a token the service refused is refused
+	// again without asking (tokens are never revived, so this only bounds
+	// memory: a refused token is refused for good).
+	DefaultRefusalTTL = time.Minute
+	// DefaultUnknownTokenRate is how many verify calls a minute tokens the
+	// middleware does not know may make, a quarter of the service's 120
+	// a minute, so that known agents keep the rest of the client's budget.
+	DefaultUnknownTokenRate = 30
+	// DefaultUnknownTokenRatePerClient is how many of those one client
+	// address may make a minute, so that one flooding client leaves the
+	// rest of the share to new agents elsewhere.
+	DefaultUnknownTokenRatePerClient = 10
 )
 
 // Codes of the JSON error bodies (Refusal.Code).
@@ -52,7 +65,9 @@ const (
 type Middleware struct {
 	client  *licentric.Client
 	cfg     config
-	cache   *lru
+	cache   *lru      // tokens the service accepted
+	refused *refusals // tokens it refused lately
+	share   *share    // the verify budget of unknown tokens
 	flights flight.Group[*licentric.Verification]
 }
 
@@ -67,6 +82,10 @@ type config struct {
 	timeout time.Duration
 	logger  *slog.Logger
 	refuse  func(http.ResponseWriter, *http.Request, *Refusal)
+
+	refusalTTL           time.Duration
+	unknownRate, perAddr int
+	clientAddr           func(*http.Request) string
 }
 
 // An Option configures New. Options check their input and make New fail
@@ -218,6 +237,58 @@ func WithRefusalHandler(fn func(w http.ResponseWriter, r *http.Request, ref *Ref
 	}
 }
 
+// WithRefusalTTL sets how long a token the service refused is refused
+// again without asking it (default DefaultRefusalTTL); 0 asks every time.
+// Refusals are remembered by the token's SHA-256, never the token.
+func WithRefusalTTL(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return invalid("negative refusal TTL")
+		}
+		c.refusalTTL = d
+		return nil
+	}
+}
+
+// WithUnknownTokenRate bounds the verify calls that tokens the middleware
+// does not know (new ones, and junk) may make: perMinute in all, and
+// perClient from one client address (see WithClientAddress); defaults
+// DefaultUnknownTokenRate and DefaultUnknownTokenRatePerClient. Past
+// either, such a token is answered 503 with Retry-After at once, without
+// waiting for the client's rate budget; tokens the service accepted
+// before are not counted, and keep the rest of the budget.
+func WithUnknownTokenRate(perMinute, perClient int) Option {
+	return func(c *config) error {
+		if perMinute < 1 || perClient < 1 || perClient > perMinute {
+			return invalid("unknown-token rates must be at least 1, and perClient at most perMinute")
+		}
+		c.unknownRate, c.perAddr = perMinute, perClient
+		return nil
+	}
+}
+
+// WithClientAddress sets how a request's client address is found for
+// WithUnknownTokenRate (default: the host of r.RemoteAddr). Behind a
+// reverse proxy, return the address the proxy vouches for (its
+// X-Forwarded-For entry), never one the client could choose freely.
+func WithClientAddress(fn func(r *http.Request) string) Option {
+	return func(c *config) error {
+		if fn == nil {
+			return invalid("nil client address function")
+		}
+		c.clientAddr = fn
+		return nil
+	}
+}
+
+// remoteHost is the default client address: the host of r.RemoteAddr.
+func remoteHost(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
+
 // New returns a middleware that verifies tokens through client (which
 // needs no API key; see the package documentation on rate limits).
 func New(client *licentric.Client, opts ...Option) (*Middleware, error) {
@@ -234,6 +305,11 @@ func New(client *licentric.Client, opts ...Option) (*Middleware, error) {
 		timeout: DefaultVerifyTimeout,
 		logger:  slog.New(slog.DiscardHandler),
 		refuse:  WriteRefusal,
+
+		refusalTTL:  DefaultRefusalTTL,
+		unknownRate: DefaultUnknownTokenRate,
+		perAddr:     DefaultUnknownTokenRatePerClient,
+		clientAddr:  remoteHost,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -243,7 +319,10 @@ func New(client *licentric.Client, opts ...Option) (*Middleware, error) {
 			return nil, err
 		}
 	}
-	return &Middleware{client: client, cfg: cfg, cache: newLRU(cfg.size)}, nil
+	return &Middleware{
+		client: client, cfg: cfg, cache: newLRU(cfg.size), refused: newRefusals(cfg.size, cfg.refusalTTL),
+		share: newShare(cfg.unknownRate, min(cfg.perAddr, cfg.unknownRate)),
+	}, nil
 }
 
 // Handler returns next behind the middleware, metering requests as
@@ -297,9 +376,14 @@ func (m *Middleware) authorize(r *http.Request, meter func(*http.Request) (strin
 		return nil, invalidToken(err)
 	}
 	key := keyOf(token)
+	known := m.cache.has(key)
+	if !known && m.refused.has(key, m.cfg.clock.Now()) {
+		return nil, invalidToken(errRefusedLately)
+	}
+	addr := m.cfg.clientAddr(r)
 	name, qty := meter(r)
 	if name == "" {
-		v, err := m.identify(r.Context(), key, token)
+		v, err := m.identify(r.Context(), key, token, addr)
 		if err != nil {
 			return nil, m.refusal(err)
 		}
@@ -311,10 +395,13 @@ func (m *Middleware) authorize(r *http.Request, meter func(*http.Request) (strin
 	if qty, err = checkMeter(name, qty); err != nil {
 		return nil, &Refusal{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "the server's meter is misconfigured", Err: err}
 	}
-	if len(m.cfg.scopes) > 0 {
-		// Check the scopes before anything is recorded: a token's scopes
+	if !known || len(m.cfg.scopes) > 0 {
+		// An unknown token is identified first, once for all its
+		// concurrent requests, within the unknown tokens' share: a flood
+		// of junk tokens never spends the budget of known agents. And the
+		// scopes are checked before anything is recorded: a token's scopes
 		// are fixed, so a cached answer settles it.
-		id, err := m.identify(r.Context(), key, token)
+		id, err := m.identify(r.Context(), key, token, addr)
 		if err != nil {
 			return nil, m.refusal(err)
 		}
@@ -326,14 +413,10 @@ func (m *Middleware) authorize(r *http.Request, meter func(*http.Request) (strin
 	defer cancel()
 	v, err := m.client.Agents.Verify(ctx, token, &licentric.Usage{Meter: name, Quantity: qty})
 	if err != nil {
-		if errors.Is(err, licentric.ErrUnauthorized) {
-			m.cache.remove(key)
-		}
+		m.remember(key, err)
 		return nil, m.refusal(err)
 	}
-	if m.cfg.ttl > 0 {
-		m.cache.put(key, v, m.cfg.clock.Now())
-	}
+	m.cache.put(key, v, m.cfg.clock.Now())
 	if ref := m.checkScopes(v); ref != nil {
 		return nil, ref
 	}
@@ -348,9 +431,14 @@ func (m *Middleware) authorize(r *http.Request, meter func(*http.Request) (strin
 // else from the service (one call shared by concurrent requests of the
 // token), else, when the service cannot be asked, from a stale answer
 // within the stale window.
-func (m *Middleware) identify(ctx context.Context, key tokenKey, token string) (*licentric.Verification, error) {
+//
+// A token it does not know (no answer cached) takes a unit of the unknown
+// tokens' share for its client address addr, and does not wait for the
+// client's rate budget.
+func (m *Middleware) identify(ctx context.Context, key tokenKey, token, addr string) (*licentric.Verification, error) {
 	now := m.cfg.clock.Now()
 	e, ok := m.cache.get(key)
+	unknown := !ok
 	if ok && m.cfg.ttl > 0 {
 		age := now.Sub(e.storedAt)
 		if age >= 0 && age < m.cfg.ttl {
@@ -367,21 +455,20 @@ func (m *Middleware) identify(ctx context.Context, key tokenKey, token string) (
 		fk += "\x00fallback"
 	}
 	v, err := m.flights.Do(ctx, fk, func(fctx context.Context) (*licentric.Verification, error) {
+		if unknown {
+			if wait, ok := m.share.take(addr, m.cfg.clock.Now()); !ok {
+				return nil, &shareSpentError{wait: wait}
+			}
+		}
 		fctx, cancel := context.WithTimeout(fctx, m.cfg.timeout)
 		defer cancel()
-		var opts []licentric.VerifyOption
-		if ok {
-			// With an answer to fall back on, it beats a wait for the
-			// rate budget.
-			opts = append(opts, licentric.WithoutBudgetWait())
-		}
-		v, err := m.client.Agents.Verify(fctx, token, nil, opts...)
-		switch {
-		case err == nil && m.cfg.ttl > 0:
+		// With an answer to fall back on, it beats a wait for the rate
+		// budget.
+		v, err := m.client.Agents.Verify(fctx, token, nil, m.verifyOptions(unknown || ok)...)
+		if err == nil {
 			m.cache.put(key, v, m.cfg.clock.Now())
-		case errors.Is(err, licentric.ErrUnauthorized):
-			m.cache.remove(key)
 		}
+		m.remember(key, err)
 		return v, err
 	})
 	if err == nil {
@@ -398,6 +485,37 @@ func (m *Middleware) identify(ctx context.Context, key tokenKey, token string) (
 		}
 	}
 	return nil, err
+}
+
+var errRefusedLately = fmt.Errorf("%w: agentauth: the service refused this credential lately", licentric.ErrUnauthorized)
+
+// shareSpentError is the refusal of an unknown token whose share of verify
+// calls is spent: it matches licentric.ErrBudgetExhausted.
+type shareSpentError struct{ wait time.Duration }
+
+func (e *shareSpentError) Error() string {
+	return "agentauth: the verify calls for unknown credentials are spent"
+}
+
+func (e *shareSpentError) Is(target error) bool { return target == licentric.ErrBudgetExhausted }
+
+// verifyOptions are Verify's options: a call that must not wait for the
+// rate budget (an unknown token, or one with an answer to fall back on)
+// fails at once when it is spent.
+func (m *Middleware) verifyOptions(noWait bool) []licentric.VerifyOption {
+	if noWait {
+		return []licentric.VerifyOption{licentric.WithoutBudgetWait()}
+	}
+	return nil
+}
+
+// remember records a refused token: forgotten as accepted, remembered as
+// refused.
+func (m *Middleware) remember(key tokenKey, err error) {
+	if errors.Is(err, licentric.ErrUnauthorized) {
+		m.cache.remove(key)
+		m.refused.put(key, m.cfg.clock.Now())
+	}
 }
 
 // staleable reports a failure to ask the service, which a stale answer may
@@ -428,11 +546,15 @@ func invalidToken(err error) *Refusal {
 // refusal maps a Verify error to the answer.
 func (m *Middleware) refusal(err error) *Refusal {
 	var rl *licentric.RateLimitError
+	var spent *shareSpentError
 	switch {
 	case errors.Is(err, licentric.ErrUnauthorized):
 		return invalidToken(err)
 	case errors.Is(err, licentric.ErrForbidden):
 		return &Refusal{Status: http.StatusForbidden, Code: CodeForbidden, Message: "the agent credential may not do this", Err: err}
+	case errors.As(err, &spent):
+		return &Refusal{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+			Message: "too many unrecognised agent credentials; try again shortly", RetryAfter: spent.wait, Err: err}
 	case errors.Is(err, licentric.ErrBudgetExhausted):
 		ref := &Refusal{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "too many requests to the licensing service; try again shortly", Err: err}
 		if l, ok := m.client.RateLimit(licentric.TierManagement); ok && !l.Reset.IsZero() {

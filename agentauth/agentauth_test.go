@@ -35,6 +35,7 @@ type fixture struct {
 	mw     *agentauth.Middleware
 	tools  *httptest.Server
 	logs   *lockedBuffer
+	client string // X-Test-Client of the next call
 }
 
 type lockedBuffer struct {
@@ -146,6 +147,9 @@ func (f *fixture) call(t *testing.T, path, authorization string) answer {
 	if authorization != "" {
 		req.Header.Set("Authorization", authorization)
 	}
+	if f.client != "" {
+		req.Header.Set("X-Test-Client", f.client)
+	}
 	resp, err := f.tools.Client().Do(req)
 	require.NoError(t, err)
 	defer func() { _ = resp.Body.Close() }()
@@ -162,6 +166,14 @@ func (f *fixture) call(t *testing.T, path, authorization string) answer {
 	return a
 }
 
+// callFrom is call with the client address header X-Test-Client.
+func (f *fixture) callFrom(t *testing.T, path, authorization, client string) answer {
+	t.Helper()
+	f.client = client
+	defer func() { f.client = "" }()
+	return f.call(t, path, authorization)
+}
+
 func bearer(tok string) string { return "Bearer " + tok }
 
 func (f *fixture) verifies() int { return f.srv.CountRequests(http.MethodPost, "/mcp/verify") }
@@ -176,8 +188,8 @@ func (f *fixture) used(t *testing.T, agentID string, limits *licentric.MeterLimi
 
 // TestRefusesMissingAndBadCredentials: no credential, another scheme, a
 // malformed or unknown token: 401 with the Bearer challenge and a JSON
-// body; only the well-formed unknown token reaches the service, and a
-// refusal is never cached.
+// body; only the well-formed unknown token reaches the service, and its
+// refusal is remembered for DefaultRefusalTTL.
 func TestRefusesMissingAndBadCredentials(t *testing.T) {
 	f := newFixture(t, nil)
 	for _, h := range []string{"", "Basic dXNlcjpwYXNz"} {
@@ -196,13 +208,64 @@ func TestRefusesMissingAndBadCredentials(t *testing.T) {
 	assert.Zero(t, f.verifies(), "malformed credentials are refused locally")
 
 	unknown := "AGT-" + strings.Repeat("z", 43)
-	for range 2 {
-		a := f.call(t, "/free", bearer(unknown))
+	for _, path := range []string{"/free", "/tool", "/free"} {
+		a := f.call(t, path, bearer(unknown))
 		assert.Equal(t, http.StatusUnauthorized, a.status)
 		assert.Contains(t, a.header.Get("WWW-Authenticate"), `error="invalid_token"`)
 	}
-	assert.Equal(t, 2, f.verifies(), "a refusal is not cached")
+	assert.Equal(t, 1, f.verifies(), "a refusal is remembered")
+	f.srv.Advance(agentauth.DefaultRefusalTTL)
+	assert.Equal(t, http.StatusUnauthorized, f.call(t, "/tool", bearer(unknown)).status)
+	assert.Equal(t, 2, f.verifies(), "for a while")
 	assert.NotContains(t, f.logs.String(), unknown)
+}
+
+// TestJunkTokensDoNotStarveKnownAgents: 120 well-formed junk tokens a
+// minute from one client, for three minutes, on metered and unmetered
+// routes: every call of the known agents (metered, every 5 s) and of a new
+// agent from elsewhere is served, and the junk costs at most its share of
+// the client's budget of 120 verify calls a minute.
+func TestJunkTokensDoNotStarveKnownAgents(t *testing.T) {
+	f := newFixture(t, nil, agentauth.WithVerifyTimeout(100*time.Millisecond),
+		agentauth.WithClientAddress(func(r *http.Request) string { return r.Header.Get("X-Test-Client") }))
+	var known []string
+	for range 3 {
+		_, tok := f.agent(t)
+		require.Equal(t, http.StatusOK, f.callFrom(t, "/tool", bearer(tok), "known").status)
+		known = append(known, tok)
+	}
+	junkVerifies, served, refused := 0, 0, 0
+	for step := range 360 { // every 500 ms
+		if step%120 == 60 {
+			_, tok := f.agent(t) // a new agent, from another client
+			for range 2 {
+				a := f.callFrom(t, "/tool", bearer(tok), "newcomer")
+				assert.Equal(t, http.StatusOK, a.status, "a new agent at step %d: %v", step, a.body)
+			}
+		}
+		if step%10 == 0 {
+			for _, tok := range known {
+				a := f.callFrom(t, "/tool", bearer(tok), "known")
+				if assert.Equal(t, http.StatusOK, a.status, "a known agent at step %d: %v", step, a.body) {
+					served++
+				}
+			}
+		}
+		before := f.verifies()
+		junk := fmt.Sprintf("AGT-%043d", step)
+		a := f.callFrom(t, []string{"/free", "/tool"}[step%2], bearer(junk), "attacker")
+		junkVerifies += f.verifies() - before
+		if a.status == http.StatusServiceUnavailable {
+			refused++
+			assert.NotEmpty(t, a.header.Get("Retry-After"))
+		} else {
+			assert.Equal(t, http.StatusUnauthorized, a.status)
+		}
+		f.srv.Advance(500 * time.Millisecond)
+	}
+	assert.Equal(t, 36*3, served)
+	assert.LessOrEqual(t, junkVerifies, agentauth.DefaultUnknownTokenRatePerClient*4, "at most its share a minute (and one burst)")
+	assert.Positive(t, refused)
 }
 
 // TestUnmeteredRoutesCacheThePositiveAnswer: within the TTL the service is

@@ -100,3 +100,69 @@ func (c *lru) len() int {
 	defer c.mu.Unlock()
 	return c.order.Len()
 }
+
+// has reports whether k has an entry: the token is known (the service
+// accepted it, and has not refused it since).
+func (c *lru) has(k tokenKey) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.items[k]
+	return ok
+}
+
+// refusals remembers for a while the tokens the service refused, by
+// digest, so that a token sent again is refused without asking. It is
+// bounded (the oldest go first) and safe for concurrent use.
+type refusals struct {
+	mu    sync.Mutex
+	max   int
+	ttl   time.Duration
+	order *list.List // of *refusal, oldest at the back
+	items map[tokenKey]*list.Element
+}
+
+type refusal struct {
+	key tokenKey
+	at  time.Time
+}
+
+func newRefusals(max int, ttl time.Duration) *refusals {
+	return &refusals{max: max, ttl: ttl, order: list.New(), items: make(map[tokenKey]*list.Element)}
+}
+
+// has reports whether k was refused less than the TTL before now.
+func (c *refusals) has(k tokenKey, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.items[k]
+	if !ok {
+		return false
+	}
+	age := now.Sub(el.Value.(*refusal).at)
+	if age >= 0 && age < c.ttl {
+		return true
+	}
+	c.order.Remove(el)
+	delete(c.items, k)
+	return false
+}
+
+// put records that k was refused at now.
+func (c *refusals) put(k tokenKey, now time.Time) {
+	if c.ttl <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.items[k]; ok {
+		el.Value.(*refusal).at = now
+		c.order.MoveToFront(el)
+		return
+	}
+	c.items[k] = c.order.PushFront(&refusal{key: k, at: now})
+	for c.order.Len() > c.max {
+		last := c.order.Back()
+		c.order.Remove(last)
+		delete(c.items, last.Value.(*refusal).key)
+	}
+}

@@ -30,7 +30,7 @@
 //
 // A positive answer is cached for DefaultCacheTTL (30 s), in a bounded
 // cache keyed by the SHA-256 of the token (the token itself is never kept,
-// logged or shown); a refusal is never cached. So on unmetered routes an
+// logged or shown). So on unmetered routes an
 // agent's token is checked with the service about twice a minute, and a
 // token that expired, or whose agent was deleted, is refused within 30 s
 // (a deleted agent's at once after ForgetAgent). The service's answer does
@@ -65,4 +65,22 @@
 // budget (120 a minute by default), which the client shares with its
 // API-key calls. Give the middleware a Client of its own (it needs no API
 // key) and WithClock the same clock.
+//
+// # Floods of unknown tokens
+//
+// Anyone can send well-formed AGT- tokens the service never issued, and
+// each would cost a verify call. So the middleware remembers a refused
+// token for DefaultRefusalTTL (1 minute; WithRefusalTTL), by its SHA-256,
+// and answers it 401 again without asking; and a token it does not know
+// (no answer of the service cached) is verified within a share of the
+// budget: DefaultUnknownTokenRate (30) calls a minute in all, at most
+// DefaultUnknownTokenRatePerClient (10) from one client address
+// (WithUnknownTokenRate; WithClientAddress behind a proxy). Past the share
+// it is answered 503 SERVICE_UNAVAILABLE with Retry-After at once; it never
+// waits for the budget. Concurrent requests of one unknown token share one
+// verification (on a metered route an unknown token is first identified,
+// then charged). Agents the service accepted keep the rest of the budget,
+// and a new agent keeps working while one client floods. What remains: a
+// flood from many addresses spends the whole share, and new agents then
+// wait for it like the flood (known agents still do not).
 package agentauth

@@ -32,9 +32,16 @@
 // container (/.dockerenv, /run/.containerenv, KUBERNETES_SERVICE_HOST, a
 // container runtime in /proc/1/cgroup, see [ContainerFromCgroup]) gives way
 // to the persisted identity, so each clone gets its own fingerprint;
-// without it the machine ID is still used. [WithKubernetesPod] makes the
-// pod's UID (downward API) or a StatefulSet pod's name the identity, for
-// seats that follow the pod. [Generator.Origin] reports which identity was
+// without it the machine ID is still used, and [Origin].Shared says that
+// other machines may have it too. [WithKubernetesPod] makes the pod's UID
+// (downward API) or a StatefulSet pod's name the identity.
+//
+// An identity is a seat: one that changes at every restart (a pod UID, a
+// state directory on an emptyDir) takes a new seat each time, and a full
+// license then denies the new pod until the old seat is freed (deactivated,
+// or culled for missing heartbeats). For replicas that keep their seats
+// across restarts and rollouts, use a StatefulSet pod's name, or a state
+// directory on a persistent volume. [Generator.Origin] reports which identity was
 // used and why. [WithRoot], [WithLookupEnv] and [WithHostname] replace the
 // file system root, the environment and the hostname for tests.
 //

@@ -8,8 +8,20 @@ import (
 
 // Seed describes fixtures to create without HTTP, through the same rules as
 // the API.
+//
+// Env picks the environment the fixtures live in, as the service keeps them:
+// a request made with an API key sees the key's environment (TestAPIKey:
+// EnvTest), and one made with a license key alone sees EnvLive, since an
+// application's client has no API key to name one. To test an application
+// (a client built without WithAPIKey, a Guard), seed with Env: EnvLive, or
+// its key validates as NOT_FOUND:
+//
+//	fx, err := srv.Seed(licentrictest.Seed{Env: licentrictest.EnvLive})
+//	client, err := licentric.NewClient(licentric.WithBaseURL(srv.URL),
+//		licentric.WithHTTPClient(srv.Client()), licentric.WithAppID("com.example.app"))
+//	g, err := licentric.NewGuard(client, fx.License.Key)
 type Seed struct {
-	Env     string         // default EnvTest
+	Env     string         // EnvTest (the default) or EnvLive: see above
 	Product ProductRequest // optional; defaults name "Test Product", a generated unique code
 	Policy  PolicyRequest  // unset fields take docs defaults; MaxMachines unset -> unlimited
 	License LicenseRequest // optional; a license is always created

@@ -112,11 +112,14 @@ func WithClock(clk clock.Clock) ApplyOption {
 	return func(c *applyConfig) { c.clock = clk }
 }
 
-// WithRetry sets how often Apply tries one step of a record that meets a
-// 5xx, a 429 or a transport error (beyond the client's own retries), and
-// the waits between the tries: doubling from minWait up to maxWait, with
-// jitter, and at least a 429's Retry-After. The default is 8 tries, 1 s
-// to 30 s. Values below 1 try or zero waits keep the defaults.
+// WithRetry sets how many times at most Apply creates one record, and the
+// waits between: doubling from minWait up to maxWait, with jitter. The
+// default is 4 creates, 1 s to 30 s. Apply repeats a create only after a
+// 5xx or a lost answer, which the client does not repeat because the
+// create may have acted, and looks for what it made first; every other
+// request (reads, updates, status changes, and a 429 on any request) is
+// retried by the client alone, under its licentric.RetryPolicy. Values
+// below 1 create or zero waits keep the defaults.
 func WithRetry(attempts int, minWait, maxWait time.Duration) ApplyOption {
 	return func(c *applyConfig) {
 		if attempts >= 1 {
@@ -165,7 +168,6 @@ type applier struct {
 	start   time.Time
 	res     *Result
 	ids     map[Kind]map[string]string // source id → Licentric id, for the records resolved
-	entIDs  map[string]string          // entitlement code → id
 	pending []*licState                // licenses with steps left after their machines
 	index   map[string]int             // kind/source → index into res.Outcomes
 	total   int
@@ -194,7 +196,8 @@ type licState struct {
 // Apply sends one request at a time through the client, so it stays
 // inside the client's rate budget (the service allows 120 management
 // requests a minute per API key, and 10 machine activations a minute per
-// IP). It retries 5xx, 429 and transport errors (WithRetry), and stops
+// IP). Retries are the client's (its RetryPolicy), except a create after
+// a 5xx or a lost answer, which Apply repeats (WithRetry), and it stops
 // when ctx is done, leaving the journal consistent; the Result then holds
 // what was done and the error is ctx's. A record that fails for good
 // (refused by the API, a key taken by another record) is reported in the
@@ -211,7 +214,7 @@ func Apply(ctx context.Context, client *licentric.Client, plan *Plan, journal *J
 	case client.Environment() == licentric.EnvironmentNone:
 		return nil, fmt.Errorf("migrate: %w", licentric.ErrNoAPIKey)
 	}
-	cfg := applyConfig{attempts: 8, minWait: time.Second, maxWait: 30 * time.Second, maxFailures: 3}
+	cfg := applyConfig{attempts: 4, minWait: time.Second, maxWait: 30 * time.Second, maxFailures: 3}
 	for _, o := range opts {
 		if o != nil {
 			o(&cfg)
@@ -228,7 +231,7 @@ func Apply(ctx context.Context, client *licentric.Client, plan *Plan, journal *J
 	}
 	a := &applier{
 		c: client, p: plan, j: journal, cfg: cfg, clock: clock.OrWall(cfg.clock),
-		res: &Result{}, ids: map[Kind]map[string]string{}, entIDs: map[string]string{}, index: map[string]int{},
+		res: &Result{}, ids: map[Kind]map[string]string{}, index: map[string]int{},
 	}
 	a.start = a.clock.Now()
 	for _, k := range Kinds {
@@ -395,25 +398,25 @@ func transient(err error) bool {
 	return true // transport errors, malformed (cut-off) responses
 }
 
-// try runs op until it succeeds, fails for good, or the tries run out.
-// Before a repeated try, op is told that the previous one may have acted.
+// ambiguous reports a failed create the client does not repeat because it
+// may have acted: a 5xx, a transport error, an answer that could not be
+// read. (The client repeats a 429 itself: the service refused it.)
+func ambiguous(err error) bool {
+	return transient(err) && !errors.Is(err, licentric.ErrRateLimited)
+}
+
+// try runs a create until it succeeds, fails for good, or the creates run
+// out; it is Apply's only retry. Before a repeat, op is told that the
+// previous create may have acted.
 func (a *applier) try(ctx context.Context, op func(retry bool) error) error {
 	wait := a.cfg.minWait
 	for i := 0; ; i++ {
 		err := op(i > 0)
-		if err == nil {
-			a.failedT = 0
-			return nil
-		}
-		if !transient(err) || i+1 >= a.cfg.attempts || ctx.Err() != nil {
+		if err == nil || !ambiguous(err) || i+1 >= a.cfg.attempts || ctx.Err() != nil {
 			return err
 		}
 		d := wait/2 + rand.N(wait/2+1)
-		var rl *licentric.RateLimitError
-		if errors.As(err, &rl) && rl.RetryAfter > d {
-			d = min(rl.RetryAfter, time.Minute)
-		}
-		a.cfg.logger.DebugContext(ctx, "migrate: retrying", "wait", d, "error", issueOf(err).Message)
+		a.cfg.logger.DebugContext(ctx, "migrate: creating again", "wait", d, "error", issueOf(err).Message)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -428,162 +431,282 @@ func (a *applier) journaled(r *Record) (JournalEntry, bool) {
 	return a.j.Lookup(r.Kind, r.SourceID)
 }
 
-// --- products ---
+// made is a record that exists in the target: its id, whether this run
+// created it (ResultCreated) or found it (ResultExisting), and the record
+// as the target returned it (*licentric.Policy, *licentric.License), when
+// known.
+type made struct {
+	id, result string
+	cur        any
+}
+
+// steps says how Apply imports one kind of record; importAll runs them for
+// every accepted record of the kind, in order:
+//
+//  1. a record the journal holds as done is left alone (ResultExisting);
+//     one it holds half-done goes to resume;
+//  2. a record the plan found in the target (Record.Existing) goes to
+//     finish;
+//  3. prior may find it in the target (made by a run that did not journal
+//     it);
+//  4. needs may name a dependency that failed: the record fails;
+//  5. create makes it, repeated by try; before a repeat, and after a
+//     create error, find looks for what an earlier create made (or
+//     resolves the conflict);
+//  6. finish journals it (done by default).
+//
+// A record's error is its failure (settle), unless it stops the run.
+type steps[T any] struct {
+	kind   Kind
+	rec    func(T) *Record
+	resume func(x T, id string) made                                           // nil: as done; made{} when settled
+	prior  func(ctx context.Context, x T) (made, bool, error)                  // nil: none
+	needs  func(x T) error                                                     // nil: none
+	create func(ctx context.Context, x T) (made, error)                        // required
+	find   func(ctx context.Context, x T, createErr error) (made, bool, error) // nil: none
+	finish func(ctx context.Context, x T, m made) error                        // nil: done
+}
+
+// stopError is an error of importOne that stops the whole run.
+type stopError struct{ err error }
+
+func (e *stopError) Error() string { return e.err.Error() }
+
+// importAll runs s for every accepted record of recs.
+func importAll[T any](ctx context.Context, a *applier, recs []T, s steps[T]) error {
+	a.kind = s.kind
+	for _, x := range recs {
+		r := s.rec(x)
+		if !r.Accepted() {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		m, err := importOne(ctx, a, x, r, s)
+		var stop *stopError
+		if errors.As(err, &stop) {
+			return stop.err
+		}
+		if err == nil && m.id != "" {
+			if s.finish != nil {
+				err = s.finish(ctx, x, m)
+			} else {
+				err = a.done(r, m.id, m.result)
+			}
+		}
+		if err != nil {
+			if err := a.settle(ctx, r, m.id, err); err != nil {
+				return err
+			}
+			continue
+		}
+		a.failedT = 0
+	}
+	return nil
+}
+
+// importOne finds or creates one record: what exists (m.id == "" when
+// nothing is left to do), or the record's error.
+func importOne[T any](ctx context.Context, a *applier, x T, r *Record, s steps[T]) (made, error) {
+	if e, ok := a.journaled(r); ok {
+		if e.State == StateDone || s.resume == nil {
+			a.outcome(r, e.ID, ResultExisting, nil)
+			return made{}, nil
+		}
+		return s.resume(x, e.ID), nil
+	}
+	if r.Existing != "" {
+		return made{id: r.Existing, result: ResultExisting, cur: r.observed}, nil
+	}
+	if s.prior != nil {
+		m, ok, err := s.prior(ctx, x)
+		if f := a.fatal(ctx, err); f != nil {
+			return made{}, &stopError{f}
+		} else if err != nil {
+			return made{}, &stopError{fmt.Errorf("%w: %v", ErrTargetUnavailable, err)}
+		}
+		if ok {
+			return m, nil
+		}
+	}
+	if s.needs != nil {
+		if err := s.needs(x); err != nil {
+			a.outcome(r, "", ResultFailed, err)
+			return made{}, nil
+		}
+	}
+	var m made
+	err := a.try(ctx, func(retry bool) error {
+		if retry && s.find != nil {
+			got, ok, err := s.find(ctx, x, nil)
+			if err != nil || ok {
+				m = got
+				return err
+			}
+		}
+		got, err := s.create(ctx, x)
+		if err == nil {
+			m = got
+			return nil
+		}
+		if s.find != nil {
+			if got, ok, ferr := s.find(ctx, x, err); ferr != nil || ok {
+				m = got
+				return ferr
+			}
+		}
+		return err
+	})
+	return m, err
+}
+
+// --- the kinds ---
 
 func (a *applier) products(ctx context.Context) error {
-	a.kind = KindProduct
-	var idx *targetIndex
-	for _, pr := range a.p.Products {
-		if !pr.Accepted() {
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if e, ok := a.journaled(&pr.Record); ok {
-			a.outcome(&pr.Record, e.ID, ResultExisting, nil)
-			continue
-		}
-		if pr.Existing != "" {
-			if err := a.done(&pr.Record, pr.Existing, ResultExisting); err != nil {
-				return err
-			}
-			continue
-		}
-		find := func() (string, error) {
-			if idx == nil {
-				idx = &targetIndex{productsBySource: map[string]*licentric.Product{}, productsByCode: map[string]*licentric.Product{}}
-			}
-			if err := idx.loadProducts(ctx, a.c, a.p.System); err != nil {
-				return "", err
-			}
-			if t := idx.productsBySource[pr.SourceID]; t != nil {
-				return t.ID, nil
-			}
-			if t := idx.productsByCode[pr.Code]; t != nil {
-				return "", failf("code_taken", "product code %q is used in the target by product %s, which this import did not create", pr.Code, t.ID)
-			}
-			return "", nil
-		}
-		req := &licentric.ProductRequest{Name: &pr.Name, Code: &pr.Code, Metadata: pr.Metadata}
-		if pr.Description != "" {
-			req.Description = &pr.Description
-		}
-		var id string
-		err := a.try(ctx, func(retry bool) error {
-			if retry {
-				found, err := find()
-				if err != nil || found != "" {
-					id = found
-					return err
-				}
+	idx := &targetIndex{productsBySource: map[string]*licentric.Product{}, productsByCode: map[string]*licentric.Product{}, productsByID: map[string]*licentric.Product{}}
+	return importAll(ctx, a, a.p.Products, steps[*Product]{
+		kind: KindProduct,
+		rec:  func(pr *Product) *Record { return &pr.Record },
+		create: func(ctx context.Context, pr *Product) (made, error) {
+			req := &licentric.ProductRequest{Name: &pr.Name, Code: &pr.Code, Metadata: pr.Metadata}
+			if pr.Description != "" {
+				req.Description = &pr.Description
 			}
 			got, err := a.c.Products.Create(ctx, req)
-			if err == nil {
-				id = got.ID
-				return nil
+			if err != nil {
+				return made{}, err
 			}
-			if errors.Is(err, licentric.ErrConflict) {
-				found, ferr := find()
-				if ferr == nil && found == "" {
-					ferr = failf("code_taken", "product code %q is taken in the target", pr.Code)
+			return made{id: got.ID, result: ResultCreated}, nil
+		},
+		// Made by an earlier create (its _source), or a product of the
+		// target with the code, used as the plan would.
+		find: func(ctx context.Context, pr *Product, createErr error) (made, bool, error) {
+			return byCode(createErr, "product", pr.Code, func(bool) (made, bool, error) {
+				if err := idx.loadProducts(ctx, a.c, a.p.System); err != nil {
+					return made{}, false, err
 				}
-				id = found
-				return ferr
-			}
-			return err
-		})
-		if err != nil {
-			if err := a.settle(ctx, &pr.Record, "", err); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := a.done(&pr.Record, id, ResultCreated); err != nil {
-			return err
-		}
-	}
-	return nil
+				if t := idx.productsBySource[pr.SourceID]; t != nil {
+					return made{id: t.ID, result: ResultCreated}, true, nil
+				}
+				if t := idx.productsByCode[pr.Code]; t != nil {
+					return made{id: t.ID, result: ResultExisting}, true, nil
+				}
+				return made{}, false, nil
+			})
+		},
+	})
 }
 
-// --- entitlements ---
+// byCode is the find of a kind whose code is unique in the target: look
+// (told whether the create met a conflict) returns what the target has;
+// a conflict with nothing to show is code_taken.
+func byCode(createErr error, what, code string, look func(conflict bool) (made, bool, error)) (made, bool, error) {
+	conflict := errors.Is(createErr, licentric.ErrConflict)
+	if createErr != nil && !conflict {
+		return made{}, false, nil
+	}
+	m, ok, err := look(conflict)
+	if err == nil && !ok && conflict {
+		err = failf("code_taken", "%s code %q is taken in the target", what, code)
+	}
+	return m, ok, err
+}
 
 func (a *applier) entitlements(ctx context.Context) error {
-	a.kind = KindEntitlement
-	var idx *targetIndex
-	for _, e := range a.p.Entitlements {
-		if !e.Accepted() {
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if je, ok := a.journaled(&e.Record); ok {
-			a.entIDs[e.Code] = je.ID
-			a.outcome(&e.Record, je.ID, ResultExisting, nil)
-			continue
-		}
-		if e.Existing != "" {
-			a.entIDs[e.Code] = e.Existing
-			if err := a.done(&e.Record, e.Existing, ResultExisting); err != nil {
-				return err
+	idx := &targetIndex{entsByCode: map[string]*licentric.Entitlement{}}
+	return importAll(ctx, a, a.p.Entitlements, steps[*Entitlement]{
+		kind: KindEntitlement,
+		rec:  func(e *Entitlement) *Record { return &e.Record },
+		create: func(ctx context.Context, e *Entitlement) (made, error) {
+			got, err := a.c.Entitlements.Create(ctx, &licentric.EntitlementRequest{Code: &e.Code, Name: &e.Name, Metadata: e.Metadata})
+			if err != nil {
+				return made{}, err
 			}
-			continue
+			return made{id: got.ID, result: ResultCreated}, nil
+		},
+		// Entitlements are found by their code: made by an earlier
+		// create, or (after a conflict) there before.
+		find: func(ctx context.Context, e *Entitlement, createErr error) (made, bool, error) {
+			return byCode(createErr, "entitlement", e.Code, func(conflict bool) (made, bool, error) {
+				if err := idx.loadEntitlements(ctx, a.c); err != nil {
+					return made{}, false, err
+				}
+				t := idx.entsByCode[e.Code]
+				if t == nil {
+					return made{}, false, nil
+				}
+				if conflict {
+					return made{id: t.ID, result: ResultExisting}, true, nil
+				}
+				return made{id: t.ID, result: ResultCreated}, true, nil
+			})
+		},
+	})
+}
+
+func (a *applier) policies(ctx context.Context) error {
+	var idx *targetIndex // loaded at the first policy neither journal nor plan knows
+	lookup := func(ctx context.Context, pol *Policy) (made, bool, error) {
+		if idx == nil {
+			idx = &targetIndex{policiesBySource: map[string]*licentric.Policy{}}
+			if err := idx.loadPolicies(ctx, a.c, a.p.System); err != nil {
+				idx = nil
+				return made{}, false, err
+			}
 		}
-		find := func() (string, error) {
-			if idx == nil {
-				idx = &targetIndex{entsByCode: map[string]*licentric.Entitlement{}}
-			}
-			if err := idx.loadEntitlements(ctx, a.c); err != nil {
-				return "", err
-			}
-			if t := idx.entsByCode[e.Code]; t != nil {
-				return t.ID, nil
-			}
-			return "", nil
+		if t := idx.policiesBySource[pol.SourceID]; t != nil {
+			return made{id: t.ID, result: ResultExisting, cur: t}, true, nil
 		}
-		req := &licentric.EntitlementRequest{Code: &e.Code, Name: &e.Name, Metadata: e.Metadata}
-		var id string
-		result := ResultCreated
-		err := a.try(ctx, func(retry bool) error {
-			if retry {
-				found, err := find()
-				if err != nil || found != "" {
-					id = found
+		return made{}, false, nil
+	}
+	return importAll(ctx, a, a.p.Policies, steps[*Policy]{
+		kind: KindPolicy,
+		rec:  func(pol *Policy) *Record { return &pol.Record },
+		// Half-done: created, its entitlements maybe not attached.
+		resume: func(_ *Policy, id string) made { return made{id: id, result: ResultExisting} },
+		// Policies have no unique key: one created by an earlier run that
+		// did not journal it is found only by its _source.
+		prior: lookup,
+		needs: func(pol *Policy) error {
+			if a.ids[KindProduct][pol.ProductSource] == "" {
+				return failf("dependency_failed", "its product %s was not imported", pol.ProductSource)
+			}
+			return nil
+		},
+		create: func(ctx context.Context, pol *Policy) (made, error) {
+			got, err := a.c.Policies.Create(ctx, policyRequest(pol, a.ids[KindProduct][pol.ProductSource]))
+			if err != nil {
+				return made{}, err
+			}
+			return made{id: got.ID, result: ResultCreated, cur: got}, nil
+		},
+		find: func(ctx context.Context, pol *Policy, createErr error) (made, bool, error) {
+			if createErr != nil {
+				return made{}, false, nil
+			}
+			idx = nil // an earlier create may have made it: list again
+			m, ok, err := lookup(ctx, pol)
+			m.result = ResultCreated
+			return m, ok, err
+		},
+		finish: func(ctx context.Context, pol *Policy, m made) error {
+			missing := pol.Entitlements
+			if t, ok := m.cur.(*licentric.Policy); ok {
+				missing = minus(pol.Entitlements, t.Entitlements)
+			}
+			if len(missing) > 0 {
+				if err := a.journal(&pol.Record, m.id, StateCreated); err != nil {
+					return err
+				}
+				if _, err := a.c.Policies.AttachEntitlements(ctx, m.id, missing...); err != nil {
 					return err
 				}
 			}
-			got, err := a.c.Entitlements.Create(ctx, req)
-			if err == nil {
-				id = got.ID
-				return nil
-			}
-			if errors.Is(err, licentric.ErrConflict) {
-				found, ferr := find()
-				if ferr == nil && found == "" {
-					ferr = failf("code_taken", "entitlement code %q is taken in the target", e.Code)
-				}
-				id, result = found, ResultExisting
-				return ferr
-			}
-			return err
-		})
-		if err != nil {
-			if err := a.settle(ctx, &e.Record, "", err); err != nil {
-				return err
-			}
-			continue
-		}
-		a.entIDs[e.Code] = id
-		if err := a.done(&e.Record, id, result); err != nil {
-			return err
-		}
-	}
-	return nil
+			return a.done(&pol.Record, m.id, m.result)
+		},
+	})
 }
-
-// --- policies ---
-
 func policyRequest(p *Policy, productID string) *licentric.PolicyRequest {
 	req := &licentric.PolicyRequest{
 		ProductID:             &productID,
@@ -627,107 +750,6 @@ func policyRequest(p *Policy, productID string) *licentric.PolicyRequest {
 	return req
 }
 
-func (a *applier) policies(ctx context.Context) error {
-	a.kind = KindPolicy
-	var idx *targetIndex
-	for _, pol := range a.p.Policies {
-		if !pol.Accepted() {
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		var id string
-		have := []string(nil) // entitlement codes it has, when known
-		known := false
-		if e, ok := a.journaled(&pol.Record); ok {
-			if e.State == StateDone {
-				a.outcome(&pol.Record, e.ID, ResultExisting, nil)
-				continue
-			}
-			id = e.ID
-		} else if pol.Existing != "" {
-			id = pol.Existing
-			if t, ok := pol.observed.(*licentric.Policy); ok {
-				have, known = t.Entitlements, true
-			}
-		}
-		if id == "" && idx == nil {
-			// Policies have no unique key: one created by an earlier run
-			// that did not journal it is found only by its _source.
-			idx = &targetIndex{policiesBySource: map[string]*licentric.Policy{}}
-			err := a.try(ctx, func(bool) error { return idx.loadPolicies(ctx, a.c, a.p.System) })
-			if err != nil {
-				if f := a.fatal(ctx, err); f != nil {
-					return f
-				}
-				return fmt.Errorf("%w: list the target's policies: %v", ErrTargetUnavailable, err)
-			}
-		}
-		if id == "" {
-			if t := idx.policiesBySource[pol.SourceID]; t != nil {
-				id, have, known = t.ID, t.Entitlements, true
-			}
-		}
-		result := ResultExisting
-		if id == "" {
-			productID := a.ids[KindProduct][pol.ProductSource]
-			if productID == "" {
-				a.outcome(&pol.Record, "", ResultFailed, failf("dependency_failed", "its product %s was not imported", pol.ProductSource))
-				continue
-			}
-			req := policyRequest(pol, productID)
-			err := a.try(ctx, func(retry bool) error {
-				if retry {
-					// The earlier try may have created it: look for it.
-					if err := idx.loadPolicies(ctx, a.c, a.p.System); err != nil {
-						return err
-					}
-					if t := idx.policiesBySource[pol.SourceID]; t != nil {
-						id, have, known = t.ID, t.Entitlements, true
-						return nil
-					}
-				}
-				got, err := a.c.Policies.Create(ctx, req)
-				if err == nil {
-					id, have, known = got.ID, got.Entitlements, true
-				}
-				return err
-			})
-			if err != nil {
-				if err := a.settle(ctx, &pol.Record, "", err); err != nil {
-					return err
-				}
-				continue
-			}
-			result = ResultCreated
-		}
-		missing := pol.Entitlements
-		if known {
-			missing = minus(pol.Entitlements, have)
-		}
-		if len(missing) > 0 {
-			if err := a.journal(&pol.Record, id, StateCreated); err != nil {
-				return err
-			}
-			err := a.try(ctx, func(bool) error {
-				_, err := a.c.Policies.AttachEntitlements(ctx, id, missing...)
-				return err
-			})
-			if err != nil {
-				if err := a.settle(ctx, &pol.Record, id, err); err != nil {
-					return err
-				}
-				continue
-			}
-		}
-		if err := a.done(&pol.Record, id, result); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // --- licenses ---
 
 func ts(t time.Time) licentric.Nullable[licentric.Timestamp] {
@@ -745,119 +767,109 @@ func sameTime(a, b time.Time) bool {
 }
 
 func (a *applier) licenses(ctx context.Context) error {
-	a.kind = KindLicense
 	machines := map[string]int{}
 	for _, m := range a.p.Machines {
 		if m.Accepted() {
 			machines[m.LicenseSource]++
 		}
 	}
-	for _, l := range a.p.Licenses {
-		if !l.Accepted() {
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if e, ok := a.journaled(&l.Record); ok {
-			a.outcome(&l.Record, e.ID, ResultExisting, nil)
-			if e.State != StateDone {
-				a.pending = append(a.pending, &licState{lic: l, id: e.ID})
-			}
-			continue
-		}
-		if l.Existing != "" {
-			cur, _ := l.observed.(*licentric.License)
-			if err := a.adopt(l, l.Existing, cur, machines[l.SourceID] > 0, ResultExisting); err != nil {
-				return err
-			}
-			continue
-		}
-		policyID := a.ids[KindPolicy][l.PolicySource]
-		productID := a.ids[KindProduct][l.ProductSource]
-		if policyID == "" || productID == "" {
-			a.outcome(&l.Record, "", ResultFailed, failf("dependency_failed", "its policy %s was not imported", l.PolicySource))
-			continue
-		}
-		var entIDs []string
-		var missingEnt string
-		for _, code := range l.Entitlements {
-			id := a.entIDs[code]
-			if id == "" {
-				missingEnt = code
-				break
-			}
-			entIDs = append(entIDs, id)
-		}
-		if missingEnt != "" {
-			a.outcome(&l.Record, "", ResultFailed, failf("dependency_failed", "its entitlement %q was not imported", missingEnt))
-			continue
-		}
-		later := machines[l.SourceID] > 0 || l.Status != licentric.StatusActive
-		expiry := l.ExpiresAt
-		if later && !expiry.IsZero() && expiry.Before(a.clock.Now().Add(interimHorizon)) {
-			expiry = time.Time{}
-		}
-		key := string(l.Key)
-		req := &licentric.LicenseRequest{
-			ProductID: &productID, PolicyID: &policyID, Key: &key,
-			ExpiresAt: ts(expiry), EntitlementIDs: entIDs, Metadata: l.Metadata,
-		}
-		if l.Name != "" {
-			req.Name = &l.Name
-		}
-		if l.UserEmail != "" {
-			req.UserEmail = &l.UserEmail
-		}
-		if l.UserName != "" {
-			req.UserName = &l.UserName
-		}
-		if l.MaxMachinesOverride != nil {
-			req.MaxMachinesOverride = licentric.Value(*l.MaxMachinesOverride)
-		}
-		if l.MaxUsesOverride != nil {
-			req.MaxUsesOverride = licentric.Value(*l.MaxUsesOverride)
-		}
-		var got *licentric.License
-		adopted := false
-		err := a.try(ctx, func(bool) error {
-			lic, err := a.c.Licenses.Create(ctx, req)
-			if err == nil {
-				got = lic
-				return nil
-			}
-			if !errors.Is(err, licentric.ErrConflict) {
-				return err
-			}
-			// The key is taken: by this record (an earlier run or try), or
-			// by another.
-			cur, gerr := a.c.Licenses.GetByKey(ctx, key)
-			switch {
-			case gerr == nil && ours(cur.Metadata, a.p.System, l.SourceID):
-				got, adopted = cur, true
-				return nil
-			case gerr == nil:
-				return failf("key_taken", "the key is used in the target by license %s, which does not come from this source record", cur.ID)
-			case errors.Is(gerr, licentric.ErrNotFound):
-				return failf("key_taken", "the key is taken in the target by a license this API key cannot see (deleted, or in the other environment)")
-			}
-			return gerr
-		})
-		if err != nil {
-			if err := a.settle(ctx, &l.Record, "", err); err != nil {
-				return err
-			}
-			continue
-		}
-		result := ResultCreated
-		if adopted {
-			result = ResultExisting
-		}
-		if err := a.adopt(l, got.ID, got, machines[l.SourceID] > 0, result); err != nil {
-			return err
-		}
+	entSource := map[string]string{} // entitlement code → its source id
+	for _, e := range a.p.Entitlements {
+		entSource[e.Code] = e.SourceID
 	}
-	return nil
+	entIDs := func(l *License) ([]string, error) {
+		var ids []string
+		for _, code := range l.Entitlements {
+			id := a.ids[KindEntitlement][entSource[code]]
+			if id == "" {
+				return nil, failf("dependency_failed", "its entitlement %q was not imported", code)
+			}
+			ids = append(ids, id)
+		}
+		return ids, nil
+	}
+	return importAll(ctx, a, a.p.Licenses, steps[*License]{
+		kind: KindLicense,
+		rec:  func(l *License) *Record { return &l.Record },
+		// Half-done: created; machines, status or expiry maybe not.
+		resume: func(l *License, id string) made {
+			a.outcome(&l.Record, id, ResultExisting, nil)
+			a.pending = append(a.pending, &licState{lic: l, id: id})
+			return made{}
+		},
+		needs: func(l *License) error {
+			if a.ids[KindPolicy][l.PolicySource] == "" || a.ids[KindProduct][l.ProductSource] == "" {
+				return failf("dependency_failed", "its policy %s was not imported", l.PolicySource)
+			}
+			_, err := entIDs(l)
+			return err
+		},
+		create: func(ctx context.Context, l *License) (made, error) {
+			ents, err := entIDs(l)
+			if err != nil {
+				return made{}, err
+			}
+			got, err := a.c.Licenses.Create(ctx, licenseRequest(l, a.ids[KindProduct][l.ProductSource], a.ids[KindPolicy][l.PolicySource],
+				ents, machines[l.SourceID] > 0, a.clock.Now()))
+			if err != nil {
+				return made{}, err
+			}
+			return made{id: got.ID, result: ResultCreated, cur: got}, nil
+		},
+		// The key is taken: by this record (an earlier run or create), or
+		// by another.
+		find: func(ctx context.Context, l *License, createErr error) (made, bool, error) {
+			if !errors.Is(createErr, licentric.ErrConflict) {
+				return made{}, false, nil
+			}
+			cur, err := a.c.Licenses.GetByKey(ctx, string(l.Key))
+			switch {
+			case err == nil && ours(cur.Metadata, a.p.System, l.SourceID):
+				return made{id: cur.ID, result: ResultExisting, cur: cur}, true, nil
+			case err == nil:
+				return made{}, false, failf("key_taken", "the key is used in the target by license %s, which does not come from this source record", cur.ID)
+			case errors.Is(err, licentric.ErrNotFound):
+				return made{}, false, failf("key_taken", "the key is taken in the target by a license this API key cannot see (deleted, or in the other environment)")
+			}
+			return made{}, false, err
+		},
+		finish: func(_ context.Context, l *License, m made) error {
+			cur, _ := m.cur.(*licentric.License)
+			return a.adopt(l, m.id, cur, machines[l.SourceID] > 0, m.result)
+		},
+	})
+}
+
+// licenseRequest is the create of l. A license with machines or a status
+// still to set is created without an expiry that is past or near, which
+// is set last.
+func licenseRequest(l *License, productID, policyID string, entIDs []string, hasMachines bool, now time.Time) *licentric.LicenseRequest {
+	later := hasMachines || l.Status != licentric.StatusActive
+	expiry := l.ExpiresAt
+	if later && !expiry.IsZero() && expiry.Before(now.Add(interimHorizon)) {
+		expiry = time.Time{}
+	}
+	key := string(l.Key)
+	req := &licentric.LicenseRequest{
+		ProductID: &productID, PolicyID: &policyID, Key: &key,
+		ExpiresAt: ts(expiry), EntitlementIDs: entIDs, Metadata: l.Metadata,
+	}
+	if l.Name != "" {
+		req.Name = &l.Name
+	}
+	if l.UserEmail != "" {
+		req.UserEmail = &l.UserEmail
+	}
+	if l.UserName != "" {
+		req.UserName = &l.UserName
+	}
+	if l.MaxMachinesOverride != nil {
+		req.MaxMachinesOverride = licentric.Value(*l.MaxMachinesOverride)
+	}
+	if l.MaxUsesOverride != nil {
+		req.MaxUsesOverride = licentric.Value(*l.MaxUsesOverride)
+	}
+	return req
 }
 
 // adopt records a license that exists in the target (created now, or
@@ -883,78 +895,60 @@ func wantStatus(l *License, now time.Time) string {
 	return l.Status
 }
 
-// --- machines ---
-
 func (a *applier) machines(ctx context.Context) error {
-	a.kind = KindMachine
-	for _, m := range a.p.Machines {
-		if !m.Accepted() {
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if e, ok := a.journaled(&m.Record); ok {
-			a.outcome(&m.Record, e.ID, ResultExisting, nil)
-			continue
-		}
-		licenseID := a.ids[KindLicense][m.LicenseSource]
-		if licenseID == "" {
-			a.outcome(&m.Record, "", ResultFailed, failf("dependency_failed", "its license %s was not imported", m.LicenseSource))
-			continue
-		}
-		req := &licentric.MachineRequest{
-			LicenseID: licenseID, Fingerprint: m.Fingerprint, Name: m.Name, Platform: m.Platform,
-			Hostname: m.Hostname, Cores: m.Cores, Metadata: m.Metadata,
-		}
-		var id string
-		result := ResultCreated
-		err := a.try(ctx, func(bool) error {
-			got, err := a.c.Machines.Create(ctx, req)
-			if err == nil {
-				id = got.ID
-				return nil
+	return importAll(ctx, a, a.p.Machines, steps[*Machine]{
+		kind: KindMachine,
+		rec:  func(m *Machine) *Record { return &m.Record },
+		needs: func(m *Machine) error {
+			if a.ids[KindLicense][m.LicenseSource] == "" {
+				return failf("dependency_failed", "its license %s was not imported", m.LicenseSource)
 			}
-			var ae *licentric.APIError
-			switch {
-			case errors.Is(err, licentric.ErrFingerprintConflict) && errors.As(err, &ae) && ae.MachineID() != "":
-				cur, gerr := a.c.Machines.Get(ctx, ae.MachineID())
-				if gerr != nil {
-					return gerr
-				}
-				if !ours(cur.Metadata, a.p.System, m.SourceID) {
-					return failf("fingerprint_conflict", "the license has a machine with this fingerprint already (%s), not from this source record", cur.ID)
-				}
-				id, result = cur.ID, ResultExisting
-				return nil
-			case errors.Is(err, licentric.ErrFingerprintConflict):
-				return failf("fingerprint_conflict", "the fingerprint is activated on another license under the policy's uniqueness rule")
-			case errors.Is(err, licentric.ErrLicenseNotActive):
-				// An earlier run may have created it and set the status.
-				for mc, lerr := range a.c.Machines.List(ctx, &licentric.MachineListOptions{LicenseID: licenseID, ListOptions: licentric.ListOptions{Limit: 100}}) {
-					if lerr != nil {
-						return lerr
-					}
-					if mc.Fingerprint == m.Fingerprint && ours(mc.Metadata, a.p.System, m.SourceID) {
-						id, result = mc.ID, ResultExisting
-						return nil
-					}
-				}
-				return failf("license_not_active", "the license is not active, so the machine cannot be activated")
+			return nil
+		},
+		create: func(ctx context.Context, m *Machine) (made, error) {
+			got, err := a.c.Machines.Create(ctx, &licentric.MachineRequest{
+				LicenseID: a.ids[KindLicense][m.LicenseSource], Fingerprint: m.Fingerprint, Name: m.Name, Platform: m.Platform,
+				Hostname: m.Hostname, Cores: m.Cores, Metadata: m.Metadata,
+			})
+			if err != nil {
+				return made{}, err
 			}
-			return err
-		})
+			return made{id: got.ID, result: ResultCreated}, nil
+		},
+		find: a.findMachine,
+	})
+}
+
+// findMachine resolves a refused machine activation: the machine made by
+// an earlier run or create, or a conflict.
+func (a *applier) findMachine(ctx context.Context, m *Machine, createErr error) (made, bool, error) {
+	var ae *licentric.APIError
+	switch {
+	case errors.Is(createErr, licentric.ErrFingerprintConflict) && errors.As(createErr, &ae) && ae.MachineID() != "":
+		cur, err := a.c.Machines.Get(ctx, ae.MachineID())
 		if err != nil {
-			if err := a.settle(ctx, &m.Record, "", err); err != nil {
-				return err
+			return made{}, false, err
+		}
+		if !ours(cur.Metadata, a.p.System, m.SourceID) {
+			return made{}, false, failf("fingerprint_conflict", "the license has a machine with this fingerprint already (%s), not from this source record", cur.ID)
+		}
+		return made{id: cur.ID, result: ResultExisting}, true, nil
+	case errors.Is(createErr, licentric.ErrFingerprintConflict):
+		return made{}, false, failf("fingerprint_conflict", "the fingerprint is activated on another license under the policy's uniqueness rule")
+	case errors.Is(createErr, licentric.ErrLicenseNotActive):
+		// An earlier run may have created it and set the status.
+		licenseID := a.ids[KindLicense][m.LicenseSource]
+		for mc, err := range a.c.Machines.List(ctx, &licentric.MachineListOptions{LicenseID: licenseID, ListOptions: licentric.ListOptions{Limit: 100}}) {
+			if err != nil {
+				return made{}, false, err
 			}
-			continue
+			if mc.Fingerprint == m.Fingerprint && ours(mc.Metadata, a.p.System, m.SourceID) {
+				return made{id: mc.ID, result: ResultExisting}, true, nil
+			}
 		}
-		if err := a.done(&m.Record, id, result); err != nil {
-			return err
-		}
+		return made{}, false, failf("license_not_active", "the license is not active, so the machine cannot be activated")
 	}
-	return nil
+	return made{}, false, nil
 }
 
 // --- statuses and expiries ---
@@ -987,19 +981,12 @@ func (a *applier) finalize(ctx context.Context) error {
 // a license out of a terminal status.
 func (a *applier) finish(ctx context.Context, st *licState) error {
 	l := st.lic
-	get := func() error {
-		return a.try(ctx, func(bool) error {
-			cur, err := a.c.Licenses.Get(ctx, st.id)
-			if err == nil {
-				st.cur = cur
-			}
-			return err
-		})
-	}
 	if st.cur == nil {
-		if err := get(); err != nil {
+		cur, err := a.c.Licenses.Get(ctx, st.id)
+		if err != nil {
 			return err
 		}
+		st.cur = cur
 	}
 	if l.Status == licentric.StatusSuspended || l.Status == licentric.StatusRevoked {
 		if st.cur.Status == licentric.StatusExpired {
@@ -1014,33 +1001,7 @@ func (a *applier) finish(ctx context.Context, st *licState) error {
 		case cur == licentric.StatusRevoked || cur == licentric.StatusBanned:
 			return failf("terminal_status", "the license is %s in the target; it is never revived", cur)
 		default:
-			err := a.try(ctx, func(bool) error {
-				var got *licentric.License
-				var err error
-				if l.Status == licentric.StatusSuspended {
-					got, err = a.c.Licenses.Suspend(ctx, st.id)
-				} else {
-					got, err = a.c.Licenses.Revoke(ctx, st.id)
-				}
-				if err == nil {
-					st.cur = got
-					return nil
-				}
-				if errors.Is(err, licentric.ErrConflict) {
-					// Done by an earlier run? Then the status is there.
-					cur, gerr := a.c.Licenses.Get(ctx, st.id)
-					if gerr != nil {
-						return gerr
-					}
-					st.cur = cur
-					if cur.Status == l.Status {
-						return nil
-					}
-					return failf("status_refused", "the target refused to make the %s license %s", cur.Status, l.Status)
-				}
-				return err
-			})
-			if err != nil {
+			if err := a.transition(ctx, st); err != nil {
 				return err
 			}
 		}
@@ -1051,12 +1012,39 @@ func (a *applier) finish(ctx context.Context, st *licState) error {
 	return nil
 }
 
-func (a *applier) patchExpiry(ctx context.Context, st *licState, t time.Time) error {
-	return a.try(ctx, func(bool) error {
-		got, err := a.c.Licenses.Update(ctx, st.id, &licentric.LicenseRequest{ExpiresAt: ts(t)})
-		if err == nil {
-			st.cur = got
-		}
+// transition suspends or revokes a pending license.
+func (a *applier) transition(ctx context.Context, st *licState) error {
+	l := st.lic
+	var got *licentric.License
+	var err error
+	if l.Status == licentric.StatusSuspended {
+		got, err = a.c.Licenses.Suspend(ctx, st.id)
+	} else {
+		got, err = a.c.Licenses.Revoke(ctx, st.id)
+	}
+	if err == nil {
+		st.cur = got
+		return nil
+	}
+	if !errors.Is(err, licentric.ErrConflict) {
 		return err
-	})
+	}
+	// Done by an earlier run? Then the status is there.
+	cur, err := a.c.Licenses.Get(ctx, st.id)
+	if err != nil {
+		return err
+	}
+	st.cur = cur
+	if cur.Status != l.Status {
+		return failf("status_refused", "the target refused to make the %s license %s", cur.Status, l.Status)
+	}
+	return nil
+}
+
+func (a *applier) patchExpiry(ctx context.Context, st *licState, t time.Time) error {
+	got, err := a.c.Licenses.Update(ctx, st.id, &licentric.LicenseRequest{ExpiresAt: ts(t)})
+	if err == nil {
+		st.cur = got
+	}
+	return err
 }

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -162,34 +163,37 @@ func TestKeyFromAnotherSourceIsAConflict(t *testing.T) {
 	assert.Equal(t, jsonOf(t, other.Metadata), jsonOf(t, now.Metadata))
 }
 
-// TestProductCodeClashes: an explicit product code taken in the target by a
-// product of someone else rejects the product and everything under it; a
-// derived code picks the next free one.
-func TestProductCodeClashes(t *testing.T) {
+// TestProductCodeReused: a product whose code the target has already
+// (made by hand) is used, not created, with a warning; its policies are
+// created under it and every license is imported.
+func TestProductCodeReused(t *testing.T) {
 	_, c := newTarget(t)
 	ctx := context.Background()
+	theirs := map[string]string{} // code → id
 	for _, code := range []string{"desktop-pro", "unicode-studio"} {
-		_, err := c.Products.Create(ctx, &licentric.ProductRequest{Name: licentric.Ptr("Theirs"), Code: licentric.Ptr(code)})
+		got, err := c.Products.Create(ctx, &licentric.ProductRequest{Name: licentric.Ptr("Theirs"), Code: licentric.Ptr(code)})
 		require.NoError(t, err)
+		theirs[code] = got.ID
 	}
-	p, err := NewPlan(ctx, keygenFixture(), c, nil)
-	require.NoError(t, err)
+	p, res := runImport(t, c, keygenFixture(), filepath.Join(t.TempDir(), "journal"))
 	for _, pr := range p.Products {
 		switch pr.SourceID {
-		case kgP1:
-			require.NotNil(t, pr.Rejection)
-			assert.Equal(t, "code_taken", pr.Rejection.Code)
-		case kgP2:
-			assert.True(t, pr.Accepted())
-			assert.Equal(t, "unicode-studio-2", pr.Code)
+		case kgP1, kgP2:
+			require.True(t, pr.Accepted(), pr.SourceID)
+			assert.Equal(t, theirs[pr.Code], pr.Existing)
+			assert.Contains(t, issueCodes(&pr.Record), "product_reused")
 		}
 	}
-	for _, l := range p.Licenses {
-		if l.PolicySource == kgPol1 || l.PolicySource == kgPol2 {
-			assert.False(t, l.Accepted(), l.SourceID)
+	require.Zero(t, res.Failed(), "%+v", failures(res))
+	assert.Equal(t, p.Counts(KindLicense).Accepted, res.Counts(KindLicense).Created)
+	st := readTarget(t, c)
+	for _, pol := range st.policies {
+		_, src := withoutSource(pol.Metadata)
+		if src["id"] == kgPol1 || src["id"] == kgPol2 {
+			assert.Contains(t, []string{theirs["desktop-pro"], theirs["unicode-studio"]}, pol.ProductID, "created under the reused product")
 		}
 	}
-	assert.Equal(t, 1, p.Counts(KindLicense).Accepted, "only the trial license's product is left")
+	assert.Equal(t, "Theirs", st.products[theirs["desktop-pro"]].Name, "never overwritten")
 }
 
 // TestJournalOfAnotherImportIsRefused: a journal written for a Keygen
@@ -418,4 +422,24 @@ func TestReportsNameNoKey(t *testing.T) {
 
 func sprint(v any) string {
 	return fmt.Sprintf("%v %+v %#v %s %q", v, v, v, v, v)
+}
+
+// TestOneRetryLayer: against a target that answers 503 to everything, a
+// record gets at most the WithRetry count of tries (4 by default): its
+// create, then, since the create may have acted, look-ups for what it
+// made; and each request is tried by the client under its own policy
+// alone (1 + MaxRetries = 4 attempts for a look-up, 1 for a create): no
+// step is retried on top of the client's retries.
+func TestOneRetryLayer(t *testing.T) {
+	srv, c := newTarget(t)
+	srv.InjectFault(licentrictest.Fault{Status: http.StatusServiceUnavailable, Times: 10_000})
+	j := openJournal(t, filepath.Join(t.TempDir(), "journal"))
+	p := planOf(t, keygenFixture())
+	res, err := Apply(context.Background(), c, p, j, WithRetry(0, time.Millisecond, time.Millisecond))
+	require.ErrorIs(t, err, ErrTargetUnavailable)
+	products := res.Counts(KindProduct).Failed
+	require.Positive(t, products)
+	assert.Equal(t, products, srv.CountRequests(http.MethodPost, "/products"), "one create a product")
+	assert.Equal(t, products*3*4, srv.CountRequests(http.MethodGet, "/products"), "then 3 look-ups, each tried 4 times by the client")
+	assert.Equal(t, res.Failed()*(1+3*4), len(srv.Requests()), "the same for every record tried")
 }

@@ -19,11 +19,9 @@ import (
 	"github.com/licentric/licentric-go"
 )
 
-// Size caps of a Cryptlex export.
+// Size caps of a Cryptlex export, beyond the plan's (PlanOptions).
 const (
-	maxCSVBytes      = 512 << 20
 	maxProductsBytes = 32 << 20
-	maxCSVRows       = 5_000_000
 	maxCSVFieldBytes = 1 << 20
 )
 
@@ -53,6 +51,9 @@ func (c *Cryptlex) read(ctx context.Context, b *builder) error {
 	if err != nil {
 		return err
 	}
+	if err := b.limits.read(int64(len(pdata))); err != nil {
+		return err
+	}
 	f, err := os.Open(c.LicensesCSV)
 	if err != nil {
 		return fmt.Errorf("migrate: open licenses CSV: %w", err)
@@ -62,7 +63,7 @@ func (c *Cryptlex) read(ctx context.Context, b *builder) error {
 	if err := cx.readProducts(filepath.Base(c.ProductsJSON), pdata); err != nil {
 		return err
 	}
-	if err := cx.readLicenses(ctx, filepath.Base(c.LicensesCSV), &capReader{r: f, left: maxCSVBytes}); err != nil {
+	if err := cx.readLicenses(ctx, filepath.Base(c.LicensesCSV), &capReader{r: f, limits: b.limits}); err != nil {
 		return err
 	}
 	cx.finish()
@@ -86,25 +87,27 @@ func readFileCapped(path string, limit int64) ([]byte, error) {
 	return data, nil
 }
 
-// capReader fails with ErrSourceTooLarge once more than left bytes are read.
+// capReader counts what it reads against limits, and fails with
+// ErrSourceTooLarge once the byte cap is passed.
 type capReader struct {
-	r    io.Reader
-	left int64
+	r      io.Reader
+	limits *sourceLimits
 }
 
 func (c *capReader) Read(p []byte) (int, error) {
-	if c.left <= 0 {
+	left := c.limits.left()
+	if left <= 0 {
 		var one [1]byte
 		if n, _ := c.r.Read(one[:]); n > 0 {
-			return 0, fmt.Errorf("%w: the file is larger than %d bytes", ErrSourceTooLarge, maxCSVBytes)
+			return 0, c.limits.tooManyBytes()
 		}
 		return 0, io.EOF
 	}
-	if int64(len(p)) > c.left {
-		p = p[:c.left]
+	if int64(len(p)) > left {
+		p = p[:left]
 	}
 	n, err := c.r.Read(p)
-	c.left -= int64(n)
+	_ = c.limits.read(int64(n)) // within left: never over the cap
 	return n, err
 }
 
@@ -363,8 +366,8 @@ func (cx *cryptlexReader) readLicenses(ctx context.Context, file string, r io.Re
 			break
 		}
 		row++
-		if row > maxCSVRows {
-			return fmt.Errorf("%w: %s has more than %d rows", ErrSourceTooLarge, file, maxCSVRows)
+		if err := cx.b.limits.record(); err != nil {
+			return fmt.Errorf("%s: %w", file, err)
 		}
 		if errors.Is(err, ErrSourceTooLarge) {
 			return err

@@ -254,3 +254,85 @@ func TestCryptlexSourceErrors(t *testing.T) {
 	_, err = NewPlan(ctx, &Cryptlex{LicensesCSV: filepath.Join(dir, "missing.csv"), ProductsJSON: src.ProductsJSON}, nil, nil)
 	require.Error(t, err)
 }
+
+// TestCryptlexIntoAccountWithProduct: a Cryptlex import into an account
+// that has the product already (made by hand, as Licentric's migration
+// guide says to) imports every license, under the product it has.
+func TestCryptlexIntoAccountWithProduct(t *testing.T) {
+	// The same import into an empty account, for comparison.
+	_, fc := newTarget(t)
+	wantPlan, want := runImport(t, fc, cryptlexFixture(), filepath.Join(t.TempDir(), "journal"))
+	require.Zero(t, want.Failed())
+	wantDesktop := 0
+	for _, l := range readTarget(t, fc).licenseList {
+		if l.ProductID == want.Outcomes[0].ID {
+			wantDesktop++
+		}
+	}
+	require.Positive(t, wantDesktop)
+
+	_, c := newTarget(t)
+	ctx := context.Background()
+	mine, err := c.Products.Create(ctx, &licentric.ProductRequest{Name: licentric.Ptr("Desktop"), Code: licentric.Ptr("desktop-app")})
+	require.NoError(t, err)
+	p, res := runImport(t, c, cryptlexFixture(), filepath.Join(t.TempDir(), "journal"))
+	assert.Equal(t, wantPlan.Counts(KindLicense), p.Counts(KindLicense), "no license rejected for the product")
+	require.Zero(t, res.Failed(), "%+v", failures(res))
+	assert.Equal(t, want.Counts(KindLicense).Created, res.Counts(KindLicense).Created, "all licenses in")
+	got := recordsByID(p)["product:cp-desktop"]
+	assert.Equal(t, mine.ID, got.Existing)
+	assert.Contains(t, issueCodes(got), "product_reused")
+	st := readTarget(t, c)
+	assert.Len(t, st.products, 2, "one reused, one created")
+	n := 0
+	for _, l := range st.licenseList {
+		if l.ProductID == mine.ID {
+			n++
+		}
+	}
+	assert.Equal(t, wantDesktop, n, "every desktop license is under the product made by hand")
+}
+
+// TestCryptlexProductMap: after a Keygen import, a Cryptlex import maps
+// its product to the Keygen one whose code differs (ProductMap); policies
+// are created under it and every license is imported.
+func TestCryptlexProductMap(t *testing.T) {
+	_, c := newTarget(t)
+	runImport(t, c, keygenFixture(), filepath.Join(t.TempDir(), "kg.journal"))
+	var target *licentric.Product
+	for pr, err := range c.Products.List(context.Background(), &licentric.ListOptions{Limit: 100}) {
+		require.NoError(t, err)
+		if pr.Code == "desktop-pro" {
+			target = pr
+		}
+	}
+	require.NotNil(t, target)
+
+	ctx := context.Background()
+	_, err := NewPlan(ctx, cryptlexFixture(), c, &PlanOptions{ProductMap: map[string]string{"no-such": target.ID}})
+	require.ErrorIs(t, err, licentric.ErrInvalidArgument)
+
+	path := filepath.Join(t.TempDir(), "cx.journal")
+	j := openJournal(t, path)
+	p, err := NewPlan(ctx, cryptlexFixture(), c, &PlanOptions{Journal: j, ProductMap: map[string]string{"desktop-app": target.ID}})
+	require.NoError(t, err)
+	desktop := recordsByID(p)["product:cp-desktop"]
+	assert.Equal(t, target.ID, desktop.Existing)
+	assert.Contains(t, issueCodes(desktop), "product_mapped")
+	res, err := Apply(ctx, c, p, j, fastRetry())
+	require.NoError(t, err)
+	require.Zero(t, res.Failed(), "%+v", failures(res))
+	assert.Equal(t, p.Counts(KindLicense).Accepted, res.Counts(KindLicense).Created)
+	for _, pol := range readTarget(t, c).policies {
+		if _, src := withoutSource(pol.Metadata); src["id"] == cxPolicyDesktop {
+			assert.Equal(t, target.ID, pol.ProductID)
+		}
+	}
+
+	// A map to a product the target does not have rejects the product.
+	p, err = NewPlan(ctx, cryptlexFixture(), c, &PlanOptions{ProductMap: map[string]string{"cp-cloud": "prod_missing"}})
+	require.NoError(t, err)
+	cloud := recordsByID(p)["product:cp-cloud"]
+	require.NotNil(t, cloud.Rejection)
+	assert.Equal(t, "unknown_target_product", cloud.Rejection.Code)
+}

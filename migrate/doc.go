@@ -23,11 +23,23 @@
 // or the API itself, with a token, paging by links.next and sending
 // Keygen-Version 1.8; shapes of older versions are read too (the license
 // owner as "user" at API 1.5 and before, fingerprintUniquenessStrategy at
-// 1.3 and before). Cryptlex reads the licenses CSV of
+// 1.3 and before). The token goes to the API's origin only: a links.next or
+// a redirect to another scheme, host or port is refused (ErrSource), not
+// followed. Cryptlex reads the licenses CSV of
 // GET /v3/licenses/export (columns matched by header name, case-insensitive;
 // a UTF-8 BOM, CRLF and quoted fields with commas and newlines are fine) and
-// the products JSON. Files, pages and directories are read within size caps
-// (ErrSourceTooLarge).
+// the products JSON.
+//
+// The whole source is held in memory while the plan is built, about 7 KB a
+// record, so what NewPlan reads is capped: at most DefaultMaxRecords
+// (300,000) records and DefaultMaxSourceBytes (512 MiB) of files or pages,
+// which need about 2 GB of memory and fit an ordinary machine. A source
+// over either cap (a Keygen API whose links.next never ends among them)
+// fails with ErrSourceTooLarge before anything is written; raise the caps
+// (PlanOptions.MaxRecords and MaxSourceBytes; licentric import
+// --max-records and --max-source-mb) on a machine with the memory. A
+// single file or page is capped too (64 MiB; the Cryptlex products JSON
+// 32 MiB).
 //
 // Every record, whatever its source, becomes a Product, Entitlement,
 // Policy, License or Machine of the plan, with its source id, where it came
@@ -82,10 +94,20 @@
 //   - Product codes: a Keygen product without a code (or with one Licentric
 //     refuses) gets the slug of its name; a Cryptlex product's code is its
 //     "name" when that is a valid code, else the slug of its display name.
-//     A derived code that is taken (in the plan or in the target) becomes
-//     code-2, code-3, ...; an explicit code that another product of the
-//     target already uses rejects the product (code_taken), and with it its
-//     policies and licenses.
+//     A derived code that another product of the plan takes becomes
+//     code-2, code-3, ....
+//   - Products the target has: Licentric's migration guide has the
+//     products created first, and an earlier import from the other system
+//     creates them too. A product whose code the target has already is
+//     used, not created (warning product_reused); PlanOptions.ProductMap
+//     (licentric import --product-map SOURCE=TARGET_ID) maps a source
+//     product, by id or code, to a target product where the codes differ
+//     (warning product_mapped; a map to a product the target does not have
+//     rejects it, unknown_target_product). The product itself is never
+//     changed. The policies of a used product are created under it, each
+//     tagged with its own _source, not matched to the product's policies:
+//     a license keeps the exact limits it had in the source, and a re-run
+//     finds the policies it created by their _source.
 //   - Entitlement codes are lowercased, other characters than a-z, 0-9, _
 //     and - become '-' (a warning says so: applications that ask for the old
 //     code must change). An entitlement whose code the target already has is
@@ -139,8 +161,8 @@
 // hold (the crash came between the create and the journal line, or the
 // journal was lost), Apply finds the earlier result in the target before it
 // creates anything: licenses by their key (a create answered 409, then GET
-// /licenses/by-key with the key path-escaped), products and entitlements by
-// their code, policies and machines by the _source metadata. A record found
+// /licenses/by-key with the key path-escaped), products by their _source
+// (then by their code, used as above), entitlements by their code, policies and machines by the _source metadata. A record found
 // there that carries this source record's _source is adopted; one that does
 // not is a conflict, reported and never overwritten (key_taken,
 // code_taken). So a re-run neither duplicates nor loses anything, and the
@@ -158,8 +180,12 @@
 // per API key (so 10,000 licenses take about 85 minutes) and 10 machine
 // activations a minute per IP address. Most licenses cost one request;
 // a status to set, or an expiry set after the machines, costs one more.
-// 429s are waited out (Retry-After), 5xx and transport errors retried with
-// backoff (WithRetry); a record that still fails is reported and the
+// Retries are one layer: every request is retried by the client under its
+// licentric.RetryPolicy (by default 4 attempts: 429s waited out per
+// Retry-After, 5xx and transport errors with backoff), except a create,
+// which the client repeats only after a 429; after a 5xx or a lost answer
+// Apply looks for what the create may have made and creates again, at most
+// 4 creates a record (WithRetry). A record that still fails is reported and the
 // import goes on, but three records in a row failing that way, or an API
 // key the service refuses, stop Apply with ErrTargetUnavailable. When ctx
 // is cancelled (Ctrl-C) Apply returns at once with ctx's error; every
@@ -172,7 +198,8 @@
 // key_taken, malformed_date, malformed_number, malformed_duration,
 // malformed_row, field_too_large, unknown_status, unknown_type,
 // unknown_product, unknown_policy, unknown_license, policy_product_mismatch,
-// parent_rejected, invalid_code, duplicate_code, code_taken,
+// parent_rejected, invalid_code, duplicate_code, code_taken (at import, a
+// code taken by a product the API key cannot see), unknown_target_product,
 // invalid_fingerprint, fingerprint_conflict, metadata_too_large.
 //
 // Warnings: additional_users, approximate_duration, authentication_none,
@@ -182,7 +209,8 @@
 // key_unchecked, lossy_expiration, metadata_collision, metadata_repeated,
 // metadata_reserved, metadata_unreadable, meters_kept, meters_unreadable,
 // missing_name, not_enforced, offline_capped, on_premise_floating,
-// over_limit, overage, owner_not_found, pending_expiry, public_key_dropped,
+// over_limit, overage, owner_not_found, pending_expiry, product_mapped,
+// product_reused, public_key_dropped,
 // resurrection, rows_disagree, source_changed, truncated,
 // unknown_expiration, unknown_platform, unknown_uniqueness,
 // uniqueness_loosened, unlimited_activations, use_pool, uses_not_carried.

@@ -37,12 +37,12 @@ func FuzzCryptlexCSV(f *testing.F) {
 	f.Add([]byte("key,expiresAt,revoked\nK,2026-01-15T12:00:00.1234567Z,TRUE\nK,x,maybe\n"))
 	f.Add([]byte("key\n\"unterminated\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		b := newBuilder(SystemCryptlex, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+		b := newBuilder(SystemCryptlex, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), nil)
 		cx := newCryptlexReader(b)
 		if err := cx.readProducts("products.json", fuzzProducts); err != nil {
 			t.Fatal(err)
 		}
-		if err := cx.readLicenses(context.Background(), "licenses.csv", &capReader{r: bytes.NewReader(data), left: maxCSVBytes}); err != nil {
+		if err := cx.readLicenses(context.Background(), "licenses.csv", &capReader{r: bytes.NewReader(data), limits: b.limits}); err != nil {
 			return
 		}
 		cx.finish()
@@ -57,7 +57,7 @@ func FuzzCryptlexProducts(f *testing.F) {
 	f.Add([]byte(`{"data":[{"id":1,"name":null,"metadata":"x","licenseTemplate":[]}]}`))
 	f.Add([]byte(`{"id":"p","trialPolicy":{"trialLength":"9999999999999"}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		b := newBuilder(SystemCryptlex, time.Now())
+		b := newBuilder(SystemCryptlex, time.Now(), nil)
 		cx := newCryptlexReader(b)
 		if err := cx.readProducts("products.json", data); err != nil {
 			return
@@ -85,11 +85,11 @@ func FuzzKeygenPage(f *testing.F) {
 		if err != nil {
 			return
 		}
-		kg := newKeygenData()
+		kg := newKeygenData(nil)
 		if err := kg.add(page, "page.json", "", ""); err != nil {
 			return
 		}
-		b := newBuilder(SystemKeygen, time.Now())
+		b := newBuilder(SystemKeygen, time.Now(), nil)
 		kg.mapAll(b, &Keygen{})
 		b.finish()
 		checkPlanInvariants(t, b.plan)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -243,4 +244,82 @@ func planOf(t testing.TB, src Source) *Plan {
 	p, err := NewPlan(context.Background(), src, nil, nil)
 	require.NoError(t, err)
 	return p
+}
+
+// realisticKeygenLicense is a Keygen license as the API sends it, with
+// every attribute and relationship (about 1.7 KB of JSON).
+func realisticKeygenLicense(i int) map[string]any {
+	link := func(p string) map[string]any { return map[string]any{"related": "/v1/accounts/0b0b/licenses/" + p} }
+	rel := func(typ, id string) map[string]any {
+		return map[string]any{"links": link(typ), "data": map[string]any{"type": typ, "id": id}}
+	}
+	return map[string]any{
+		"id": fmt.Sprintf("9a7c6e10-4b2d-4c1e-8f00-%012d", i), "type": "licenses",
+		"attributes": map[string]any{
+			"name": fmt.Sprintf("License %d", i), "key": fmt.Sprintf("A1B2C3-D4E5F6-A7B8C9-D0E1F2-%06d-V3", i),
+			"expiry": "2031-06-01T00:00:00.000Z", "status": "ACTIVE", "uses": 0, "suspended": false, "scheme": nil,
+			"encrypted": false, "strict": false, "floating": false, "protected": false, "version": "1.0",
+			"maxMachines": 1, "maxProcesses": nil, "maxUsers": nil, "maxCores": nil, "maxUses": nil,
+			"requireHeartbeat": false, "requireCheckIn": false, "lastValidated": "2025-03-01T09:30:00.000Z",
+			"lastCheckIn": nil, "nextCheckIn": nil, "lastCheckOut": nil,
+			"permissions": []string{"license.read", "license.validate", "machine.create", "machine.read"},
+			"metadata":    map[string]any{"customerId": fmt.Sprintf("cus_%08d", i), "plan": "pro"},
+			"created":     "2025-03-01T09:30:00.000Z", "updated": "2025-03-01T09:30:00.000Z",
+		},
+		"relationships": map[string]any{
+			"account": rel("accounts", "0b0b"), "environment": map[string]any{"links": nil, "data": nil},
+			"product": rel("products", "g-prod-1"), "policy": rel("policies", "g-pol-1"),
+			"group":        map[string]any{"links": link("group"), "data": nil},
+			"owner":        rel("users", "g-user-1"),
+			"users":        map[string]any{"links": link("users"), "meta": map[string]any{"count": 0}},
+			"machines":     map[string]any{"links": link("machines"), "meta": map[string]any{"cores": 0, "count": 0}},
+			"tokens":       map[string]any{"links": link("tokens")},
+			"entitlements": map[string]any{"links": link("entitlements")},
+		},
+		"links": map[string]any{"self": "/v1/accounts/0b0b/licenses/x"},
+	}
+}
+
+// TestDefaultCapsFitAnOrdinaryMachine: at either default cap (records or
+// bytes) the heap a plan needs while it is built (the source's records and
+// the plan, both alive) stays under 3 GiB, measured on realistic Keygen
+// licenses. (The process's resident size is about 1.7 times that: 3.5 GB
+// for 300,000 such licenses in one measured run.)
+func TestDefaultCapsFitAnOrdinaryMachine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a plan of 3,000 licenses")
+	}
+	const n = 3000
+	dir := t.TempDir()
+	genKeygenMachines(t, dir, 3, 0) // products, policies and users
+	var jsonBytes int
+	for p := 0; p*100 < n; p++ {
+		items := make([]any, 0, 100)
+		for i := p * 100; i < (p+1)*100; i++ {
+			items = append(items, realisticKeygenLicense(i))
+		}
+		b, err := json.Marshal(map[string]any{"data": items})
+		require.NoError(t, err)
+		jsonBytes += len(b)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("real-%04d.json", p)), b, 0o600))
+	}
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b := newBuilder(SystemKeygen, time.Now(), nil)
+	kg := newKeygenData(b.limits)
+	require.NoError(t, kg.readDir(context.Background(), dir))
+	kg.mapAll(b, &Keygen{})
+	b.finish()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	require.Equal(t, n+3, b.plan.Counts(KindLicense).Accepted) // and genKeygen's three
+	heap := float64(after.HeapAlloc) - float64(before.HeapAlloc)
+	perRecord, perByte := heap/n, heap/float64(jsonBytes)
+	const budget = 3 << 30
+	t.Logf("%.0f bytes of heap per license, %.2f per byte of JSON: %.2f GiB at %d records, %.2f GiB at %d bytes",
+		perRecord, perByte, perRecord*DefaultMaxRecords/(1<<30), DefaultMaxRecords, perByte*DefaultMaxSourceBytes/(1<<30), DefaultMaxSourceBytes)
+	assert.Less(t, perRecord*DefaultMaxRecords, float64(budget))
+	assert.Less(t, perByte*DefaultMaxSourceBytes, float64(budget))
+	runtime.KeepAlive(kg)
 }

@@ -31,13 +31,11 @@ const KeygenVersion = "1.8"
 // DefaultKeygenURL is Keygen's hosted API.
 const DefaultKeygenURL = "https://api.keygen.sh"
 
-// Size caps of a Keygen export.
+// Size caps of a Keygen export, beyond the plan's (PlanOptions).
 const (
 	maxKeygenPageBytes = 64 << 20
-	maxKeygenDirBytes  = 4 << 30
 	maxKeygenFiles     = 200_000
 	maxKeygenPages     = 1_000_000
-	maxKeygenResources = 10_000_000
 )
 
 // Keygen reads a Keygen account: either a directory of saved list
@@ -52,8 +50,10 @@ const (
 // which policy or license it belongs to. Save the responses unchanged.
 //
 // Through the API, the importer pages every list by links.next (page size
-// 100) with Keygen-Version 1.8 and the token as a Bearer credential, and
-// follows no link to another host. Plain http is refused off loopback.
+// 100) with Keygen-Version 1.8 and the token as a Bearer credential. It
+// follows links.next and redirects only within BaseURL's origin (scheme,
+// host and port), so the token goes nowhere else. Plain http is refused off
+// loopback.
 type Keygen struct {
 	// Dir is a directory of saved Keygen list responses.
 	Dir string
@@ -82,7 +82,7 @@ type Keygen struct {
 func (k *Keygen) System() string { return SystemKeygen }
 
 func (k *Keygen) read(ctx context.Context, b *builder) error {
-	kg := newKeygenData()
+	kg := newKeygenData(b.limits)
 	switch {
 	case k.Dir != "" && (k.Account != "" || k.Token != ""):
 		return errors.New("migrate: Keygen takes either a directory or an API account, not both")
@@ -198,13 +198,19 @@ type keygenData struct {
 	entLists   int                    // entitlement sub-lists seen
 	others     map[string]int         // resource types with no Licentric equivalent
 	dupes      int
-	count      int
+	limits     *sourceLimits // counts the records kept and the bytes read
 }
 
-func newKeygenData() *keygenData {
+// newKeygenData returns an empty export read within limits (nil: the
+// default caps).
+func newKeygenData(limits *sourceLimits) *keygenData {
+	if limits == nil {
+		limits = newSourceLimits(nil)
+	}
 	return &keygenData{
 		byType: map[string][]*kgResource{}, index: map[string]*kgResource{},
 		policyEnts: map[string][]string{}, licenseEnt: map[string][]string{}, others: map[string]int{},
+		limits: limits,
 	}
 }
 
@@ -237,10 +243,6 @@ func (kg *keygenData) add(page *kgPage, origin string, ownerKind, ownerID string
 		kg.entLists++
 	}
 	for i, r := range page.Resources {
-		kg.count++
-		if kg.count > maxKeygenResources {
-			return fmt.Errorf("%w: more than %d records", ErrSourceTooLarge, maxKeygenResources)
-		}
 		r.origin = fmt.Sprintf("%s record %d", origin, i+1)
 		typ := strings.ToLower(r.Type)
 		switch typ {
@@ -274,6 +276,9 @@ func (kg *keygenData) add(page *kgPage, origin string, ownerKind, ownerID string
 			}
 			continue
 		}
+		if err := kg.limits.record(); err != nil {
+			return err
+		}
 		kg.index[key] = r
 		kg.byType[typ] = append(kg.byType[typ], r)
 	}
@@ -283,7 +288,6 @@ func (kg *keygenData) add(page *kgPage, origin string, ownerKind, ownerID string
 // readDir reads every *.json file under dir.
 func (kg *keygenData) readDir(ctx context.Context, dir string) error {
 	var files []string
-	var total int64
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -298,15 +302,11 @@ func (kg *keygenData) readDir(ctx context.Context, dir string) error {
 		if err != nil {
 			return err
 		}
-		total += info.Size()
 		files = append(files, path)
 		if len(files) > maxKeygenFiles {
 			return fmt.Errorf("%w: more than %d files", ErrSourceTooLarge, maxKeygenFiles)
 		}
-		if total > maxKeygenDirBytes {
-			return fmt.Errorf("%w: the files add up to more than %d bytes", ErrSourceTooLarge, int64(maxKeygenDirBytes))
-		}
-		return nil
+		return kg.limits.read(info.Size())
 	})
 	if err != nil {
 		if errors.Is(err, ErrSourceTooLarge) {
@@ -327,7 +327,7 @@ func (kg *keygenData) readDir(ctx context.Context, dir string) error {
 			rel = filepath.Base(path)
 		}
 		rel = filepath.ToSlash(rel)
-		data, err := readFileCapped(path, maxKeygenPageBytes)
+		data, err := readFileCapped(path, maxKeygenPageBytes) // within the limit counted above
 		if err != nil {
 			return err
 		}
@@ -358,11 +358,7 @@ func (k *Keygen) fetch(ctx context.Context, kg *keygenData) error {
 	if k.Token == "" {
 		return errors.New("migrate: a Keygen token is needed (KEYGEN_TOKEN)")
 	}
-	hc := k.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Timeout: 60 * time.Second}
-	}
-	api := &keygenAPI{base: bu, token: k.Token, hc: hc, clock: clock.OrWall(k.Clock)}
+	api := &keygenAPI{base: bu, token: k.Token, hc: originBound(k.HTTPClient, bu), clock: clock.OrWall(k.Clock), limits: kg.limits}
 	acct := "/v1/accounts/" + url.PathEscape(k.Account)
 	for _, typ := range []string{"products", "entitlements", "policies", "users", "licenses", "machines"} {
 		if err := api.list(ctx, kg, acct+"/"+typ, "", ""); err != nil {
@@ -385,6 +381,60 @@ func (k *Keygen) fetch(ctx context.Context, kg *keygenData) error {
 	return nil
 }
 
+// maxKeygenRedirects bounds the redirects followed for one request.
+const maxKeygenRedirects = 5
+
+// Errors of the redirects originBound refuses.
+var (
+	errOffOriginRedirect = errors.New("redirect to another origin")
+	errTooManyRedirects  = errors.New("too many redirects")
+)
+
+// originBound returns a copy of hc (nil: a client with a 60 s timeout per
+// request) that follows a redirect only within base's origin, the rule
+// links.next obeys too: Go's client would otherwise send the token to
+// another port or scheme of the same host, or to a subdomain. The caller's
+// client is not modified; its own CheckRedirect, if any, still applies.
+func originBound(hc *http.Client, base *url.URL) *http.Client {
+	var c http.Client
+	if hc != nil {
+		c = *hc
+	} else {
+		c.Timeout = 60 * time.Second
+	}
+	theirs := c.CheckRedirect
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if !sameOrigin(req.URL, base) {
+			return errOffOriginRedirect
+		}
+		if len(via) > maxKeygenRedirects {
+			return errTooManyRedirects
+		}
+		if theirs != nil {
+			return theirs(req, via)
+		}
+		return nil
+	}
+	return &c
+}
+
+// sameOrigin reports whether u has base's scheme, host and port (a
+// missing port is the scheme's default).
+func sameOrigin(u, base *url.URL) bool {
+	return strings.EqualFold(u.Scheme, base.Scheme) && strings.EqualFold(u.Hostname(), base.Hostname()) &&
+		portOf(u) == portOf(base)
+}
+
+func portOf(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if strings.EqualFold(u.Scheme, "http") {
+		return "80"
+	}
+	return "443"
+}
+
 func loopback(host string) bool {
 	if host == "localhost" {
 		return true
@@ -394,10 +444,11 @@ func loopback(host string) bool {
 }
 
 type keygenAPI struct {
-	base  *url.URL
-	token string
-	hc    *http.Client
-	clock clock.Clock
+	base   *url.URL
+	token  string
+	hc     *http.Client
+	clock  clock.Clock
+	limits *sourceLimits // every page's bytes count against it
 }
 
 // list fetches every page of the list at path.
@@ -437,7 +488,7 @@ func (a *keygenAPI) list(ctx context.Context, kg *keygenData, path, ownerKind, o
 			if err != nil {
 				return fmt.Errorf("%w: links.next is not a URL", ErrSource)
 			}
-			if nu.Scheme != a.base.Scheme || nu.Host != a.base.Host {
+			if !sameOrigin(nu, a.base) {
 				return fmt.Errorf("%w: links.next points to another host; not followed", ErrSource)
 			}
 			next = nu.String()
@@ -478,13 +529,20 @@ func (a *keygenAPI) get(ctx context.Context, u *url.URL) ([]byte, error) {
 		req.Header.Set("Keygen-Version", KeygenVersion)
 		resp, err := a.hc.Do(req)
 		if err != nil {
-			if ctx.Err() != nil {
+			switch {
+			case ctx.Err() != nil:
 				return nil, ctx.Err()
+			case errors.Is(err, errOffOriginRedirect):
+				return nil, fmt.Errorf("%w: GET %s: redirected to another origin; not followed (the token stays with %s)",
+					ErrSource, describeURL(u), a.base.Host)
+			case errors.Is(err, errTooManyRedirects):
+				return nil, fmt.Errorf("%w: GET %s: more than %d redirects", ErrSource, describeURL(u), maxKeygenRedirects)
 			}
 			lastErr = fmt.Errorf("%w: GET %s: the request failed", ErrSource, describeURL(u))
 			continue
 		}
-		data, rerr := io.ReadAll(io.LimitReader(resp.Body, maxKeygenPageBytes+1))
+		capped := min(maxKeygenPageBytes, a.limits.left())
+		data, rerr := io.ReadAll(io.LimitReader(resp.Body, capped+1))
 		resp.Body.Close()
 		switch {
 		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
@@ -502,6 +560,9 @@ func (a *keygenAPI) get(ctx context.Context, u *url.URL) ([]byte, error) {
 			continue
 		case len(data) > maxKeygenPageBytes:
 			return nil, fmt.Errorf("%w: GET %s: the page is larger than %d bytes", ErrSourceTooLarge, describeURL(u), maxKeygenPageBytes)
+		}
+		if err := a.limits.read(int64(len(data))); err != nil {
+			return nil, err
 		}
 		return data, nil
 	}

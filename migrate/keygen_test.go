@@ -3,6 +3,7 @@ package migrate
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -475,7 +476,7 @@ const fakeToken = "admin-0123456789abcdef"
 
 func newFakeKeygen(t *testing.T) *fakeKeygen {
 	t.Helper()
-	kg := newKeygenData()
+	kg := newKeygenData(nil)
 	require.NoError(t, kg.readDir(context.Background(), filepath.Join("testdata", "keygen")))
 	f := &fakeKeygen{t: t, byType: kg.byType, subLists: map[string][]*kgResource{}}
 	for id, ents := range kg.policyEnts {
@@ -615,4 +616,159 @@ func (instant) After(time.Duration) <-chan time.Time {
 	ch := make(chan time.Time, 1)
 	ch <- time.Now()
 	return ch
+}
+
+// TestKeygenAPIRedirectsStayOnOrigin: the token goes only where links.next
+// may lead. A redirect to another port of the same host, or from https to
+// plain http, is refused without sending the token (Go's client would keep
+// Authorization on both, since the host name is the same) and without
+// retrying; a redirect within the API's origin is followed.
+func TestKeygenAPIRedirectsStayOnOrigin(t *testing.T) {
+	ctx := context.Background()
+	var leaked atomic.Int64
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			leaked.Add(1)
+		}
+		writeJSONBody(w, map[string]any{"data": []any{}})
+	}))
+	t.Cleanup(elsewhere.Close)
+
+	f := newFakeKeygen(t)
+	var redirects atomic.Int64
+	redirectTo := func(target string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/licenses") {
+				redirects.Add(1)
+				http.Redirect(w, r, target+r.URL.RequestURI(), http.StatusFound)
+				return
+			}
+			f.serve(w, r)
+		})
+	}
+	for name, tc := range map[string]struct {
+		tls bool
+	}{
+		"another port":  {tls: false},
+		"https to http": {tls: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			leaked.Store(0)
+			redirects.Store(0)
+			var api *httptest.Server
+			if tc.tls {
+				api = httptest.NewTLSServer(redirectTo(elsewhere.URL))
+			} else {
+				api = httptest.NewServer(redirectTo(elsewhere.URL))
+			}
+			t.Cleanup(api.Close)
+			_, err := NewPlan(ctx, &Keygen{BaseURL: api.URL, Account: "acct-1f2e", Token: fakeToken, HTTPClient: api.Client(), Clock: instant{}}, nil, nil)
+			require.ErrorIs(t, err, ErrSource)
+			assert.Contains(t, err.Error(), "redirect")
+			assert.NotContains(t, err.Error(), fakeToken)
+			assert.Zero(t, leaked.Load(), "the token reached another origin")
+			assert.Equal(t, int64(1), redirects.Load(), "a refused redirect is not retried")
+		})
+	}
+
+	// Within the origin a redirect is followed, token and all.
+	same := httptest.NewServer(nil)
+	t.Cleanup(same.Close)
+	same.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rest, ok := strings.CutPrefix(r.URL.Path, "/old"); ok {
+			http.Redirect(w, r, rest+"?"+r.URL.RawQuery, http.StatusMovedPermanently)
+			return
+		}
+		f.serve(w, r)
+	})
+	got, err := NewPlan(ctx, &Keygen{BaseURL: same.URL + "/old", Account: "acct-1f2e", Token: fakeToken}, nil, nil)
+	require.NoError(t, err)
+	assert.Equal(t, planKeygen(t).Counts(KindLicense), got.Counts(KindLicense))
+
+	// A redirect loop within the origin ends after a few hops, unretried.
+	var hops atomic.Int64
+	loop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hops.Add(1)
+		http.Redirect(w, r, r.URL.RequestURI(), http.StatusFound)
+	}))
+	t.Cleanup(loop.Close)
+	_, err = NewPlan(ctx, &Keygen{BaseURL: loop.URL, Account: "acct-1f2e", Token: fakeToken, Clock: instant{}}, nil, nil)
+	require.ErrorIs(t, err, ErrSource)
+	assert.Contains(t, err.Error(), "redirects")
+	assert.Equal(t, int64(maxKeygenRedirects+1), hops.Load())
+}
+
+// endlessKeygen is a hostile Keygen API: every list has one more page, each
+// of perPage new records of pad bytes, up to stopAt records in all (0: it
+// never ends). It counts the bytes and records it served.
+type endlessKeygen struct {
+	srv              *httptest.Server
+	perPage, stopAt  int
+	pad              int
+	served, recordsN atomic.Int64
+}
+
+func newEndlessKeygen(t *testing.T, perPage, stopAt, pad int) *endlessKeygen {
+	t.Helper()
+	e := &endlessKeygen{perPage: perPage, stopAt: stopAt, pad: pad}
+	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n int
+		fmt.Sscanf(r.URL.Query().Get("page[number]"), "%d", &n)
+		if !strings.HasSuffix(r.URL.Path, "/licenses") {
+			writeJSONBody(w, map[string]any{"data": []any{}})
+			return
+		}
+		var b strings.Builder
+		b.WriteString(`{"data":[`)
+		for i := range e.perPage {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"id":"lic-%d-%d","type":"licenses","attributes":{"key":"K-%d-%d","metadata":{"pad":%q}}}`,
+				n, i, n, i, strings.Repeat("x", e.pad))
+		}
+		next := fmt.Sprintf(`"%s?page%%5Bnumber%%5D=%d&page%%5Bsize%%5D=100"`, r.URL.Path, n+1)
+		if e.stopAt > 0 && (n+1)*e.perPage >= e.stopAt {
+			next = "null"
+		}
+		fmt.Fprintf(&b, `],"links":{"next":%s}}`, next)
+		e.recordsN.Add(int64(e.perPage))
+		e.served.Add(int64(b.Len()))
+		_, _ = io.WriteString(w, b.String())
+	}))
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+// TestKeygenAPIEndlessPagesAreCapped: an API whose links.next never ends
+// is read up to the record cap (by default DefaultMaxRecords, which fits an
+// ordinary machine: see TestDefaultCapsFitAnOrdinaryMachine) or the byte
+// cap, whichever comes first, and no further: the plan fails with
+// ErrSourceTooLarge naming the cap.
+func TestKeygenAPIEndlessPagesAreCapped(t *testing.T) {
+	ctx := context.Background()
+	src := func(e *endlessKeygen) *Keygen {
+		return &Keygen{BaseURL: e.srv.URL, Account: "hostile", Token: fakeToken}
+	}
+
+	// The defaults: the API stops after 450,000 records, but the plan
+	// stops at the default cap.
+	e := newEndlessKeygen(t, 10_000, 450_000, 0)
+	_, err := NewPlan(ctx, src(e), nil, nil)
+	require.ErrorIs(t, err, ErrSourceTooLarge)
+	assert.Contains(t, err.Error(), fmt.Sprint(DefaultMaxRecords))
+	assert.LessOrEqual(t, e.recordsN.Load(), int64(DefaultMaxRecords+e.perPage))
+
+	e = newEndlessKeygen(t, 100, 0, 0)
+	_, err = NewPlan(ctx, src(e), nil, &PlanOptions{MaxRecords: 1000})
+	require.ErrorIs(t, err, ErrSourceTooLarge)
+	assert.Contains(t, err.Error(), "more than 1000 records")
+	assert.LessOrEqual(t, e.recordsN.Load(), int64(1100))
+
+	// Few records of many bytes: the byte cap ends it.
+	e = newEndlessKeygen(t, 1, 0, 64<<10)
+	_, err = NewPlan(ctx, src(e), nil, &PlanOptions{MaxSourceBytes: 1 << 20})
+	require.ErrorIs(t, err, ErrSourceTooLarge)
+	assert.Contains(t, err.Error(), "bytes")
+	assert.LessOrEqual(t, e.served.Load(), int64(1<<20+70<<10))
 }

@@ -109,9 +109,12 @@ type Product struct {
 	Description string
 	Metadata    licentric.Metadata
 
-	// codeGenerated: the code was derived (from the name), so a clash with
-	// the target picks another one instead of rejecting.
+	// codeGenerated: the code was derived (from the name), so a clash
+	// inside the plan picks another one instead of rejecting.
 	codeGenerated bool
+	// mapped: PlanOptions.ProductMap names the target product (mappedTo).
+	mapped   bool
+	mappedTo string
 }
 
 // Entitlement is a planned entitlement.

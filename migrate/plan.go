@@ -29,6 +29,20 @@ type PlanOptions struct {
 	// Journal, when set, marks the records it holds as imported already,
 	// so a re-run's plan shows what is left to do.
 	Journal *Journal
+	// MaxRecords caps the records read from the source; 0 is
+	// DefaultMaxRecords. Raise it for a larger account, on a machine with
+	// the memory: a plan needs about 7 KB of heap per record.
+	MaxRecords int
+	// MaxSourceBytes caps the bytes read from the source; 0 is
+	// DefaultMaxSourceBytes (a plan needs about 4 bytes of heap per byte).
+	MaxSourceBytes int64
+	// ProductMap maps source products to products the target has: the key
+	// is a source product's id or code, the value the target product's id
+	// (prod_…). A mapped product is used, not created, and its policies are
+	// created under it; use it where the codes differ (licentric import
+	// --product-map SOURCE=TARGET_ID). A product whose code the target
+	// has already is used without a map.
+	ProductMap map[string]string
 }
 
 // Plan is the outcome of a dry run: every record of the source, mapped to
@@ -139,7 +153,8 @@ func (p *Plan) each(k Kind, fn func(*Record)) {
 // target, within the client's rate budget).
 //
 // An error means the source could not be read at all (a missing file, a
-// CSV without a key column, an unreachable Keygen API, ErrSourceTooLarge)
+// CSV without a key column, an unreachable Keygen API, a source over the
+// caps of opts, ErrSourceTooLarge)
 // or the target could not be listed; a bad record is not an error, it is
 // a rejection inside the plan.
 func NewPlan(ctx context.Context, src Source, target *licentric.Client, opts *PlanOptions) (*Plan, error) {
@@ -154,7 +169,7 @@ func NewPlan(ctx context.Context, src Source, target *licentric.Client, opts *Pl
 		o = *opts
 	}
 	clk := clock.OrWall(o.Clock)
-	b := newBuilder(src.System(), clk.Now())
+	b := newBuilder(src.System(), clk.Now(), newSourceLimits(&o))
 	if err := src.read(ctx, b); err != nil {
 		return nil, err
 	}
@@ -166,12 +181,45 @@ func NewPlan(ctx context.Context, src Source, target *licentric.Client, opts *Pl
 		}
 		markJournaled(p, o.Journal)
 	}
+	if err := mapProducts(p, o.ProductMap); err != nil {
+		return nil, err
+	}
 	if target != nil {
 		if err := checkTarget(ctx, p, target, o.Journal); err != nil {
 			return nil, err
 		}
 	}
 	return p, nil
+}
+
+// mapProducts applies PlanOptions.ProductMap: every key must name a
+// product of the source.
+func mapProducts(p *Plan, m map[string]string) error {
+	used := map[string]bool{}
+	for _, pr := range p.Products {
+		target, key := m[pr.SourceID], pr.SourceID
+		if target == "" {
+			target, key = m[pr.Code], pr.Code
+		}
+		if target == "" {
+			continue
+		}
+		used[key] = true
+		if !pr.Accepted() || pr.Existing != "" {
+			continue
+		}
+		pr.Existing, pr.mapped, pr.mappedTo = target, true, target
+		pr.warn("product_mapped", "mapped to the target's product %s: it is used, not created, and the policies are created under it", target)
+	}
+	for k, v := range m {
+		switch {
+		case v == "":
+			return fmt.Errorf("%w: migrate: the product map gives no target product for %q", licentric.ErrInvalidArgument, k)
+		case !used[k]:
+			return fmt.Errorf("%w: migrate: the product map names %q, which is no product of the source", licentric.ErrInvalidArgument, k)
+		}
+	}
+	return nil
 }
 
 // markJournaled marks the records the journal holds as done.
@@ -197,14 +245,21 @@ func markJournaled(p *Plan, j *Journal) {
 // builder assembles a plan: the sources add records, finish checks the
 // records against each other.
 type builder struct {
-	plan *Plan
-	now  time.Time
+	plan   *Plan
+	now    time.Time
+	limits *sourceLimits // what the source may read
 }
 
-func newBuilder(system string, now time.Time) *builder {
+// newBuilder returns a builder whose source reads within limits (nil: the
+// default caps).
+func newBuilder(system string, now time.Time, limits *sourceLimits) *builder {
+	if limits == nil {
+		limits = newSourceLimits(nil)
+	}
 	return &builder{
-		plan: &Plan{System: system, Now: now},
-		now:  now,
+		plan:   &Plan{System: system, Now: now},
+		now:    now,
+		limits: limits,
 	}
 }
 

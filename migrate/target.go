@@ -15,6 +15,7 @@ import (
 type targetIndex struct {
 	productsBySource map[string]*licentric.Product
 	productsByCode   map[string]*licentric.Product
+	productsByID     map[string]*licentric.Product
 	entsByCode       map[string]*licentric.Entitlement
 	policiesBySource map[string]*licentric.Policy
 }
@@ -40,7 +41,7 @@ func listAll[T any](ctx context.Context, seq func(context.Context, *licentric.Li
 func loadTarget(ctx context.Context, c *licentric.Client, system string) (*targetIndex, error) {
 	idx := &targetIndex{
 		productsBySource: map[string]*licentric.Product{}, productsByCode: map[string]*licentric.Product{},
-		entsByCode: map[string]*licentric.Entitlement{}, policiesBySource: map[string]*licentric.Policy{},
+		productsByID: map[string]*licentric.Product{}, entsByCode: map[string]*licentric.Entitlement{}, policiesBySource: map[string]*licentric.Policy{},
 	}
 	if err := idx.loadProducts(ctx, c, system); err != nil {
 		return nil, err
@@ -63,11 +64,13 @@ func (idx *targetIndex) loadProducts(ctx context.Context, c *licentric.Client, s
 	}
 	clear(idx.productsBySource)
 	clear(idx.productsByCode)
+	clear(idx.productsByID)
 	for _, p := range list {
 		if s, id, ok := sourceOf(p.Metadata); ok && s == system {
 			idx.productsBySource[id] = p
 		}
 		idx.productsByCode[p.Code] = p
+		idx.productsByID[p.ID] = p
 	}
 	return nil
 }
@@ -120,11 +123,18 @@ func checkTarget(ctx context.Context, p *Plan, c *licentric.Client, j *Journal) 
 	}
 	pending := func(r *Record) bool { return r.Accepted() && r.Existing == "" && !journaled(r) }
 
-	planCodes := map[string]bool{}
 	for _, pr := range p.Products {
-		if pr.Accepted() {
-			planCodes[pr.Code] = true
+		if !pr.Accepted() || !pr.mapped || journaled(&pr.Record) {
+			continue
 		}
+		// Mapped by PlanOptions.ProductMap: the target must have it.
+		t := idx.productsByID[pr.Existing]
+		if t == nil {
+			pr.Existing = ""
+			pr.reject("unknown_target_product", "the product map names %s, which the target does not have", pr.mappedTo)
+			continue
+		}
+		pr.observed = t
 	}
 	for _, pr := range p.Products {
 		if !pending(&pr.Record) {
@@ -134,19 +144,10 @@ func checkTarget(ctx context.Context, p *Plan, c *licentric.Client, j *Journal) 
 			pr.Existing, pr.observed = t.ID, t
 			continue
 		}
-		t := idx.productsByCode[pr.Code]
-		if t == nil {
-			continue
+		if t := idx.productsByCode[pr.Code]; t != nil {
+			pr.Existing, pr.observed = t.ID, t
+			pr.warn("product_reused", "the target has a product with code %q (%s): it is used, not created, and the policies are created under it", pr.Code, t.ID)
 		}
-		if !pr.codeGenerated {
-			pr.reject("code_taken", "product code %q is already used in the target by product %s, which this import did not create", pr.Code, t.ID)
-			continue
-		}
-		code := uniqueCode(pr.Code, maxProductCodeLen, func(c string) bool { return idx.productsByCode[c] != nil || planCodes[c] })
-		pr.warn("code_deduplicated", "derived code %q is taken in the target, %q is used instead", pr.Code, code)
-		planCodes[code] = true
-		pr.Code = code
-		pr.computeHash()
 	}
 	for _, e := range p.Entitlements {
 		if !pending(&e.Record) {

@@ -57,6 +57,11 @@ Flags:
   --api-key KEY           the API key (default $LICENTRIC_API_KEY; prefer the variable)
   --rate N                management requests a minute (default: the service's 120); lower it
                           when other programs use the same API key meanwhile
+  --max-records N         read at most N records from the source (default 300000)
+  --max-source-mb N       read at most N MiB from the source (default 512)
+  --product-map S=ID      use the target's product ID for the source product S (its id or
+                          code) instead of creating one; repeatable. A product whose code
+                          the target has already is used without it
   --from DIR              keygen: the directory of saved list responses
   --keygen-url URL        keygen: the Keygen API (default https://api.keygen.sh)
   --keygen-account ID     keygen: the Keygen account id or slug
@@ -64,6 +69,12 @@ Flags:
   --email-metadata-key K  keygen: take a license's email from metadata key K when it has no owner
   --licenses FILE         cryptlex: the licenses CSV
   --products FILE         cryptlex: the products JSON
+
+The whole source is held in memory while it is checked: about 7 KB a record,
+so the defaults (300,000 records, 512 MiB) need about 2 GB of memory and fit an
+ordinary machine; a larger source stops with "source too large" before
+anything is written. Raise --max-records and --max-source-mb on a machine
+with the memory (a Keygen API that pages forever stops at the caps too).
 
 Progress goes to stdout: a progress bar with rate and ETA on a terminal,
 plain lines at every tenth of the records otherwise.
@@ -86,6 +97,29 @@ type importFlags struct {
 	emailKey                       string
 	licensesCSV, productsJSON      string
 	rate                           int
+	maxRecords, maxSourceMB        int
+	productMap                     productMapFlag
+}
+
+// productMapFlag is --product-map SOURCE=TARGET_ID, repeatable.
+type productMapFlag map[string]string
+
+func (m *productMapFlag) String() string { return "" }
+
+func (m *productMapFlag) Set(v string) error {
+	src, target, ok := strings.Cut(v, "=")
+	src, target = strings.TrimSpace(src), strings.TrimSpace(target)
+	if !ok || src == "" || target == "" {
+		return errors.New("--product-map takes SOURCE=TARGET_ID (a source product's id or code, and the target product's id)")
+	}
+	if *m == nil {
+		*m = productMapFlag{}
+	}
+	if _, dup := (*m)[src]; dup {
+		return fmt.Errorf("--product-map maps %q twice", src)
+	}
+	(*m)[src] = target
+	return nil
 }
 
 // runImport is "licentric import keygen|cryptlex ...": it returns the exit
@@ -158,6 +192,9 @@ func (r *importRun) run(ctx context.Context, args []string) int {
 	fs.StringVar(&o.baseURL, "base-url", "", "")
 	fs.StringVar(&o.apiKey, "api-key", "", "")
 	fs.IntVar(&o.rate, "rate", 0, "")
+	fs.IntVar(&o.maxRecords, "max-records", migrate.DefaultMaxRecords, "")
+	fs.IntVar(&o.maxSourceMB, "max-source-mb", migrate.DefaultMaxSourceBytes>>20, "")
+	fs.Var(&o.productMap, "product-map", "")
 	if system == migrate.SystemKeygen {
 		fs.StringVar(&o.from, "from", "", "")
 		fs.StringVar(&o.keygenURL, "keygen-url", "", "")
@@ -179,8 +216,13 @@ func (r *importRun) run(ctx context.Context, args []string) int {
 	if fs.NArg() > 0 {
 		return r.usageError("unexpected argument %q", importPrintable(truncateRunes(fs.Arg(0), 60)))
 	}
-	if o.rate < 0 {
+	switch {
+	case o.rate < 0:
 		return r.usageError("--rate must be positive")
+	case o.maxRecords < 1:
+		return r.usageError("--max-records must be at least 1")
+	case o.maxSourceMB < 1 || o.maxSourceMB > 1<<30:
+		return r.usageError("--max-source-mb must be from 1 to %d", 1<<30)
 	}
 	if o.baseURL == "" {
 		o.baseURL = r.getenv("LICENTRIC_BASE_URL")
@@ -228,11 +270,18 @@ func (r *importRun) run(ctx context.Context, args []string) int {
 	defer journal.Close()
 
 	fmt.Fprintf(r.stdout, "Reading the %s export and checking it against the target...\n", system)
-	plan, err := migrate.NewPlan(ctx, src, client, &migrate.PlanOptions{Journal: journal})
-	if err != nil {
-		if ctx.Err() != nil {
-			return r.fail("interrupted while reading the source; nothing was imported")
-		}
+	plan, err := migrate.NewPlan(ctx, src, client, &migrate.PlanOptions{
+		Journal: journal, MaxRecords: o.maxRecords, MaxSourceBytes: int64(o.maxSourceMB) << 20,
+		ProductMap: o.productMap,
+	})
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return r.fail("interrupted while reading the source; nothing was imported")
+	case errors.Is(err, licentric.ErrInvalidArgument):
+		return r.usageError("%v", err)
+	case errors.Is(err, migrate.ErrSourceTooLarge):
+		return r.fail("%v; nothing was imported. On a machine with the memory (about 7 KB a record), raise --max-records or --max-source-mb", err)
+	case err != nil:
 		return r.fail("%v", err)
 	}
 	if client == nil {

@@ -110,6 +110,8 @@ func TestImportUsage(t *testing.T) {
 		{"cryptlex", "--licenses", "x.csv"},
 		{"cryptlex", "--products", "x.json"},
 		{"keygen", "--from", impKeygenDir, "--rate", "-1"},
+		{"keygen", "--from", impKeygenDir, "--max-records", "0"},
+		{"keygen", "--from", impKeygenDir, "--max-source-mb", "0"},
 	} {
 		code, _, errOut := e.run(ctx, args...)
 		assert.Equal(t, exitUsage, code, "%q", args)
@@ -351,4 +353,59 @@ func TestImportKeygenAPI(t *testing.T) {
 	assert.Equal(t, exitFailed, code)
 	assert.Contains(t, errOut, "refused the token")
 	assert.NotContains(t, out+errOut, "wrong-token-9876")
+}
+
+// TestImportSourceCaps: a source over --max-records or --max-source-mb
+// stops before anything is written, with exit 1 and a hint at the flags;
+// the help names the defaults.
+func TestImportSourceCaps(t *testing.T) {
+	e := newImpEnv(t)
+	ctx := context.Background()
+	_, help, _ := e.run(ctx, "--help")
+	assert.Contains(t, help, "--max-records N")
+	assert.Contains(t, help, "(default 300000)")
+	assert.Contains(t, help, "--max-source-mb N")
+
+	csvPath, products := impCryptlex(t, e.dir, 20)
+	journal := filepath.Join(e.dir, "journal")
+	code, out, errOut := e.run(ctx, "cryptlex", "--licenses", csvPath, "--products", products, "--yes",
+		"--journal", journal, "--max-records", "10")
+	assert.Equal(t, exitFailed, code, "%s%s", out, errOut)
+	assert.Contains(t, errOut, "more than 10 records")
+	assert.Contains(t, errOut, "raise --max-records")
+	assert.Zero(t, impWrites(e.srv))
+
+	code, out, errOut = e.run(ctx, "keygen", "--from", impKeygenDir, "--dry-run", "--max-source-mb", "1")
+	assert.Equal(t, exitFailed, code, "the fixture's rejections, not the cap: %s%s", out, errOut)
+	assert.NotContains(t, errOut, "too large")
+
+	code, out, errOut = e.run(ctx, "cryptlex", "--licenses", csvPath, "--products", products, "--yes",
+		"--journal", journal, "--max-records", "20")
+	assert.Equal(t, exitOK, code, "%s%s", out, errOut)
+}
+
+// TestImportProductMap: --product-map puts a source product's licenses
+// under a product the account has with another code; a map naming no
+// product of the source, or without '=', is a usage error.
+func TestImportProductMap(t *testing.T) {
+	e := newImpEnv(t)
+	ctx := context.Background()
+	mine, err := e.client(t).Products.Create(ctx, &licentric.ProductRequest{Name: licentric.Ptr("Mine"), Code: licentric.Ptr("my-app")})
+	require.NoError(t, err)
+	csvPath, products := impCryptlex(t, e.dir, 6)
+	for _, bad := range []string{"app", "=" + mine.ID, "nope=" + mine.ID} {
+		code, _, errOut := e.run(ctx, "cryptlex", "--licenses", csvPath, "--products", products, "--dry-run",
+			"--journal", filepath.Join(e.dir, "journal"), "--product-map", bad)
+		assert.Equal(t, exitUsage, code, bad)
+		assert.Contains(t, errOut, "product", bad)
+	}
+	code, out, errOut := e.run(ctx, "cryptlex", "--licenses", csvPath, "--products", products, "--yes",
+		"--journal", filepath.Join(e.dir, "journal"), "--product-map", "p1="+mine.ID)
+	require.Equal(t, exitOK, code, "%s%s", out, errOut)
+	assert.Contains(t, out, "product_mapped")
+	ls := e.licenses(t)
+	require.Len(t, ls, 6)
+	for _, l := range ls {
+		assert.Equal(t, mine.ID, l.ProductID)
+	}
 }

@@ -18,17 +18,15 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/licentric/licentric-go"
+	"github.com/licentric/licentric-go/examples/internal/redisrun"
 	"github.com/licentric/licentric-go/fleet"
 	"github.com/licentric/licentric-go/licentrictest"
 )
@@ -50,18 +48,12 @@ func main() {
 }
 
 func run(ctx context.Context) error {
-	addr := os.Getenv("REDIS_ADDR")
-	if addr == "" {
-		stop, a, err := startRedis()
-		if err != nil {
-			return err
-		}
-		defer stop()
-		addr = a
-		fmt.Println("Using a redis-server started for this run at", addr)
-	} else {
-		fmt.Println("Using Redis at", addr)
+	addr, stop, err := redisrun.Addr()
+	if err != nil {
+		return err
 	}
+	defer stop()
+	fmt.Println("Using Redis at", addr)
 
 	srv := licentrictest.NewServer()
 	defer srv.Close()
@@ -178,47 +170,4 @@ func load(ctx context.Context, clients []*licentric.Client, keys []string) (int,
 	}
 	wg.Wait()
 	return calls, first
-}
-
-// startRedis starts redis-server from PATH on a free loopback port with
-// a temporary directory and no persistence, and returns how to stop it.
-func startRedis() (stop func(), addr string, err error) {
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		return nil, "", errors.New("set REDIS_ADDR to a Redis server (host:port), or install redis-server")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, "", err
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	_ = ln.Close()
-	dir, err := os.MkdirTemp("", "fleet-example-")
-	if err != nil {
-		return nil, "", err
-	}
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "",
-		"--appendonly", "no", "--dir", dir, "--logfile", "")
-	if err := cmd.Start(); err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, "", err
-	}
-	stop = func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		_ = os.RemoveAll(dir)
-	}
-	addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
-	defer rdb.Close()
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if rdb.Ping(context.Background()).Err() == nil {
-			return stop, addr, nil
-		}
-		if time.Now().After(deadline) {
-			stop()
-			return nil, "", errors.New("redis-server did not start within 10 s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
