@@ -29,7 +29,10 @@
 // the namespace's channel, so every member drops its local copies too;
 // InvalidateAll gives the namespace a fresh random generation, under which
 // no old result is found. A result fetched while an invalidation happened
-// is not stored (SetResult takes the version GetResult read).
+// is not stored (SetResult takes the version GetResult read). Each
+// invalidation says whether the license itself may have changed
+// (recheck: the client's guards on every member ask the service again) or
+// only its results went stale (a machine's heartbeat or activation).
 //
 // In-flight validations: Acquire is a lock with a ttl (SET NX PX with a
 // random token, renewed by compare-and-expire while it is held, released
