@@ -64,8 +64,8 @@ func tierIndex(tier string) int {
 //   - A 429 holds the whole tier until its Retry-After, then probes.
 //
 // A server that sends no rate-limit headers gets windows on the client's
-// clock instead. With a Fleet, units also come from the fleet's shared
-// counter of the same window.
+// clock instead. With a Fleet, units of every tier also come from the
+// fleet's shared counter of the same tier and window.
 type budget struct {
 	clock   clock.Clock
 	maxWait time.Duration // cap on a 429's hold (the retry policy's MaxWait)
@@ -182,7 +182,7 @@ func (b *budget) take(ctx context.Context, tier string, noWait bool) (unit, erro
 			return unit{}, fmt.Errorf("%w: %w", ErrBudgetExhausted, ctxError(ctx))
 		}
 		u, until, wake, ok := b.tryTake(i)
-		if ok && b.fleet != nil && i == 0 {
+		if ok && b.fleet != nil {
 			ok, until = b.takeShared(ctx, u)
 			if !ok {
 				b.giveBack(u)

@@ -27,18 +27,18 @@ type downFleet struct {
 
 var errBackendDown = errors.New("backend down")
 
-func (f *downFleet) GetResult(context.Context, string, string) ([]byte, bool, error) {
-	return nil, false, errBackendDown
+func (f *downFleet) GetResult(context.Context, string, string) ([]byte, string, bool, error) {
+	return nil, "", false, errBackendDown
 }
 
-func (f *downFleet) SetResult(context.Context, string, string, []byte, time.Duration) error {
+func (f *downFleet) SetResult(context.Context, string, string, string, []byte, time.Duration) error {
 	return errBackendDown
 }
 
-func (f *downFleet) InvalidateLicense(context.Context, string) error { return errBackendDown }
-func (f *downFleet) InvalidateAll(context.Context) error             { return errBackendDown }
-func (f *downFleet) Subscribe(func(string)) func()                   { return func() {} }
-func (f *downFleet) LocalShare(int) int                              { return f.share }
+func (f *downFleet) InvalidateLicense(context.Context, string, bool) error { return errBackendDown }
+func (f *downFleet) InvalidateAll(context.Context) error                   { return errBackendDown }
+func (f *downFleet) Subscribe(func(string, bool)) func()                   { return func() {} }
+func (f *downFleet) LocalShare(int) int                                    { return f.share }
 
 func (f *downFleet) TakeBudget(_ context.Context, _ string, windowEnd time.Time, _ int) (bool, error) {
 	f.mu.Lock()
@@ -231,15 +231,15 @@ type memFleet struct {
 	gets    int
 }
 
-func (f *memFleet) GetResult(_ context.Context, license, request string) ([]byte, bool, error) {
+func (f *memFleet) GetResult(_ context.Context, license, request string) ([]byte, string, bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.gets++
 	b, ok := f.results[license+"/"+request]
-	return b, ok, nil
+	return b, "v", ok, nil
 }
 
-func (f *memFleet) SetResult(_ context.Context, license, request string, value []byte, _ time.Duration) error {
+func (f *memFleet) SetResult(_ context.Context, license, request, _ string, value []byte, _ time.Duration) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.results == nil {
@@ -249,10 +249,10 @@ func (f *memFleet) SetResult(_ context.Context, license, request string, value [
 	return nil
 }
 
-func (f *memFleet) InvalidateLicense(context.Context, string) error { return nil }
-func (f *memFleet) InvalidateAll(context.Context) error             { return nil }
-func (f *memFleet) Subscribe(func(string)) func()                   { return func() {} }
-func (f *memFleet) LocalShare(limit int) int                        { return limit }
+func (f *memFleet) InvalidateLicense(context.Context, string, bool) error { return nil }
+func (f *memFleet) InvalidateAll(context.Context) error                   { return nil }
+func (f *memFleet) Subscribe(func(string, bool)) func()                   { return func() {} }
+func (f *memFleet) LocalShare(limit int) int                              { return limit }
 func (f *memFleet) TakeBudget(context.Context, string, time.Time, int) (bool, error) {
 	return true, nil
 }

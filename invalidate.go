@@ -97,7 +97,9 @@ func (r *results) dropKey(key string, quiet bool) {
 	told := false
 	if r.fleet != nil {
 		fctx, cancel := context.WithTimeout(context.Background(), fleetTimeout)
-		told = r.fleetResult(context.Background(), FleetOpInvalidate, r.fleet.InvalidateLicense(fctx, r.licenseDigest(key)))
+		// The fleet tells every member's guards too (this one's
+		// included), unless quiet: recheck = !quiet.
+		told = r.fleetResult(context.Background(), FleetOpInvalidate, r.fleet.InvalidateLicense(fctx, r.licenseDigest(key), !quiet))
 		cancel()
 	}
 	if !quiet && !told {

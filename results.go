@@ -52,13 +52,18 @@ const maxIndexedLicenses = 4096
 // keeps a misbehaving implementation from stalling a validation). A lock
 // held by a member that crashed ends after fleetLockTTL. A member that
 // finds another asking the service polls the fleet's results, first after
-// fleetPoll, then less often, up to every fleetPollMax, for as long as the
-// other holds the lock (which may be a minute when it waits for the rate
-// budget's next window) and its own context lasts.
+// fleetPoll, then less often, up to every fleetPollMax, while the other
+// holds the lock (which may be a while when it waits for the rate budget's
+// next window) and its own context lasts, but no longer than fleetLockWait
+// (real time, as the lock's ttl): a lock held that long may be no member's
+// (written into Redis by someone else), and the member then asks the
+// service itself if its rate budget has a unit free at once (else it
+// waits again).
 const (
-	fleetLockTTL = 5 * time.Second
-	fleetPoll    = 20 * time.Millisecond
-	fleetPollMax = 250 * time.Millisecond
+	fleetLockTTL  = 5 * time.Second
+	fleetLockWait = 3 * fleetLockTTL
+	fleetPoll     = 20 * time.Millisecond
+	fleetPollMax  = 250 * time.Millisecond
 )
 
 // results is the client's results part: the validation cache, requests
@@ -78,7 +83,7 @@ type results struct {
 	fleet       Fleet
 	obs         Observer // told of the fleet's failures; nil: nothing observed
 	flights     flight.Group[answer]
-	lookups     flight.Group[*cacheEntry] // fleet lookups, run inline (see get)
+	lookups     flight.Group[fleetRead] // fleet lookups, run inline (see get)
 
 	// invalidations counts invalidations; a request that overlapped one
 	// does not store its result, which may predate the change.
@@ -89,6 +94,7 @@ type results struct {
 	digests map[string]string // fleet license digest -> license key
 
 	fleetDown atomic.Bool // logged once per outage
+	lockStuck atomic.Bool // a fleet lock held past fleetLockWait was logged
 
 	// recheck asks the client's guards of license key ("" for all) to ask
 	// the service again; set by NewClient (see guardHub).
@@ -136,7 +142,7 @@ func newResults(cfg *config, recheck func(key string)) *results {
 	if r.fleet != nil {
 		// The subscription lives as long as the fleet: a Client has no
 		// Close, and the fleet's own Close ends it.
-		r.fleet.Subscribe(func(license string) { r.onFleetInvalidation(license, false) })
+		r.fleet.Subscribe(func(license string, recheck bool) { r.onFleetInvalidation(license, !recheck) })
 	}
 	return r
 }
@@ -152,8 +158,19 @@ type query struct {
 
 	// fleetLooked: the fleet was asked for q just now (see get); fleetPrev
 	// is what it had, if anything (not fresh, or it would have answered).
-	fleetLooked bool
-	fleetPrev   *cacheEntry
+	// fleetVersion is the version of the license's results the last
+	// fleet lookup before the service is asked read, for the SetResult of
+	// the answer ("" stores nothing).
+	fleetLooked  bool
+	fleetPrev    *cacheEntry
+	fleetVersion string
+}
+
+// fleetRead is what a fleet lookup found: the entry, if any, and the
+// version of the license's results it read.
+type fleetRead struct {
+	e       *cacheEntry
+	version string
 }
 
 // answer is a validation's result and where it came from.
@@ -200,15 +217,15 @@ func (r *results) get(ctx context.Context, q *query, ask askFunc) (*Validation, 
 		// same key), since a result another member stored is the common
 		// answer: it costs a Redis round trip, not a shared request's
 		// goroutine as well.
-		e, _ := r.lookups.Inline(ctx, q.ck, func(ctx context.Context) (*cacheEntry, error) {
+		fr, _ := r.lookups.Inline(ctx, q.ck, func(ctx context.Context) (fleetRead, error) {
 			return r.fleetLookup(ctx, q), nil
 		})
-		if e != nil {
+		if e := fr.e; e != nil {
 			if now := r.clock.Now(); now.Before(e.freshUntil) {
 				return e.answer(now, nil), ValidationSourceFleet, nil
 			}
 		}
-		q.fleetLooked, q.fleetPrev = true, e
+		q.fleetLooked, q.fleetPrev, q.fleetVersion = true, fr.e, fr.version
 	}
 	a, err := r.flights.Do(ctx, fk, func(fctx context.Context) (answer, error) {
 		return r.miss(fctx, q, ask)
@@ -225,11 +242,17 @@ func (r *results) miss(ctx context.Context, q *query, ask askFunc) (answer, erro
 	if r.store != nil {
 		prev = r.lookup(q.ck)
 		switch {
-		case prev != nil || r.fleet == nil:
+		case r.fleet == nil:
+		case q.fresh:
+			// Not served from the fleet, but its answer is shared: read
+			// the version it is to be stored at.
+			q.fleetVersion = r.fleetLookup(ctx, q).version
+		case prev != nil:
 		case q.fleetLooked:
 			prev, prevSrc = q.fleetPrev, ValidationSourceFleet
 		default:
-			prev, prevSrc = r.fleetLookup(ctx, q), ValidationSourceFleet
+			fr := r.fleetLookup(ctx, q)
+			prev, prevSrc, q.fleetVersion = fr.e, ValidationSourceFleet, fr.version
 		}
 		now := r.clock.Now()
 		if prev != nil && !q.fresh && now.Before(prev.freshUntil) {
@@ -239,17 +262,36 @@ func (r *results) miss(ctx context.Context, q *query, ask askFunc) (answer, erro
 			prev = nil
 		}
 	}
-	if r.fleet != nil && r.store != nil && !q.fresh {
-		release, v := r.fleetShare(ctx, q)
-		if v != nil {
-			return answer{v, ValidationSourceFleet}, nil
+	release := func() {}
+	defer func() { release() }() // after remember: the waiters find the result
+	var (
+		gen uint64
+		v   *Validation
+		err error
+	)
+	for {
+		gaveUp := false
+		if r.fleet != nil && r.store != nil && !q.fresh {
+			var shared *Validation
+			release, shared, gaveUp, err = r.fleetShare(ctx, q)
+			if err != nil {
+				return answer{}, err
+			}
+			if shared != nil {
+				return answer{shared, ValidationSourceFleet}, nil
+			}
 		}
-		defer release()
+		gen = r.invalidations.Load()
+		// With a result to fall back on, the last result beats a wait for
+		// the rate budget. A member that gave up waiting for another's
+		// lock asks only with a unit free now: with the budget spent, the
+		// holder may be waiting for the next window itself, and its result
+		// is waited for again.
+		v, err = ask(ctx, prev != nil || gaveUp)
+		if !gaveUp || prev != nil || !errors.Is(err, ErrBudgetExhausted) || ctx.Err() != nil {
+			break
+		}
 	}
-	gen := r.invalidations.Load()
-	// With a result to fall back on, the last result beats a wait for
-	// the rate budget.
-	v, err := ask(ctx, prev != nil)
 	if err != nil {
 		if prev != nil && ctx.Err() == nil && staleable(err) {
 			if now := r.clock.Now(); now.Before(prev.staleUntil) {
@@ -365,10 +407,12 @@ func (r *results) remember(ctx context.Context, q *query, v *Validation) time.Ti
 		r.indexLicense(v.License.ID, v.License.Key)
 	}
 	r.storeLocal(q.ck, e, ttl)
-	if r.fleet != nil {
+	// Shared under the request's context: when every caller has given up,
+	// no one waits for Redis (the next member asks the service again).
+	if r.fleet != nil && ctx.Err() == nil {
 		if b, err := e.encode(); err == nil {
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fleetTimeout)
-			r.fleetResult(ctx, FleetOpStore, r.fleet.SetResult(fctx, r.licenseDigest(q.key), requestDigest(q.fp, q.ents), b, ttl))
+			fctx, cancel := context.WithTimeout(ctx, fleetTimeout)
+			r.fleetResult(ctx, FleetOpStore, r.fleet.SetResult(fctx, r.licenseDigest(q.key), requestDigest(q.fp, q.ents), q.fleetVersion, b, ttl))
 			cancel()
 		}
 	}
@@ -396,17 +440,21 @@ func minTime(a, b time.Time) time.Time {
 	return a
 }
 
-// fleetLookup returns the fleet's entry of q (and keeps a local copy).
-func (r *results) fleetLookup(ctx context.Context, q *query) *cacheEntry {
+// fleetLookup returns the fleet's entry of q, if any (and keeps a local
+// copy), and the version of the license's results it read.
+func (r *results) fleetLookup(ctx context.Context, q *query) fleetRead {
 	fctx, cancel := context.WithTimeout(ctx, fleetTimeout)
-	b, ok, err := r.fleet.GetResult(fctx, r.licenseDigest(q.key), requestDigest(q.fp, q.ents))
+	b, version, ok, err := r.fleet.GetResult(fctx, r.licenseDigest(q.key), requestDigest(q.fp, q.ents))
 	cancel()
-	if !r.fleetResult(ctx, FleetOpLookup, err) || !ok {
-		return nil
+	if !r.fleetResult(ctx, FleetOpLookup, err) {
+		return fleetRead{}
+	}
+	if !ok {
+		return fleetRead{version: version}
 	}
 	e := decodeEntry(b)
 	if e == nil {
-		return nil
+		return fleetRead{version: version}
 	}
 	if ttl := e.staleUntil.Sub(r.clock.Now()); ttl > 0 {
 		if e.v.License != nil && e.v.License.ID != "" && e.v.License.Key == q.key {
@@ -414,15 +462,18 @@ func (r *results) fleetLookup(ctx context.Context, q *query) *cacheEntry {
 		}
 		r.storeLocal(q.ck, e, ttl)
 	}
-	return e
+	return fleetRead{e: e, version: version}
 }
 
 // fleetShare makes this process the one of the fleet that asks the service
-// for q, or waits for the member that does and returns its result. release
-// must be called after the result is stored.
-func (r *results) fleetShare(ctx context.Context, q *query) (release func(), v *Validation) {
+// for q, or waits for the result of the member that does (v), for at most
+// fleetLockWait (gaveUp: ask without the lock); err reports that ctx ended
+// while it waited. The wait is measured in real time, as the lock's ttl
+// is (by Redis).
+func (r *results) fleetShare(ctx context.Context, q *query) (release func(), v *Validation, gaveUp bool, err error) {
 	key := r.licenseDigest(q.key) + "/" + requestDigest(q.fp, q.ents)
 	poll := fleetPoll
+	giveUp := time.Now().Add(fleetLockWait)
 	for {
 		fctx, cancel := context.WithTimeout(ctx, fleetTimeout)
 		rel, acquired, err := r.fleet.Acquire(fctx, key, fleetLockTTL)
@@ -432,16 +483,30 @@ func (r *results) fleetShare(ctx context.Context, q *query) (release func(), v *
 				rel = func() {}
 			}
 			// The last holder may have stored its result just before it
-			// let go: look once more before asking the service.
+			// let go: look once more before asking the service (and store
+			// the answer at the version read now).
 			if acquired {
-				if e := r.fleetLookup(ctx, q); e != nil {
+				fr := r.fleetLookup(ctx, q)
+				if e := fr.e; e != nil {
 					if now := r.clock.Now(); now.Before(e.freshUntil) {
 						rel()
-						return func() {}, e.answer(now, nil)
+						return func() {}, e.answer(now, nil), false, nil
 					}
 				}
+				if fr.version != "" {
+					q.fleetVersion = fr.version
+				}
 			}
-			return rel, nil
+			return rel, nil, false, nil
+		}
+		if !time.Now().Before(giveUp) {
+			// Held past a few of its ttls without a result: it may be no
+			// member's. Ask the service without the lock.
+			if !r.lockStuck.Swap(true) {
+				r.logger.Warn("licentric: another fleet member held a validation's in-flight lock for longer than expected; asking the service directly (logged once)",
+					"waited", fleetLockWait.String())
+			}
+			return func() {}, nil, true, nil
 		}
 		// Another member asks: wait for its result. If it gives up (its
 		// answer was an error, which is not shared) or crashes, its lock
@@ -450,13 +515,14 @@ func (r *results) fleetShare(ctx context.Context, q *query) (release func(), v *
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return func() {}, nil
+			return func() {}, nil, false, fmt.Errorf("%w: waiting for another fleet member's validation of this license: %w",
+				ErrUnavailable, context.Cause(ctx))
 		case <-t.C:
 		}
 		poll = min(poll*3/2, fleetPollMax)
-		if e := r.fleetLookup(ctx, q); e != nil {
+		if e := r.fleetLookup(ctx, q).e; e != nil {
 			if now := r.clock.Now(); now.Before(e.freshUntil) {
-				return func() {}, e.answer(now, nil)
+				return func() {}, e.answer(now, nil), false, nil
 			}
 		}
 	}

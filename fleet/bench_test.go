@@ -40,12 +40,12 @@ func benchFleet(b *testing.B, opts ...fleet.Option) (*fleet.Fleet, *redis.Client
 func BenchmarkGetResult(b *testing.B) {
 	f, _ := benchFleet(b)
 	ctx := context.Background()
-	if err := f.SetResult(ctx, "license-digest", "request-digest", benchValue, time.Hour); err != nil {
+	if err := put(ctx, f, "license-digest", "request-digest", benchValue, time.Hour); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		v, ok, err := f.GetResult(ctx, "license-digest", "request-digest")
+		v, _, ok, err := f.GetResult(ctx, "license-digest", "request-digest")
 		if err != nil || !ok {
 			b.Fatal(ok, err)
 		}
@@ -61,12 +61,12 @@ func BenchmarkGetResultContextDeadlines(b *testing.B) {
 	b.Cleanup(func() { _ = rdb.Close() })
 	f := newFleet(b, rdb, fleet.WithNamespace(namespace(b)))
 	ctx := context.Background()
-	if err := f.SetResult(ctx, "license-digest", "request-digest", benchValue, time.Hour); err != nil {
+	if err := put(ctx, f, "license-digest", "request-digest", benchValue, time.Hour); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		v, ok, err := f.GetResult(ctx, "license-digest", "request-digest")
+		v, _, ok, err := f.GetResult(ctx, "license-digest", "request-digest")
 		if err != nil || !ok {
 			b.Fatal(ok, err)
 		}
@@ -80,12 +80,12 @@ func BenchmarkGetResultGoroutine(b *testing.B) {
 	r := needRedis(b)
 	f := newFleet(b, otherClient{newRDB(b, r.Addr())}, fleet.WithNamespace(namespace(b)))
 	ctx := context.Background()
-	if err := f.SetResult(ctx, "license-digest", "request-digest", benchValue, time.Hour); err != nil {
+	if err := put(ctx, f, "license-digest", "request-digest", benchValue, time.Hour); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		v, ok, err := f.GetResult(ctx, "license-digest", "request-digest")
+		v, _, ok, err := f.GetResult(ctx, "license-digest", "request-digest")
 		if err != nil || !ok {
 			b.Fatal(ok, err)
 		}
@@ -98,11 +98,11 @@ func BenchmarkGetResultGoroutine(b *testing.B) {
 func BenchmarkRedisGet(b *testing.B) {
 	f, rdb := benchFleet(b)
 	ctx := context.Background()
-	if err := f.SetResult(ctx, "license-digest", "request-digest", benchValue, time.Hour); err != nil {
+	if err := put(ctx, f, "license-digest", "request-digest", benchValue, time.Hour); err != nil {
 		b.Fatal(err)
 	}
 	var sealed []byte
-	for _, k := range rdb.Keys(ctx, "lc:"+f.Namespace()+":r:*").Val() {
+	for _, k := range rdb.Keys(ctx, resultsPattern(f.Namespace())).Val() {
 		for _, v := range rdb.HGetAll(ctx, k).Val() {
 			sealed = []byte(v)
 		}

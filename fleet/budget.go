@@ -81,9 +81,10 @@ func (f *Fleet) TakeBudget(ctx context.Context, tier string, windowEnd time.Time
 	owed := f.takeDebt(key)
 	gone := ctx.Err() != nil // the caller gave up before asking: it sends nothing
 	var n int64
+	units := 1 + owed // fn may run on after a failure (see bounded), when owed changes
 	err := f.call(ctx, func(ctx context.Context) error {
 		var err error
-		n, err = takeBudget.Run(ctx, f.rdb, []string{key}, f.budgetLinger(windowEnd), 1+owed).Int64()
+		n, err = takeBudget.Run(ctx, f.rdb, []string{key}, f.budgetLinger(windowEnd), units).Int64()
 		return err
 	})
 	if err != nil {
@@ -177,6 +178,20 @@ func (f *Fleet) flushDebts(ctx context.Context) error {
 	return first
 }
 
+// acquireFlight takes the lock KEYS[1] with token ARGV[1] for ARGV[2] ms if
+// it is free, or if what holds it is no member's: a key without expiry
+// (members always set one) or with more than ARGV[3] ms left (more than
+// any member gives). It returns 1 when the lock is this holder's.
+var acquireFlight = redis.NewScript(`
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+local left = redis.call('PTTL', KEYS[1])
+if left == -1 or left > tonumber(ARGV[3]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+`)
+
 // extendFlight renews a lock's ttl only if it still holds this holder's
 // token.
 var extendFlight = redis.NewScript(`
@@ -193,7 +208,9 @@ return 0
 // (compare-and-expire), so a holder that waits long, for the rate budget's
 // next window or a slow service, keeps it, and the others keep waiting for
 // its result rather than asking too; a member that crashes, or is closed,
-// blocks no one past ttl. release deletes the lock if it still holds this
+// blocks no one past ttl. A lock no member set (one without expiry, or
+// with more than the longest ttl a member gives, written by someone else)
+// is taken over at once. release deletes the lock if it still holds this
 // member's token, so it is safe when another member holds the lock by now
 // and more than once; it runs under the Fleet's deadline and gives up
 // silently (the lock then ends with its ttl). A ttl <= 0 gives
@@ -211,7 +228,8 @@ func (f *Fleet) Acquire(ctx context.Context, key string, ttl time.Duration) (fun
 	var ok bool
 	err := f.call(ctx, func(ctx context.Context) error {
 		var err error
-		ok, err = f.rdb.SetNX(ctx, lock, token, ttl).Result()
+		n, err := acquireFlight.Run(ctx, f.rdb, []string{lock}, token, ttl.Milliseconds(), maxTTL.Milliseconds()).Int64()
+		ok = n == 1
 		return err
 	})
 	if err != nil {

@@ -389,7 +389,7 @@ func TestFleetRidesOutARedisCrash(t *testing.T) {
 		for resynced[i].next(t) != "" {
 		}
 		eventually(t, "the member rejoins", func() bool {
-			_, _, err := m.f.GetResult(t.Context(), "probe", "probe")
+			_, _, _, err := m.f.GetResult(t.Context(), "probe", "probe")
 			return err == nil
 		})
 	}
@@ -416,7 +416,7 @@ func TestFleetForgedResultCannotGrant(t *testing.T) {
 	v, err := a.c.Validate(ctx, good)
 	require.NoError(t, err)
 	require.True(t, v.Valid)
-	goodKeys := s.raw.Keys(ctx, "lc:"+s.ns+":r:*").Val()
+	goodKeys := s.raw.Keys(ctx, resultsPattern(s.ns)).Val()
 	require.Len(t, goodKeys, 1, "the valid result is shared")
 	goodFields := s.raw.HGetAll(ctx, goodKeys[0]).Val()
 	require.Len(t, goodFields, 1)
@@ -432,7 +432,7 @@ func TestFleetForgedResultCannotGrant(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, licentric.CodeSuspended, v.Code)
 	var badKey string
-	for _, k := range s.raw.Keys(ctx, "lc:"+s.ns+":r:*").Val() {
+	for _, k := range s.raw.Keys(ctx, resultsPattern(s.ns)).Val() {
 		if k != goodKeys[0] {
 			badKey = k
 		}

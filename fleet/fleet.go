@@ -47,6 +47,13 @@ const (
 	// maxPending bounds the invalidations remembered while Redis is
 	// unreachable; past it a full invalidation is sent on rejoin.
 	maxPending = 1024
+	// maxKilled bounds the tokens (generations and license epochs) a
+	// member remembers as invalidated; past it the oldest are forgotten.
+	maxKilled = 4096
+	// epochLinger is how long a license's epoch outlives the last result
+	// stored under it, at least: longer than any member takes from reading
+	// it (GetResult) to storing what it fetched meanwhile (SetResult).
+	epochLinger = time.Hour
 	// Backoff of the probes of an unreachable Redis.
 	minBackoff = 100 * time.Millisecond
 	// tripAfter is the failures in a row after which Redis is taken to be
@@ -81,7 +88,7 @@ var (
 
 var _ licentric.Fleet = (*Fleet)(nil)
 
-// Fleet shares validation results, the validation rate budget and
+// Fleet shares validation results, the rate budget of every tier and
 // in-flight validations among the clients of several processes through
 // Redis. It implements licentric.Fleet; install it with
 // licentric.WithFleet. Build it with New and stop it with Close. It is safe
@@ -89,7 +96,8 @@ var _ licentric.Fleet = (*Fleet)(nil)
 type Fleet struct {
 	rdb          redis.UniversalClient // commands (see dataClient)
 	sub          redis.UniversalClient // the subscription: the caller's client
-	ctxDeadlines bool                  // rdb stops at the Fleet's deadline by itself
+	ctxDeadlines bool                  // rdb stops at the context's deadline by itself
+	fixedTimeout bool                  // rdb stops at the Fleet's timeout by itself, not earlier
 	ns           string
 	timeout      time.Duration
 	replicas     int
@@ -103,9 +111,20 @@ type Fleet struct {
 	genKey  string // "lc:<ns>:gen"
 	channel string // "lc:<ns>:inv"
 
-	// gen is the namespace's generation: InvalidateAll moves it, and
-	// results live under the generation they were stored in.
-	gen atomic.Uint64
+	// gen is the namespace's generation, a random token (nil: not known
+	// yet, or just killed): InvalidateAll replaces it, and results live
+	// under the generation they were stored in. It is never one in killed.
+	gen atomic.Pointer[string]
+
+	// killed holds the generations and license epochs this member saw
+	// invalidated (its own invalidations and those it heard of), the
+	// latest maxKilled: an entry sealed under one of them is never
+	// accepted again, whatever Redis is made to hold (see GetResult).
+	kmu        sync.Mutex
+	killed     map[string]struct{}
+	killedRing []string
+	killedNext int
+	rolledBack atomic.Bool // a rolled-back token was logged
 
 	// Health of Redis (see enter).
 	fails    atomic.Int32 // Redis failures in a row
@@ -117,10 +136,12 @@ type Fleet struct {
 	backoff  time.Duration
 	tampered atomic.Bool // a forged entry was logged
 
-	// Invalidations that could not reach Redis, replayed on rejoin.
+	// Invalidations that could not reach Redis, sent before the next call
+	// that reaches it (or on rejoin).
 	pmu        sync.Mutex
-	pending    map[string]struct{}
+	pending    map[string]bool // license digest → recheck
 	pendingAll bool
+	unsent     atomic.Bool // pending or pendingAll
 
 	// Budget units taken on the local share while Redis failed, owed to
 	// their windows' counters (see TakeBudget).
@@ -130,7 +151,7 @@ type Fleet struct {
 
 	// Subscribers.
 	smu     sync.Mutex
-	subs    map[uint64]func(string)
+	subs    map[uint64]func(license string, recheck bool)
 	nextSub uint64
 
 	locks sync.WaitGroup // keepLock goroutines
@@ -207,7 +228,9 @@ func WithReplicas(n int) Option {
 // so itself, through a WithTimeout clone sharing its pools; a Cluster
 // client does with ContextTimeoutEnabled set. Any other client costs a
 // goroutine handoff per call (about 20 µs of a 30 µs loopback round trip
-// on a small machine).
+// on a small machine), as does a call whose context's deadline comes
+// before the Fleet's timeout on a client without ContextTimeoutEnabled:
+// every call returns by the earlier of the two.
 func WithTimeout(d time.Duration) Option {
 	return func(c *config) error {
 		if d <= 0 {
@@ -285,18 +308,19 @@ func New(rdb redis.UniversalClient, opts ...Option) (*Fleet, error) {
 		keys:     k,
 		prefix:   "lc:" + cfg.ns + ":",
 		backoff:  minBackoff,
-		pending:  make(map[string]struct{}),
+		pending:  make(map[string]bool),
 		debts:    make(map[string]debt),
-		subs:     make(map[uint64]func(string)),
+		killed:   make(map[string]struct{}),
+		subs:     make(map[uint64]func(string, bool)),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}
-	f.rdb, f.ctxDeadlines = dataClient(rdb, f.timeout)
+	f.rdb, f.ctxDeadlines, f.fixedTimeout = dataClient(rdb, f.timeout)
 	_, _ = rand.Read(f.member[:])
 	f.genKey = f.prefix + "gen"
 	f.channel = f.prefix + "inv"
 
-	if err := f.bounded(context.Background(), f.readGen); err != nil {
+	if err := f.bounded(context.Background(), f.syncGen); err != nil {
 		f.markDown(err)
 	}
 
@@ -359,7 +383,8 @@ func (f *Fleet) String() string {
 func (f *Fleet) GoString() string { return f.String() }
 
 // LocalShare returns max(1, limit/n) for the n of WithReplicas: the
-// validations a minute one member may send while Redis is unreachable. A
+// requests of a tier (of limit a minute) one member may send a minute
+// while Redis is unreachable. A
 // limit <= 0 (no limit) is returned as it is.
 func (f *Fleet) LocalShare(limit int) int {
 	if limit <= 0 {

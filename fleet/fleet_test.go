@@ -58,12 +58,12 @@ func TestNewWithRedisDownStillWorks(t *testing.T) {
 	p.Cut()
 	f := newFleet(t, newRDB(t, p.Addr()), fleet.WithNamespace(namespace(t)))
 	require.False(t, f.Healthy())
-	_, ok, err := f.GetResult(t.Context(), "lic", "req")
+	_, _, ok, err := f.GetResult(t.Context(), "lic", "req")
 	require.Error(t, err)
 	require.False(t, ok)
 	p.Restore()
 	eventually(t, "the fleet joins", func() bool {
-		_, _, err := f.GetResult(t.Context(), "lic", "req")
+		_, _, _, err := f.GetResult(t.Context(), "lic", "req")
 		return err == nil
 	})
 	require.True(t, f.Healthy())
@@ -88,23 +88,23 @@ func TestResultsAreShared(t *testing.T) {
 	other := newFleet(t, newRDB(t, r.Addr()), fleet.WithNamespace(ns+"x"))
 	ctx := t.Context()
 
-	require.NoError(t, a.SetResult(ctx, "lic-1", "req-1", []byte("result one"), time.Minute))
-	v, ok, err := b.GetResult(ctx, "lic-1", "req-1")
+	require.NoError(t, put(ctx, a, "lic-1", "req-1", []byte("result one"), time.Minute))
+	v, _, ok, err := b.GetResult(ctx, "lic-1", "req-1")
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, "result one", string(v))
 
 	for _, miss := range [][2]string{{"lic-1", "req-2"}, {"lic-2", "req-1"}} {
-		_, ok, err := b.GetResult(ctx, miss[0], miss[1])
+		_, _, ok, err := b.GetResult(ctx, miss[0], miss[1])
 		require.NoError(t, err)
 		require.False(t, ok, "%v", miss)
 	}
-	_, ok, err = other.GetResult(ctx, "lic-1", "req-1")
+	_, _, ok, err = other.GetResult(ctx, "lic-1", "req-1")
 	require.NoError(t, err)
 	require.False(t, ok, "another namespace sees nothing")
 
-	require.NoError(t, b.SetResult(ctx, "lic-1", "req-1", []byte("result two"), time.Minute))
-	v, ok, err = a.GetResult(ctx, "lic-1", "req-1")
+	require.NoError(t, put(ctx, b, "lic-1", "req-1", []byte("result two"), time.Minute))
+	v, _, ok, err = a.GetResult(ctx, "lic-1", "req-1")
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, "result two", string(v))
@@ -113,13 +113,13 @@ func TestResultsAreShared(t *testing.T) {
 func TestResultArgumentsChecked(t *testing.T) {
 	r := needRedis(t)
 	f := newFleet(t, newRDB(t, r.Addr()), fleet.WithNamespace(namespace(t)))
-	require.ErrorIs(t, f.SetResult(t.Context(), "l", "r", []byte("v"), 0), fleet.ErrInvalidArgument)
-	require.ErrorIs(t, f.SetResult(t.Context(), "l", "r", make([]byte, fleet.MaxValueLen+1), time.Minute), fleet.ErrInvalidArgument)
+	require.ErrorIs(t, put(t.Context(), f, "l", "r", []byte("v"), 0), fleet.ErrInvalidArgument)
+	require.ErrorIs(t, put(t.Context(), f, "l", "r", make([]byte, fleet.MaxValueLen+1), time.Minute), fleet.ErrInvalidArgument)
 	_, _, err := f.Acquire(t.Context(), "k", 0)
 	require.ErrorIs(t, err, fleet.ErrInvalidArgument)
 	_, err = f.TakeBudget(t.Context(), "bad tier", start, 60)
 	require.ErrorIs(t, err, fleet.ErrInvalidArgument)
-	require.ErrorIs(t, f.InvalidateLicense(t.Context(), strings.Repeat("x", 2000)), fleet.ErrInvalidArgument)
+	require.ErrorIs(t, f.InvalidateLicense(t.Context(), strings.Repeat("x", 2000), true), fleet.ErrInvalidArgument)
 	require.True(t, f.Healthy(), "bad arguments are not Redis failures")
 }
 
@@ -131,20 +131,20 @@ func TestResultNeverServedPastItsTTL(t *testing.T) {
 	ns := namespace(t)
 	f := newFleet(t, newRDB(t, r.Addr()), fleet.WithNamespace(ns), fleet.WithClock(clk))
 	ctx := t.Context()
-	require.NoError(t, f.SetResult(ctx, "lic", "req", []byte("v"), time.Minute))
+	require.NoError(t, put(ctx, f, "lic", "req", []byte("v"), time.Minute))
 	clk.Advance(time.Minute - time.Millisecond)
-	_, ok, err := f.GetResult(ctx, "lic", "req")
+	_, _, ok, err := f.GetResult(ctx, "lic", "req")
 	require.NoError(t, err)
 	require.True(t, ok)
 	clk.Advance(time.Millisecond)
-	_, ok, err = f.GetResult(ctx, "lic", "req")
+	_, _, ok, err = f.GetResult(ctx, "lic", "req")
 	require.NoError(t, err)
 	require.False(t, ok)
 
 	// Someone with access to Redis makes the entry live forever: the sealed
 	// expiry still ends it.
 	raw := newRDB(t, r.Addr())
-	keys, err := raw.Keys(ctx, "lc:"+ns+":r:*").Result()
+	keys, err := raw.Keys(ctx, resultsPattern(ns)).Result()
 	require.NoError(t, err)
 	require.Len(t, keys, 1)
 	pttl, err := raw.PTTL(ctx, keys[0]).Result()
@@ -152,7 +152,7 @@ func TestResultNeverServedPastItsTTL(t *testing.T) {
 	require.Greater(t, pttl, time.Duration(0))
 	require.LessOrEqual(t, pttl, time.Minute)
 	require.NoError(t, raw.Persist(ctx, keys[0]).Err())
-	_, ok, err = f.GetResult(ctx, "lic", "req")
+	_, _, ok, err = f.GetResult(ctx, "lic", "req")
 	require.NoError(t, err)
 	require.False(t, ok)
 }
@@ -172,7 +172,7 @@ func TestRedisHoldsNoLicenseInClear(t *testing.T) {
 
 	f := newFleet(t, rdb, fleet.WithNamespace(ns))
 	const license, request, payload = "LICENSE-DIGEST-abc123", "REQUEST-DIGEST-def456", "PAYLOAD-VALID-true"
-	require.NoError(t, f.SetResult(ctx, license, request, []byte(payload), time.Minute))
+	require.NoError(t, put(ctx, f, license, request, []byte(payload), time.Minute))
 	release, ok, err := f.Acquire(ctx, license+"/"+request, time.Minute)
 	require.NoError(t, err)
 	require.True(t, ok)
@@ -183,7 +183,7 @@ func TestRedisHoldsNoLicenseInClear(t *testing.T) {
 	var dump bytes.Buffer
 	keys, err := raw.Keys(ctx, "*"+ns+"*").Result()
 	require.NoError(t, err)
-	require.Len(t, keys, 3, "a result, a lock and a budget counter: %v", keys)
+	require.Len(t, keys, 5, "the generation, a license's epoch and results, a lock and a budget counter: %v", keys)
 	for _, k := range keys {
 		dump.WriteString(k + "\n")
 		switch raw.Type(ctx, k).Val() {
@@ -195,7 +195,7 @@ func TestRedisHoldsNoLicenseInClear(t *testing.T) {
 			dump.WriteString(raw.Get(ctx, k).Val() + "\n")
 		}
 	}
-	require.NoError(t, f.InvalidateLicense(ctx, license))
+	require.NoError(t, f.InvalidateLicense(ctx, license, true))
 	msg, err := sub.ReceiveMessage(ctx)
 	require.NoError(t, err)
 	dump.WriteString(msg.Payload)
@@ -219,13 +219,13 @@ func TestForgedEntriesAreIgnored(t *testing.T) {
 	ctx := t.Context()
 
 	// The victim's entry, and where it lives.
-	require.NoError(t, f.SetResult(ctx, "victim", "req", []byte(`{"valid":false}`), time.Minute))
+	require.NoError(t, put(ctx, f, "victim", "req", []byte(`{"valid":false}`), time.Minute))
 	victimKey := onlyKey(t, raw, ns, nil)
 	field := onlyField(t, raw, victimKey)
-	require.NoError(t, f.SetResult(ctx, "granted", "req", []byte(`{"valid":true}`), time.Minute))
+	require.NoError(t, put(ctx, f, "granted", "req", []byte(`{"valid":true}`), time.Minute))
 	grantedKey := onlyKey(t, raw, ns, []string{victimKey})
 	moved := raw.HGet(ctx, grantedKey, onlyField(t, raw, grantedKey)).Val()
-	require.NoError(t, f.SetResult(ctx, "victim", "other-req", []byte(`{"valid":true}`), time.Minute))
+	require.NoError(t, put(ctx, f, "victim", "other-req", []byte(`{"valid":true}`), time.Minute))
 	var otherField string
 	for k := range raw.HGetAll(ctx, victimKey).Val() {
 		if k != field {
@@ -234,9 +234,9 @@ func TestForgedEntriesAreIgnored(t *testing.T) {
 	}
 	require.NotEmpty(t, otherField)
 	// The attacker's own fleet, under another secret, seals a grant.
-	require.NoError(t, evil.SetResult(ctx, "victim", "req", []byte(`{"valid":true}`), time.Minute))
+	require.NoError(t, put(ctx, evil, "victim", "req", []byte(`{"valid":true}`), time.Minute))
 	evilValue := ""
-	for _, k := range raw.Keys(ctx, "lc:"+ns+":r:*").Val() {
+	for _, k := range raw.Keys(ctx, resultsPattern(ns)).Val() {
 		if k != victimKey && k != grantedKey {
 			for _, v := range raw.HGetAll(ctx, k).Val() {
 				evilValue = v
@@ -259,13 +259,13 @@ func TestForgedEntriesAreIgnored(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			require.NoError(t, raw.HSet(ctx, victimKey, field, forged).Err())
-			v, ok, err := f.GetResult(ctx, "victim", "req")
+			v, _, ok, err := f.GetResult(ctx, "victim", "req")
 			require.NoError(t, err)
 			require.False(t, ok, "served %q", v)
 		})
 	}
 	require.NoError(t, raw.HSet(ctx, victimKey, field, genuine).Err())
-	v, ok, err := f.GetResult(ctx, "victim", "req")
+	v, _, ok, err := f.GetResult(ctx, "victim", "req")
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, `{"valid":false}`, string(v))
@@ -273,11 +273,11 @@ func TestForgedEntriesAreIgnored(t *testing.T) {
 	// Not a hash at all: a miss (an error of the server's answer, not an
 	// outage), and the next store replaces it.
 	require.NoError(t, raw.Set(ctx, victimKey, "junk", 0).Err())
-	_, ok, _ = f.GetResult(ctx, "victim", "req")
+	_, _, ok, _ = f.GetResult(ctx, "victim", "req")
 	require.False(t, ok)
 	require.True(t, f.Healthy())
-	require.NoError(t, f.SetResult(ctx, "victim", "req", []byte("again"), time.Minute))
-	v, ok, err = f.GetResult(ctx, "victim", "req")
+	require.NoError(t, put(ctx, f, "victim", "req", []byte("again"), time.Minute))
+	v, _, ok, err = f.GetResult(ctx, "victim", "req")
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, "again", string(v))
@@ -306,7 +306,7 @@ func (s *syncWriter) String() string {
 func onlyKey(t *testing.T, raw *redis.Client, ns string, except []string) string {
 	t.Helper()
 	var found []string
-	for _, k := range raw.Keys(t.Context(), "lc:"+ns+":r:*").Val() {
+	for _, k := range raw.Keys(t.Context(), resultsPattern(ns)).Val() {
 		if !contains(except, k) {
 			found = append(found, k)
 		}
@@ -333,13 +333,15 @@ func contains(list []string, s string) bool {
 
 // subscriber records what Subscribe delivers.
 type subscriber struct {
-	ch chan string
+	ch       chan string
+	rechecks chan bool // each delivery's recheck, in order
 }
 
 func subscribe(t *testing.T, f *fleet.Fleet) *subscriber {
-	s := &subscriber{ch: make(chan string, 100)}
-	stop := f.Subscribe(func(l string) {
+	s := &subscriber{ch: make(chan string, 100), rechecks: make(chan bool, 100)}
+	stop := f.Subscribe(func(l string, recheck bool) {
 		if l != joinProbe { // late echoes of joined
+			s.rechecks <- recheck
 			s.ch <- l
 		}
 	})
@@ -352,10 +354,24 @@ func (s *subscriber) next(t *testing.T) string {
 	t.Helper()
 	select {
 	case l := <-s.ch:
+		<-s.rechecks
 		return l
 	case <-time.After(10 * time.Second):
 		t.Fatal("no invalidation delivered within 10 s")
 		return ""
+	}
+}
+
+// nextRecheck returns the next delivery and its recheck, failing after
+// 10 s.
+func (s *subscriber) nextRecheck(t *testing.T) (string, bool) {
+	t.Helper()
+	select {
+	case l := <-s.ch:
+		return l, <-s.rechecks
+	case <-time.After(10 * time.Second):
+		t.Fatal("no invalidation delivered within 10 s")
+		return "", false
 	}
 }
 
@@ -375,7 +391,7 @@ const joinProbe = "join-probe"
 func joined(t *testing.T, f, other *fleet.Fleet) {
 	t.Helper()
 	s := &subscriber{ch: make(chan string, 100)}
-	stop := f.Subscribe(func(l string) {
+	stop := f.Subscribe(func(l string, _ bool) {
 		select {
 		case s.ch <- l:
 		default:
@@ -383,7 +399,7 @@ func joined(t *testing.T, f, other *fleet.Fleet) {
 	})
 	defer stop()
 	eventually(t, "the subscription is up", func() bool {
-		require.NoError(t, other.InvalidateLicense(t.Context(), joinProbe))
+		require.NoError(t, other.InvalidateLicense(t.Context(), joinProbe, true))
 		select {
 		case <-s.ch:
 			return true
@@ -404,24 +420,63 @@ func TestInvalidateLicenseDropsItForTheFleet(t *testing.T) {
 	ctx := t.Context()
 	for _, l := range []string{"lic-1", "lic-2"} {
 		for _, req := range []string{"req-1", "req-2"} {
-			require.NoError(t, a.SetResult(ctx, l, req, []byte(l+req), time.Minute))
+			require.NoError(t, put(ctx, a, l, req, []byte(l+req), time.Minute))
 		}
 	}
 
-	require.NoError(t, b.InvalidateLicense(ctx, "lic-1"))
+	require.NoError(t, b.InvalidateLicense(ctx, "lic-1", true))
 	require.Equal(t, "lic-1", sb.next(t), "the member's own subscribers, at once")
 	require.Equal(t, "lic-1", sa.next(t), "the other member's subscribers")
 	sa.none(t)
 	sb.none(t)
 	for _, req := range []string{"req-1", "req-2"} {
-		_, ok, err := a.GetResult(ctx, "lic-1", req)
+		_, _, ok, err := a.GetResult(ctx, "lic-1", req)
 		require.NoError(t, err)
 		require.False(t, ok)
-		v, ok, err := a.GetResult(ctx, "lic-2", req)
+		v, _, ok, err := a.GetResult(ctx, "lic-2", req)
 		require.NoError(t, err)
 		require.True(t, ok)
 		require.Equal(t, "lic-2"+req, string(v))
 	}
+}
+
+// An invalidation tells every member whether the license itself may have
+// changed (recheck: a guard asks again) or only its results went stale (a
+// machine's activity), locally and through Redis, also when it was sent
+// late; InvalidateAll always says recheck.
+func TestInvalidationsCarryRecheck(t *testing.T) {
+	r := needRedis(t)
+	ns := namespace(t)
+	a := newFleet(t, newRDB(t, r.Addr()), fleet.WithNamespace(ns))
+	b := newFleet(t, newRDB(t, r.Addr()), fleet.WithNamespace(ns))
+	joined(t, a, b)
+	sa, sb := subscribe(t, a), subscribe(t, b)
+	ctx := t.Context()
+	for _, recheck := range []bool{true, false, true} {
+		require.NoError(t, b.InvalidateLicense(ctx, "lic", recheck))
+		for name, s := range map[string]*subscriber{"own": sb, "other": sa} {
+			l, got := s.nextRecheck(t)
+			assert.Equal(t, "lic", l, name)
+			assert.Equal(t, recheck, got, "%s member, sent with recheck %v", name, recheck)
+		}
+	}
+	require.NoError(t, b.InvalidateAll(ctx))
+	for _, s := range []*subscriber{sb, sa} {
+		l, got := s.nextRecheck(t)
+		assert.Equal(t, "", l)
+		assert.True(t, got)
+	}
+
+	// Sent when Redis answers again: the recheck is kept.
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	require.Error(t, b.InvalidateLicense(gone, "late", false))
+	_, _ = sb.nextRecheck(t)
+	_, _, _, err := b.GetResult(ctx, "other", "req") // sends it first
+	require.NoError(t, err)
+	l, got := sa.nextRecheck(t)
+	assert.Equal(t, "late", l)
+	assert.False(t, got)
 }
 
 func TestInvalidateAllDropsEverything(t *testing.T) {
@@ -432,29 +487,29 @@ func TestInvalidateAllDropsEverything(t *testing.T) {
 	joined(t, a, b)
 	sa, sb := subscribe(t, a), subscribe(t, b)
 	ctx := t.Context()
-	require.NoError(t, a.SetResult(ctx, "lic-1", "req", []byte("1"), time.Minute))
-	require.NoError(t, a.SetResult(ctx, "lic-2", "req", []byte("2"), time.Minute))
+	require.NoError(t, put(ctx, a, "lic-1", "req", []byte("1"), time.Minute))
+	require.NoError(t, put(ctx, a, "lic-2", "req", []byte("2"), time.Minute))
 
 	require.NoError(t, b.InvalidateAll(ctx))
 	require.Equal(t, "", sb.next(t))
 	require.Equal(t, "", sa.next(t))
 	for _, f := range []*fleet.Fleet{a, b} {
 		for _, l := range []string{"lic-1", "lic-2"} {
-			_, ok, err := f.GetResult(ctx, l, "req")
+			_, _, ok, err := f.GetResult(ctx, l, "req")
 			require.NoError(t, err)
 			require.False(t, ok)
 		}
 	}
 	// Results stored afterwards, by either member, are shared again.
-	require.NoError(t, a.SetResult(ctx, "lic-1", "req", []byte("new"), time.Minute))
-	v, ok, err := b.GetResult(ctx, "lic-1", "req")
+	require.NoError(t, put(ctx, a, "lic-1", "req", []byte("new"), time.Minute))
+	v, _, ok, err := b.GetResult(ctx, "lic-1", "req")
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, "new", string(v))
 
 	// A member that joins later starts in the new generation.
 	c := newFleet(t, newRDB(t, r.Addr()), fleet.WithNamespace(ns))
-	v, ok, err = c.GetResult(ctx, "lic-1", "req")
+	v, _, ok, err = c.GetResult(ctx, "lic-1", "req")
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, "new", string(v))
@@ -464,12 +519,12 @@ func TestSubscribeStop(t *testing.T) {
 	r := needRedis(t)
 	f := newFleet(t, newRDB(t, r.Addr()), fleet.WithNamespace(namespace(t)))
 	var n atomic.Int32
-	stop := f.Subscribe(func(string) { n.Add(1) })
-	require.NoError(t, f.InvalidateLicense(t.Context(), "l"))
+	stop := f.Subscribe(func(string, bool) { n.Add(1) })
+	require.NoError(t, f.InvalidateLicense(t.Context(), "l", true))
 	require.Equal(t, int32(1), n.Load())
 	stop()
 	stop()
-	require.NoError(t, f.InvalidateLicense(t.Context(), "l"))
+	require.NoError(t, f.InvalidateLicense(t.Context(), "l", true))
 	require.Equal(t, int32(1), n.Load())
 	f.Subscribe(nil)() // a nil fn is a no-op
 }
@@ -550,7 +605,7 @@ func TestBudgetTakenWhileDownIsChargedOnRejoin(t *testing.T) {
 
 	p.Restore()
 	eventually(t, "the cut member rejoins", func() bool {
-		_, _, err := cut.GetResult(ctx, "probe", "probe")
+		_, _, _, err := cut.GetResult(ctx, "probe", "probe")
 		return err == nil
 	})
 	require.Equal(t, 55, grantedOf70(t, peer, windowEnd), "the 5 units sent on the local share were charged")
@@ -674,18 +729,18 @@ func TestUnreachableRedisFailsFastAndRejoins(t *testing.T) {
 	joined(t, peer, cut)
 	sPeer, sCut := subscribe(t, peer), subscribe(t, cut)
 	ctx := t.Context()
-	require.NoError(t, peer.SetResult(ctx, "lic", "req", []byte("v"), time.Minute))
+	require.NoError(t, put(ctx, peer, "lic", "req", []byte("v"), time.Minute))
 
 	p.Cut()
 	for range 3 { // three failures in a row
 		require.True(t, cut.Healthy())
-		_, ok, err := cut.GetResult(ctx, "lic", "req")
+		_, _, ok, err := cut.GetResult(ctx, "lic", "req")
 		require.Error(t, err)
 		require.False(t, ok)
 	}
 	require.False(t, cut.Healthy())
 	for range 100 {
-		_, _, err := cut.GetResult(ctx, "lic", "req")
+		_, _, _, err := cut.GetResult(ctx, "lic", "req")
 		require.Error(t, err)
 		ok, err := cut.TakeBudget(ctx, "VALIDATION", start, 60)
 		require.Error(t, err)
@@ -694,11 +749,11 @@ func TestUnreachableRedisFailsFastAndRejoins(t *testing.T) {
 		require.Error(t, err)
 		require.False(t, ok)
 		release()
-		require.Error(t, cut.SetResult(ctx, "l", "r", []byte("v"), time.Minute))
+		require.Error(t, put(ctx, cut, "l", "r", []byte("v"), time.Minute))
 	}
-	require.Error(t, cut.InvalidateLicense(ctx, "lic"))
+	require.Error(t, cut.InvalidateLicense(ctx, "lic", true))
 	require.Equal(t, "lic", sCut.next(t), "local subscribers are told even when Redis is not")
-	_, ok, err := peer.GetResult(ctx, "lic", "req")
+	_, _, ok, err := peer.GetResult(ctx, "lic", "req")
 	require.NoError(t, err)
 	require.True(t, ok, "Redis was not told yet")
 
@@ -708,7 +763,7 @@ func TestUnreachableRedisFailsFastAndRejoins(t *testing.T) {
 		return err == nil
 	})
 	require.True(t, cut.Healthy())
-	_, ok, err = peer.GetResult(ctx, "lic", "req")
+	_, _, ok, err = peer.GetResult(ctx, "lic", "req")
 	require.NoError(t, err)
 	require.False(t, ok, "the invalidation was replayed on rejoin")
 	require.Equal(t, "lic", sPeer.next(t))
@@ -740,10 +795,10 @@ func TestHungRedisTimesOut(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			p := newProxy(t, r.Addr())
 			f := newFleet(t, client(p.Addr()), fleet.WithNamespace(namespace(t)), fleet.WithTimeout(50*time.Millisecond))
-			require.NoError(t, f.SetResult(t.Context(), "l", "r", []byte("v"), time.Minute))
+			require.NoError(t, put(t.Context(), f, "l", "r", []byte("v"), time.Minute))
 			p.Hang()
 			for range 3 {
-				_, ok, err := f.GetResult(t.Context(), "l", "r")
+				_, _, ok, err := f.GetResult(t.Context(), "l", "r")
 				require.Error(t, err)
 				require.False(t, ok)
 			}
@@ -773,18 +828,18 @@ func TestRedisRestartResyncs(t *testing.T) {
 	require.Equal(t, "", sb.next(t))
 
 	r.Kill()
-	_, _, err := a.GetResult(ctx, "l", "r")
+	_, _, _, err := a.GetResult(ctx, "l", "r")
 	require.Error(t, err)
 	require.NoError(t, r.Start())
 	require.Equal(t, "", sa.next(t), "told to drop everything after the break")
 	require.Equal(t, "", sb.next(t), "told to drop everything after the break")
 	eventually(t, "both members rejoin", func() bool {
-		_, _, ea := a.GetResult(ctx, "l", "r")
-		_, _, eb := b.GetResult(ctx, "l", "r")
+		_, _, _, ea := a.GetResult(ctx, "l", "r")
+		_, _, _, eb := b.GetResult(ctx, "l", "r")
 		return ea == nil && eb == nil
 	})
-	require.NoError(t, b.SetResult(ctx, "l", "r", []byte("after"), time.Minute))
-	v, ok, err := a.GetResult(ctx, "l", "r")
+	require.NoError(t, put(ctx, b, "l", "r", []byte("after"), time.Minute))
+	v, _, ok, err := a.GetResult(ctx, "l", "r")
 	require.NoError(t, err)
 	require.True(t, ok, "both members use the generation Redis holds now")
 	require.Equal(t, "after", string(v))
@@ -796,9 +851,9 @@ func TestClosedFleet(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
 	require.NoError(t, f.Close())
-	_, _, err = f.GetResult(t.Context(), "l", "r")
+	_, _, _, err = f.GetResult(t.Context(), "l", "r")
 	require.ErrorIs(t, err, fleet.ErrClosed)
-	require.ErrorIs(t, f.SetResult(t.Context(), "l", "r", []byte("v"), time.Minute), fleet.ErrClosed)
+	require.ErrorIs(t, put(t.Context(), f, "l", "r", []byte("v"), time.Minute), fleet.ErrClosed)
 	require.ErrorIs(t, f.InvalidateAll(t.Context()), fleet.ErrClosed)
 	_, err = f.TakeBudget(t.Context(), "VALIDATION", start, 1)
 	require.ErrorIs(t, err, fleet.ErrClosed)
@@ -822,9 +877,9 @@ func TestCloseLeaksNoGoroutine(t *testing.T) {
 		rdb := redis.NewClient(&redis.Options{Addr: r.Addr()})
 		f, err := fleet.New(rdb, fleet.WithSecret(testSecret), fleet.WithNamespace(ns))
 		require.NoError(t, err)
-		require.NoError(t, f.SetResult(t.Context(), "l", "r", []byte("v"), time.Minute))
-		f.Subscribe(func(string) {})
-		require.NoError(t, f.InvalidateLicense(t.Context(), "l"))
+		require.NoError(t, put(t.Context(), f, "l", "r", []byte("v"), time.Minute))
+		f.Subscribe(func(string, bool) {})
+		require.NoError(t, f.InvalidateLicense(t.Context(), "l", true))
 		require.NoError(t, f.Close())
 		require.NoError(t, rdb.Close())
 	}
@@ -864,7 +919,7 @@ func TestBudgetDebtSurvivesAClockAhead(t *testing.T) {
 	}
 	p.Restore()
 	eventually(t, "the cut member rejoins", func() bool {
-		_, _, err := cut.GetResult(ctx, "probe", "probe")
+		_, _, _, err := cut.GetResult(ctx, "probe", "probe")
 		return err == nil
 	})
 	require.Equal(t, 55, grantedOf70(t, peer, windowEnd), "the 5 units sent on the local share were charged")

@@ -22,30 +22,34 @@ func fuzzKeys(tb testing.TB) *keys {
 
 func FuzzOpenValue(f *testing.F) {
 	k := fuzzKeys(f)
-	const key, field = "lc:fuzz:r:0:abc", "def"
+	const key, field, epoch = "lc:fuzz:{abc}:r:AAAAAAAAAAAAAAAAAAAAAA", "def", "BBBBBBBBBBBBBBBBBBBBBB"
 	expires := time.UnixMilli(1_800_000_000_000)
-	good := k.sealValue(key, field, expires, []byte(`{"valid":true}`))
+	good := k.sealValue(key, field, epoch, expires, []byte(`{"valid":true}`))
 	f.Add(good)
 	f.Add(good[:len(good)-1])
 	f.Add(good[:sealOverhead])
-	f.Add(k.sealValue(key, field, expires, nil))
-	f.Add(k.sealValue(key, "other", expires, []byte("moved")))
+	f.Add(k.sealValue(key, field, epoch, expires, nil))
+	f.Add(k.sealValue(key, "other", epoch, expires, []byte("moved")))
+	f.Add(k.sealValue(key, field, "CCCCCCCCCCCCCCCCCCCCCC", expires, []byte("an earlier epoch")))
 	f.Add([]byte{})
 	f.Add([]byte{sealVersion})
 	f.Add(bytes.Repeat([]byte{0xff}, 100))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		payload, exp, err := k.openValue(key, field, data)
+		payload, exp, err := k.openValue(key, field, epoch, data)
 		if err != nil {
 			if payload != nil {
 				t.Fatal("payload with an error")
 			}
 			return
 		}
-		// Only what was sealed for this key and field opens.
-		again := k.sealValue(key, field, exp, payload)
-		p2, e2, err := k.openValue(key, field, again)
+		// Only what was sealed for this key, field and epoch opens.
+		again := k.sealValue(key, field, epoch, exp, payload)
+		p2, e2, err := k.openValue(key, field, epoch, again)
 		if err != nil || !bytes.Equal(p2, payload) || !e2.Equal(exp) {
 			t.Fatalf("round trip: %v", err)
+		}
+		if _, _, err := k.openValue(key, field, "CCCCCCCCCCCCCCCCCCCCCC", data); err == nil {
+			t.Fatal("opened under another epoch")
 		}
 	})
 }
@@ -53,11 +57,16 @@ func FuzzOpenValue(f *testing.F) {
 func FuzzOpenMessage(f *testing.F) {
 	k := fuzzKeys(f)
 	const channel = "lc:fuzz:inv"
+	token := newToken()
 	f.Add(k.sealMessage(channel, message{license: "digest"}))
-	f.Add(k.sealMessage(channel, message{all: true, gen: 7}))
+	f.Add(k.sealMessage(channel, message{license: "digest", killed: token}))
+	f.Add(k.sealMessage(channel, message{license: "digest", killed: token, recheck: true}))
+	f.Add(k.sealMessage(channel, message{all: true, killed: token}))
+	f.Add(k.sealMessage(channel, message{all: true}))
 	f.Add(k.sealMessage("lc:other:inv", message{license: "digest"}))
 	f.Add(k.seal([]byte(adMessage+channel), []byte("Xshort")))
 	f.Add(k.seal([]byte(adMessage+channel), append([]byte{kindAll}, make([]byte, messageHead)...)))
+	f.Add(k.seal([]byte(adMessage+channel), append(append([]byte{kindLicense}, make([]byte, 16)...), 30, 'a')))
 	f.Add([]byte{})
 	f.Add(bytes.Repeat([]byte{1}, sealOverhead+messageHead))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -70,6 +79,9 @@ func FuzzOpenMessage(f *testing.F) {
 		}
 		if len(m.license) > maxLicenseLen {
 			t.Fatal("license over the cap")
+		}
+		if m.killed != "" && !validToken(m.killed) {
+			t.Fatal("killed is not a token")
 		}
 		got, err := k.openMessage(channel, k.sealMessage(channel, m))
 		if err != nil || got != m {

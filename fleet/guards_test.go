@@ -167,3 +167,23 @@ func BenchmarkInvalidationToGuards(b *testing.B) {
 		})
 	}
 }
+
+// A heartbeat of one replica's machine drops the license's results for
+// the fleet but wakes no replica's guard (the fleet carries recheck =
+// false); a suspension's InvalidateLicense after it wakes each guard once.
+func TestGuardsOfEveryReplicaSleepThroughAHeartbeat(t *testing.T) {
+	s := newReplicaSet(t, 3, 3)
+	require.Equal(t, 3, s.allowed())
+	validations := func() int { return s.srv.CountRequests(http.MethodPost, validatePath) }
+	before := validations()
+
+	_, err := s.clients[0].Heartbeat(t.Context(), s.fx.License.Key, s.starts[0].Machine.ID)
+	require.NoError(t, err)
+	// Published after the heartbeat's invalidation, on the same channel:
+	// every replica hears it after that one.
+	_, err = s.srv.SetLicenseStatus(s.fx.Env, s.fx.License.ID, "suspend")
+	require.NoError(t, err)
+	s.clients[0].InvalidateLicense(s.fx.License.Key)
+	eventually(t, "every replica denied", func() bool { return s.allowed() == 0 })
+	assert.Equal(t, before+len(s.guards), validations(), "one recheck per guard, for the suspension only")
+}

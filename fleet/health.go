@@ -4,34 +4,36 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// dataClient returns the client the Fleet sends its commands through, and
-// whether that client bounds each call by the Fleet's deadline itself.
-// go-redis sets socket deadlines from its ReadTimeout and WriteTimeout
-// (seconds by default), not from the context, unless ContextTimeoutEnabled
-// is set; pool waits, dials and retries do honour the context. A
-// *redis.Client (also a Sentinel failover client) gives a WithTimeout
-// clone: the same connection pools and hooks, with the Fleet's timeout on
-// each read and write. A Cluster client with ContextTimeoutEnabled is used
-// as it is. Any other client gets no help: call runs each command on a
-// goroutine of its own that the caller leaves at the deadline.
-func dataClient(rdb redis.UniversalClient, timeout time.Duration) (redis.UniversalClient, bool) {
+// dataClient returns the client the Fleet sends its commands through, how
+// it bounds each call: by the context's deadline (ctxDeadlines), or by the
+// Fleet's timeout alone (fixed), or not at all (neither). go-redis sets
+// socket deadlines from its ReadTimeout and WriteTimeout (seconds by
+// default), not from the context, unless ContextTimeoutEnabled is set;
+// pool waits, dials and retries do honour the context. A client with
+// ContextTimeoutEnabled (a *redis.Client or a Cluster client) is used as
+// it is. Another *redis.Client (also a Sentinel failover client) gives a
+// WithTimeout clone: the same connection pools and hooks, with the Fleet's
+// timeout on each read and write. Any other client gets no help: bounded
+// runs each command on a goroutine of its own that the caller leaves at
+// the deadline, as it does for the clone when the caller's deadline comes
+// before the Fleet's timeout.
+func dataClient(rdb redis.UniversalClient, timeout time.Duration) (c redis.UniversalClient, ctxDeadlines, fixed bool) {
 	switch c := rdb.(type) {
 	case *redis.Client:
 		if c.Options().ContextTimeoutEnabled {
-			return c, true
+			return c, true, false
 		}
-		return c.WithTimeout(timeout), true
+		return c.WithTimeout(timeout), false, true
 	case *redis.ClusterClient:
-		return c, c.Options().ContextTimeoutEnabled
+		return c, c.Options().ContextTimeoutEnabled, false
 	}
-	return rdb, false
+	return rdb, false, false
 }
 
 // call runs fn against Redis under the fleet's deadline. While Redis is
@@ -49,7 +51,16 @@ func (f *Fleet) call(ctx context.Context, fn func(ctx context.Context) error) er
 	if err := f.enter(ctx); err != nil {
 		return err
 	}
-	err := f.bounded(ctx, fn)
+	err := f.bounded(ctx, func(ctx context.Context) error {
+		// Invalidations this member could not send go first: it never
+		// reads what it meant to drop.
+		if f.unsent.Load() {
+			if err := f.flushPending(ctx); err != nil {
+				return err
+			}
+		}
+		return fn(ctx)
+	})
 	if err == nil || errors.Is(err, redis.Nil) {
 		if f.fails.Load() != 0 {
 			f.fails.Store(0)
@@ -60,15 +71,27 @@ func (f *Fleet) call(ctx context.Context, fn func(ctx context.Context) error) er
 	return fmt.Errorf("fleet: redis: %w", err)
 }
 
-// bounded runs fn under the Fleet's deadline, and returns by the deadline
-// even when the client would not stop (see dataClient): then fn runs apart
-// and the caller goes at the deadline; fn's results must be read only when
-// it returned nil.
+// bounded runs fn under the earlier of ctx's deadline and the Fleet's
+// timeout, and returns by it even when the client would not stop: a
+// client that heeds the context's deadline (see dataClient) runs fn in
+// the caller's goroutine, and one that stops
+// at the Fleet's timeout does too unless ctx's deadline comes well before;
+// otherwise fn runs apart and the caller goes at the deadline (or when ctx
+// is cancelled), leaving fn to end by the Fleet's timeout. fn's results
+// must be read only when it returned nil. A ctx cancelled without a
+// deadline is heeded within the Fleet's timeout.
 func (f *Fleet) bounded(ctx context.Context, fn func(ctx context.Context) error) error {
 	cctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	if f.ctxDeadlines {
 		return fn(cctx)
+	}
+	if f.fixedTimeout {
+		// A deadline about as far as the timeout (within a tenth of it)
+		// is no reason for a goroutine.
+		if d, ok := ctx.Deadline(); !ok || !d.Before(time.Now().Add(f.timeout-f.timeout/10)) {
+			return fn(cctx)
+		}
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- fn(cctx) }()
@@ -167,51 +190,13 @@ func (f *Fleet) markDown(err error) {
 // local share to their windows, and replays the invalidations that could
 // not be sent, each under the fleet's deadline.
 func (f *Fleet) rejoin(ctx context.Context) error {
-	if err := f.bounded(ctx, f.readGen); err != nil {
+	if err := f.bounded(ctx, f.syncGen); err != nil {
 		return err
 	}
 	if err := f.flushDebts(ctx); err != nil {
 		return err
 	}
-	return f.flushPending(ctx)
-}
-
-// readGen reads the namespace's generation from Redis and adopts it: the
-// stored value is the truth, even when it went back (a Redis that lost its
-// data).
-func (f *Fleet) readGen(ctx context.Context) error {
-	g, err := f.fetchGen(ctx)
-	if err != nil {
-		return err
-	}
-	f.gen.Store(g)
-	return nil
-}
-
-func (f *Fleet) fetchGen(ctx context.Context) (uint64, error) {
-	s, err := f.rdb.Get(ctx, f.genKey).Result()
-	if errors.Is(err, redis.Nil) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	g, err := strconv.ParseUint(s, 10, 63)
-	if err != nil {
-		return 0, fmt.Errorf("fleet: the generation in redis is not a number")
-	}
-	return g, nil
-}
-
-// raiseGen adopts generation g if it is newer than the one held (messages
-// may arrive out of order).
-func (f *Fleet) raiseGen(g uint64) {
-	for {
-		cur := f.gen.Load()
-		if g <= cur || f.gen.CompareAndSwap(cur, g) {
-			return
-		}
-	}
+	return f.bounded(ctx, f.flushPending)
 }
 
 // logTampered logs, once, that an entry did not open.

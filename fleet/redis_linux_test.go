@@ -1,6 +1,9 @@
 package fleet_test
 
-import "syscall"
+import (
+	"os"
+	"syscall"
+)
 
 // dieWithParent makes redis-server die with the test binary (strictly:
 // with the thread that started it, which the Go runtime keeps while the
@@ -8,3 +11,6 @@ import "syscall"
 func dieWithParent() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }
+
+func pauseProcess(p *os.Process) error  { return p.Signal(syscall.SIGSTOP) }
+func resumeProcess(p *os.Process) error { return p.Signal(syscall.SIGCONT) }

@@ -52,8 +52,13 @@ func runTests(m *testing.M) int {
 	if shared != nil {
 		shared.Kill()
 	}
-	if sharedDir != "" {
-		_ = os.RemoveAll(sharedDir)
+	if cluster != nil {
+		cluster.Kill()
+	}
+	for _, dir := range []string{sharedDir, clusterDir} {
+		if dir != "" {
+			_ = os.RemoveAll(dir)
+		}
 	}
 	return code
 }
@@ -105,6 +110,7 @@ func ownRedis(tb testing.TB) *redisServer {
 type redisServer struct {
 	bin, dir string
 	port     int
+	extra    []string // further arguments (a cluster node's)
 
 	mu     sync.Mutex
 	proc   *os.Process
@@ -112,6 +118,12 @@ type redisServer struct {
 }
 
 func startRedis(dir string) (*redisServer, error) {
+	return startRedisWith(dir, nil)
+}
+
+// startRedisWith starts a server with the further arguments extra(port)
+// gives (nil: none).
+func startRedisWith(dir string, extra func(port int) ([]string, error)) (*redisServer, error) {
 	bin, err := redisBinary()
 	if err != nil {
 		return nil, err
@@ -123,6 +135,11 @@ func startRedis(dir string) (*redisServer, error) {
 			return nil, err
 		}
 		r := &redisServer{bin: bin, dir: dir, port: port}
+		if extra != nil {
+			if r.extra, err = extra(port); err != nil {
+				return nil, err
+			}
+		}
 		if last = r.Start(); last == nil {
 			return r, nil
 		}
@@ -150,8 +167,9 @@ func (r *redisServer) Start() error {
 		return errors.New("redis-server already running")
 	}
 	logFile := filepath.Join(r.dir, fmt.Sprintf("redis-%d.log", r.port))
-	cmd := exec.Command(r.bin, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "",
-		"--appendonly", "no", "--dir", r.dir, "--daemonize", "no", "--logfile", logFile)
+	args := []string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "",
+		"--appendonly", "no", "--dir", r.dir, "--daemonize", "no", "--logfile", logFile}
+	cmd := exec.Command(r.bin, append(args, r.extra...)...)
 	cmd.SysProcAttr = dieWithParent() // a test binary killed (fuzz worker, timeout) leaves no server
 	if err := cmd.Start(); err != nil {
 		return err
@@ -194,6 +212,29 @@ func (r *redisServer) Kill() {
 	_ = r.proc.Kill()
 	<-r.exited
 	r.proc = nil
+}
+
+// Pause stops the server's process (SIGSTOP): its connections stay open
+// and every command waits, as on a Redis host that froze. Resume, or the
+// end of the test, lets it go on.
+func (r *redisServer) Pause(tb testing.TB) {
+	tb.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	require.NotNil(tb, r.proc, "pausing a stopped redis-server")
+	if err := pauseProcess(r.proc); err != nil {
+		tb.Skipf("cannot pause redis-server here: %v", err)
+	}
+	tb.Cleanup(r.Resume)
+}
+
+// Resume continues a paused server (SIGCONT); it is safe on one that runs.
+func (r *redisServer) Resume() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.proc != nil {
+		_ = resumeProcess(r.proc)
+	}
 }
 
 func ping(addr string) error {
@@ -362,3 +403,16 @@ func eventually(tb testing.TB, what string, cond func() bool) {
 		time.Sleep(2 * time.Millisecond) // polling a condition with a deadline
 	}
 }
+
+// put stores value for (license, request) as a client does: at the version
+// a GetResult just read.
+func put(ctx context.Context, f *fleet.Fleet, license, request string, value []byte, ttl time.Duration) error {
+	_, version, _, err := f.GetResult(ctx, license, request)
+	if err != nil {
+		return err
+	}
+	return f.SetResult(ctx, license, request, version, value, ttl)
+}
+
+// resultsPattern matches the names of a namespace's result hashes.
+func resultsPattern(ns string) string { return "lc:" + ns + ":{*}:r:*" }

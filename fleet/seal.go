@@ -28,11 +28,12 @@ const (
 	purposeName = "name"
 )
 
-// Additional data of the AEAD: a value is bound to its Redis key and field,
-// a message to its channel, so neither can be moved.
+// Additional data of the AEAD: a value is bound to its Redis key and field
+// and to its license's epoch, a message to its channel, so neither can be
+// moved, and a value stored before an invalidation does not open after it.
 const (
-	adValue   = "lc-value-v1\x00"
-	adMessage = "lc-message-v1\x00"
+	adValue   = "lc-value-v2\x00"
+	adMessage = "lc-message-v2\x00"
 )
 
 const (
@@ -133,23 +134,23 @@ func (k *keys) hmacName(kind byte, s string) string {
 	return string(out[:])
 }
 
-// sealValue seals payload for Redis key and field, to be served until
-// expires: version || nonce || AEAD(expires unix ms || payload, AD: key,
-// field).
-func (k *keys) sealValue(key, field string, expires time.Time, payload []byte) []byte {
+// sealValue seals payload for Redis key and field under the license's
+// epoch, to be served until expires: version || nonce || AEAD(expires unix
+// ms || payload, AD: key, field, epoch).
+func (k *keys) sealValue(key, field, epoch string, expires time.Time, payload []byte) []byte {
 	var ad [256]byte
 	plain := make([]byte, 8, 8+len(payload))
 	binary.BigEndian.PutUint64(plain, uint64(expires.UnixMilli()))
 	plain = append(plain, payload...)
-	return k.seal(valueAD(ad[:0], key, field), plain)
+	return k.seal(valueAD(ad[:0], key, field, epoch), plain)
 }
 
-// openValue returns the payload of a value sealed for key and field, and
-// its expiry. Anything else (forged, truncated, moved from another key)
-// gives errOpen.
-func (k *keys) openValue(key, field string, sealed []byte) ([]byte, time.Time, error) {
+// openValue returns the payload of a value sealed for key and field under
+// epoch, and its expiry. Anything else (forged, truncated, moved from
+// another key, sealed under another epoch) gives errOpen.
+func (k *keys) openValue(key, field, epoch string, sealed []byte) ([]byte, time.Time, error) {
 	var ad [256]byte
-	plain, err := k.open(valueAD(ad[:0], key, field), sealed)
+	plain, err := k.open(valueAD(ad[:0], key, field, epoch), sealed)
 	if err != nil || len(plain) < 8 {
 		return nil, time.Time{}, errOpen
 	}
@@ -160,11 +161,41 @@ func (k *keys) openValue(key, field string, sealed []byte) ([]byte, time.Time, e
 	return plain[8:], time.UnixMilli(int64(ms)), nil
 }
 
-func valueAD(dst []byte, key, field string) []byte {
+func valueAD(dst []byte, key, field, epoch string) []byte {
 	dst = append(dst, adValue...)
 	dst = append(dst, key...)
 	dst = append(dst, 0)
-	return append(dst, field...)
+	dst = append(dst, field...)
+	dst = append(dst, 0)
+	return append(dst, epoch...)
+}
+
+// tokenLen is the length of a token: the base64url of 16 random bytes.
+const tokenLen = 22
+
+// newToken returns a fresh random token: a generation or a license's
+// epoch.
+func newToken() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand.Read never fails
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// validToken reports whether s has the form of a token. Redis may hold
+// anything; only a token is taken for a generation or an epoch.
+func validToken(s string) bool {
+	if len(s) != tokenLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 func (k *keys) seal(ad, plain []byte) []byte {
@@ -191,34 +222,49 @@ func (k *keys) open(ad, sealed []byte) ([]byte, error) {
 
 // An invalidation message on the namespace's channel.
 type message struct {
-	all     bool     // InvalidateAll; else InvalidateLicense
-	sender  [16]byte // member id
-	gen     uint64   // the generation after an InvalidateAll
-	license string   // InvalidateLicense's license digest
+	all    bool     // InvalidateAll (or a generation made anew); else InvalidateLicense
+	sender [16]byte // member id
+	// recheck: the license itself (or, with all, any license) may have
+	// changed, so holders of decisions about it (guards) should ask
+	// again; false when only cached results went stale (a machine's
+	// activity, a rolled-back key replaced).
+	recheck bool
+	// killed is the token the invalidation ended, which no member that
+	// hears of it accepts again: the generation InvalidateAll replaced, or
+	// the license's epoch InvalidateLicense replaced. Empty when there was
+	// none (a generation made anew, a license without results).
+	killed  string
+	license string // InvalidateLicense's license digest
 }
 
 const (
 	kindLicense = 'L'
 	kindAll     = 'A'
-	messageHead = 1 + 16 + 8
+	flagRecheck = 1
+	messageHead = 1 + 1 + 16 + 1 // kind, flags, sender, length of killed
 )
 
-// sealMessage seals m for channel: AEAD(kind || sender || gen || license).
+// sealMessage seals m for channel: AEAD(kind || flags || sender ||
+// len(killed) || killed || license).
 func (k *keys) sealMessage(channel string, m message) []byte {
-	plain := make([]byte, messageHead, messageHead+len(m.license))
+	plain := make([]byte, messageHead, messageHead+len(m.killed)+len(m.license))
 	plain[0] = kindLicense
 	if m.all {
 		plain[0] = kindAll
 	}
-	copy(plain[1:17], m.sender[:])
-	binary.BigEndian.PutUint64(plain[17:], m.gen)
+	if m.recheck {
+		plain[1] = flagRecheck
+	}
+	copy(plain[2:18], m.sender[:])
+	plain[18] = byte(len(m.killed))
+	plain = append(plain, m.killed...)
 	plain = append(plain, m.license...)
 	return k.seal([]byte(adMessage+channel), plain)
 }
 
 // openMessage parses a message sealed for channel.
 func (k *keys) openMessage(channel string, sealed []byte) (message, error) {
-	if len(sealed) > sealOverhead+messageHead+maxLicenseLen {
+	if len(sealed) > sealOverhead+messageHead+tokenLen+maxLicenseLen {
 		return message{}, errOpen
 	}
 	plain, err := k.open([]byte(adMessage+channel), sealed)
@@ -229,15 +275,26 @@ func (k *keys) openMessage(channel string, sealed []byte) (message, error) {
 	switch plain[0] {
 	case kindAll:
 		m.all = true
-		if len(plain) != messageHead {
-			return message{}, errOpen
-		}
 	case kindLicense:
 	default:
 		return message{}, errOpen
 	}
-	copy(m.sender[:], plain[1:17])
-	m.gen = binary.BigEndian.Uint64(plain[17:messageHead])
-	m.license = string(plain[messageHead:])
+	switch plain[1] {
+	case 0:
+	case flagRecheck:
+		m.recheck = true
+	default:
+		return message{}, errOpen
+	}
+	copy(m.sender[:], plain[2:18])
+	n := int(plain[18])
+	rest := plain[messageHead:]
+	if (n != 0 && n != tokenLen) || len(rest) < n {
+		return message{}, errOpen
+	}
+	m.killed, m.license = string(rest[:n]), string(rest[n:])
+	if (m.killed != "" && !validToken(m.killed)) || (m.all && m.license != "") || len(m.license) > maxLicenseLen {
+		return message{}, errOpen
+	}
 	return m, nil
 }

@@ -182,17 +182,17 @@ func (f *memFleet) isDown() bool {
 	return f.down
 }
 
-func (f *memFleet) GetResult(_ context.Context, license, request string) ([]byte, bool, error) {
+func (f *memFleet) GetResult(_ context.Context, license, request string) ([]byte, string, bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.down {
-		return nil, false, errFleetDown
+		return nil, "", false, errFleetDown
 	}
 	b, ok := f.results[license+"/"+request]
-	return b, ok, nil
+	return b, "v", ok, nil
 }
 
-func (f *memFleet) SetResult(_ context.Context, license, request string, value []byte, _ time.Duration) error {
+func (f *memFleet) SetResult(_ context.Context, license, request, _ string, value []byte, _ time.Duration) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.down {
@@ -205,10 +205,10 @@ func (f *memFleet) SetResult(_ context.Context, license, request string, value [
 	return nil
 }
 
-func (f *memFleet) InvalidateLicense(context.Context, string) error { return f.err() }
-func (f *memFleet) InvalidateAll(context.Context) error             { return f.err() }
-func (f *memFleet) Subscribe(func(string)) func()                   { return func() {} }
-func (f *memFleet) LocalShare(limit int) int                        { return limit }
+func (f *memFleet) InvalidateLicense(context.Context, string, bool) error { return f.err() }
+func (f *memFleet) InvalidateAll(context.Context) error                   { return f.err() }
+func (f *memFleet) Subscribe(func(string, bool)) func()                   { return func() {} }
+func (f *memFleet) LocalShare(limit int) int                              { return limit }
 
 func (f *memFleet) TakeBudget(context.Context, string, time.Time, int) (bool, error) {
 	return !f.isDown(), f.err()
