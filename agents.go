@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/licentric/licentric-go/internal/wire"
+	"github.com/licentric/licentric-go/resource"
 )
 
 // AI-agent access (contract §12): a vendor creates an agent identity,
@@ -61,20 +62,8 @@ type AgentsService struct {
 	client *Client
 }
 
-// Agent is an AI-agent identity: the party a token is issued to and usage
-// is metered for.
-type Agent struct {
-	// ID is the agent's id (agt_…).
-	ID string `json:"id"`
-	// Name is the vendor's label for the agent.
-	Name string `json:"name"`
-	// Metadata is the vendor's free-form data.
-	Metadata Metadata `json:"metadata"`
-	// CreatedAt is when the agent was created.
-	CreatedAt Timestamp `json:"createdAt"`
-	// UpdatedAt is when the agent last changed.
-	UpdatedAt Timestamp `json:"updatedAt"`
-}
+// Agent is an AI-agent identity; see resource.Agent for its fields.
+type Agent = resource.Agent
 
 // AgentRequest creates an agent.
 type AgentRequest struct {

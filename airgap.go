@@ -163,7 +163,7 @@ func (c *Client) machineByFingerprint(ctx context.Context, key, fp string) (*Mac
 		if err != nil {
 			return nil, err
 		}
-		if m := l.machine(fp); m != nil {
+		if m := machineOf(l, fp); m != nil {
 			return m, nil
 		}
 		return nil, errNoMachine
@@ -212,9 +212,9 @@ func (c *Client) machineByActivation(ctx context.Context, key, fp string) (*Mach
 	return nil, errNoMachine
 }
 
-// machine returns l's live machine with fingerprint fp, or nil. Only
+// machineOf returns l's live machine with fingerprint fp, or nil. Only
 // GetByKey and Get fill l.Machines.
-func (l *License) machine(fp string) *Machine {
+func machineOf(l *License, fp string) *Machine {
 	for i := range l.Machines {
 		if l.Machines[i].Fingerprint == fp {
 			m := l.Machines[i]
@@ -298,7 +298,7 @@ func (c *Client) FulfillOfflineRequest(ctx context.Context, req *offline.Request
 		if lic, err = c.Licenses.GetByKey(ctx, key); err != nil {
 			return nil, err
 		}
-		m = lic.machine(req.Fingerprint)
+		m = machineOf(lic, req.Fingerprint)
 	}
 	activated := false
 	if m == nil {

@@ -14,39 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/licentric/licentric-go"
-	"github.com/licentric/licentric-go/resource"
 )
-
-// TestResourceTypesMirrorPackageResource: the root package's resource
-// types have exactly the fields, types and JSON names of package resource's,
-// which the offline verifier, the webhook parser and the test server use.
-func TestResourceTypesMirrorPackageResource(t *testing.T) {
-	pairs := []struct{ ours, theirs any }{
-		{licentric.License{}, resource.License{}},
-		{licentric.Policy{}, resource.Policy{}},
-		{licentric.Machine{}, resource.Machine{}},
-		{licentric.Product{}, resource.Product{}},
-		{licentric.Entitlement{}, resource.Entitlement{}},
-		{licentric.Webhook{}, resource.Webhook{}},
-	}
-	for _, p := range pairs {
-		a, b := reflect.TypeOf(p.ours), reflect.TypeOf(p.theirs)
-		require.Equal(t, b.NumField(), a.NumField(), "%s: field count", a.Name())
-		for i := range a.NumField() {
-			fa, fb := a.Field(i), b.Field(i)
-			assert.Equal(t, fb.Name, fa.Name, "%s field %d", a.Name(), i)
-			assert.Equal(t, fb.Tag, fa.Tag, "%s.%s tag", a.Name(), fa.Name)
-			assert.Equal(t, fb.Type.Kind(), fa.Type.Kind(), "%s.%s kind", a.Name(), fa.Name)
-			bare := strings.NewReplacer("resource.", "", "licentric.", "")
-			assert.Equal(t, bare.Replace(fb.Type.String()), bare.Replace(fa.Type.String()), "%s.%s type", a.Name(), fa.Name)
-		}
-	}
-	l := licentric.LicenseFrom(&resource.License{ID: "lic_1", Key: "K", Policy: &resource.Policy{ID: "pol_1"},
-		Machines: []resource.Machine{{ID: "m1"}}})
-	assert.Equal(t, "pol_1", l.Policy.ID)
-	assert.Equal(t, "m1", l.Machines[0].ID)
-	assert.Nil(t, licentric.LicenseFrom(nil))
-}
 
 // TestPublicAPIHasNoInternalTypes: no exported declaration of the root
 // package is an alias of (or names) a type of an internal package, and the

@@ -309,7 +309,7 @@ func TestE2EHeartbeatMonitorKeepsMachineAlive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mon, err := c.StartHeartbeat(t.Context(), fx.License.Key, m.ID, licentric.WithHeartbeatPolicy(licentric.PolicyFrom(fx.Policy)))
+	mon, err := c.StartHeartbeat(t.Context(), fx.License.Key, m.ID, licentric.WithHeartbeatPolicy(fx.Policy))
 	if err != nil {
 		t.Fatal(err)
 	}

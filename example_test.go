@@ -107,7 +107,7 @@ func ExampleClient_StartHeartbeat() {
 	}
 
 	mon, err := client.StartHeartbeat(ctx, fx.License.Key, m.ID,
-		licentric.WithHeartbeatPolicy(licentric.PolicyFrom(fx.License.Policy)),
+		licentric.WithHeartbeatPolicy(fx.License.Policy),
 		licentric.OnHeartbeatError(func(err error) { fmt.Println("heartbeat failed:", errors.Is(err, licentric.ErrNotFound)) }))
 	if err != nil {
 		log.Fatal(err)

@@ -94,9 +94,12 @@ func stateOf(v *Validation, src Source, now time.Time) GuardState {
 // stateOfFile decides from the verified license file f, used because of
 // why (nil with WithOfflineOnly).
 func stateOfFile(f *offline.File, why error, ents []string, now time.Time) GuardState {
+	// The state's own copies: a state is read by the application while
+	// the guard goes on with its file.
+	lic, m := f.License, f.Machine
 	for _, code := range ents {
 		if !f.HasEntitlement(code) {
-			return GuardState{Code: CodeEntitlementsMissing, Source: SourceLicenseFile, License: LicenseFrom(&f.License),
+			return GuardState{Code: CodeEntitlementsMissing, Source: SourceLicenseFile, License: &lic,
 				Reason: fmt.Errorf("%w: the license file lacks %q", ErrEntitlementsMissing, code), CheckedAt: now}
 		}
 	}
@@ -106,7 +109,7 @@ func stateOfFile(f *offline.File, why error, ents []string, now time.Time) Guard
 	}
 	return GuardState{
 		Allowed: true, Code: code, Source: SourceLicenseFile, Reason: why,
-		License: LicenseFrom(&f.License), Machine: MachineFrom(&f.Machine),
+		License: &lic, Machine: &m,
 		Entitlements: slices.Clip(f.Entitlements), Until: f.ExpiresAt, CheckedAt: now,
 	}
 }

@@ -41,7 +41,7 @@ func TestSynctestHeartbeatKeepsAMachineAliveForADay(t *testing.T) {
 		c := bubbleClient(t, srv)
 		m, err := c.Activate(t.Context(), fx.License.Key, licentric.ActivateParams{Fingerprint: "bubble-machine-0001"})
 		require.NoError(t, err)
-		mon, err := c.StartHeartbeat(t.Context(), fx.License.Key, m.ID, licentric.WithHeartbeatPolicy(licentric.PolicyFrom(fx.Policy)))
+		mon, err := c.StartHeartbeat(t.Context(), fx.License.Key, m.ID, licentric.WithHeartbeatPolicy(fx.Policy))
 		require.NoError(t, err)
 		time.Sleep(24 * time.Hour) // a day of the bubble's time
 		synctest.Wait()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/licentric/licentric-go/internal/wire"
 	"github.com/licentric/licentric-go/offline"
+	"github.com/licentric/licentric-go/resource"
 )
 
 // Environments. Every resource lives in exactly one of them.
@@ -23,28 +24,23 @@ const (
 	EnvTest = "test"
 )
 
-// Wire types, re-exported so tests can name them without importing an
-// internal package. The resources (License, Policy, Machine, Product,
-// Entitlement, Webhook) are aliases of package resource's types, which have
-// the same fields and JSON as the root package's licentric.License and
-// friends (licentric.FromResource converts). Validation is the wire form of
-// a validate-key result ({"valid", "code", "detail", ...}); it is not
-// licentric.Validation. The requests are the wire bodies of the API.
+// The resources and request bodies of the API, as package resource defines
+// them (the root package's licentric.License and friends are the same
+// types), so tests can name them with this import alone.
 type (
-	License            = wire.License
-	Policy             = wire.Policy
-	Machine            = wire.Machine
-	Product            = wire.Product
-	Entitlement        = wire.Entitlement
-	Webhook            = wire.Webhook
-	Event              = wire.Event
-	Validation         = wire.Validation
-	ProductRequest     = wire.ProductRequest
-	PolicyRequest      = wire.PolicyRequest
-	LicenseRequest     = wire.LicenseRequest
-	EntitlementRequest = wire.EntitlementRequest
-	WebhookRequest     = wire.WebhookRequest
-	Agent              = wire.Agent
+	License            = resource.License
+	Policy             = resource.Policy
+	Machine            = resource.Machine
+	Product            = resource.Product
+	Entitlement        = resource.Entitlement
+	Webhook            = resource.Webhook
+	Event              = resource.Event
+	Agent              = resource.Agent
+	ProductRequest     = resource.ProductRequest
+	PolicyRequest      = resource.PolicyRequest
+	LicenseRequest     = resource.LicenseRequest
+	EntitlementRequest = resource.EntitlementRequest
+	WebhookRequest     = resource.WebhookRequest
 )
 
 // Server is an in-process Licentric service listening on a loopback port

@@ -5,8 +5,7 @@
 // carries a License and a Machine), the webhook parser (an event carries
 // one of them) and the in-process server licentrictest.
 //
-// Applications mostly meet the root package's types of the same names
-// (licentric.License, ...), which have the same fields and JSON shape; a
-// test in the root package keeps the two in step. licentric.FromResource
-// converts between them.
+// These are the only definitions: the root package's licentric.License and
+// friends are aliases of them, so an application that imports only package
+// licentric uses the same types.
 package resource

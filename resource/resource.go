@@ -2,6 +2,7 @@ package resource
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -282,4 +283,32 @@ func (l License) Format(f fmt.State, verb rune) {
 		p.Key = p.Key[:n] + "…"
 	}
 	fmt.Fprintf(f, fmt.FormatString(f, verb), p)
+}
+
+// Event is a webhook delivery's body as the service sends it: Data is the
+// License for license.* and validation.* events and the Machine for
+// machine.* events (package webhook verifies and parses deliveries).
+type Event struct {
+	// ID is the event's id (evt_…); deliveries of one event share it.
+	ID string `json:"id"`
+	// Type is the event's type, such as "license.suspended".
+	Type string `json:"type"`
+	// CreatedAt is when the event happened.
+	CreatedAt Timestamp `json:"createdAt"`
+	// Data is the resource the event is about, as JSON.
+	Data json.RawMessage `json:"data"`
+}
+
+// Agent is an AI-agent identity (an MCP client the vendor has registered).
+type Agent struct {
+	// ID is the agent's id (agt_…).
+	ID string `json:"id"`
+	// Name is the vendor's label for the agent.
+	Name string `json:"name"`
+	// Metadata is the vendor's free-form data.
+	Metadata Metadata `json:"metadata"`
+	// CreatedAt is when the agent was created.
+	CreatedAt Timestamp `json:"createdAt"`
+	// UpdatedAt is when the agent last changed.
+	UpdatedAt Timestamp `json:"updatedAt"`
 }

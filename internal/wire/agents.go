@@ -1,5 +1,7 @@
 package wire
 
+import "github.com/licentric/licentric-go/resource"
+
 // Agent identities and their short-lived credentials (contract §12).
 
 // AgentIDPrefix starts every agent id; AgentTokenPrefix every agent token.
@@ -27,14 +29,8 @@ const (
 // MaxMeterQuantity is the largest quantity one verify call may record.
 const MaxMeterQuantity = 1000000
 
-// Agent is an AI-agent identity (POST/GET /mcp/agents).
-type Agent struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Metadata  Metadata  `json:"metadata"`
-	CreatedAt Timestamp `json:"createdAt"`
-	UpdatedAt Timestamp `json:"updatedAt"`
-}
+// Agent is an AI-agent identity (POST/GET /mcp/agents; see resource.Agent).
+type Agent = resource.Agent
 
 // AgentRequest creates an agent.
 type AgentRequest struct {

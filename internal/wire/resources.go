@@ -71,11 +71,5 @@ type ErrorBody struct {
 	Details   json.RawMessage `json:"details,omitempty"`
 }
 
-// Event is a webhook delivery body. Data is the License for license.* and
-// validation.* events and the Machine for machine.* events.
-type Event struct {
-	ID        string          `json:"id"`
-	Type      string          `json:"type"`
-	CreatedAt Timestamp       `json:"createdAt"`
-	Data      json.RawMessage `json:"data"`
-}
+// Event is a webhook delivery body (see resource.Event).
+type Event = resource.Event
