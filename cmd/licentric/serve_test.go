@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -273,4 +274,65 @@ func TestServeSeed(t *testing.T) {
 	assert.Empty(t, stdout)
 	assert.Contains(t, stderr, "seeding from "+bad)
 	assert.Contains(t, stderr, "bogus")
+}
+
+// TestServeRefusesRebindingAndBrowsers (issue 21 item 9): a web page must
+// not drive "licentric serve". DNS rebinding reaches the socket with the
+// page's own Host; a cross-origin "simple" POST reaches the control API
+// with an Origin. Both are refused and change nothing; tools are served.
+func TestServeRefusesRebindingAndBrowsers(t *testing.T) {
+	t0 := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	s := startServe(t, t0, "--frozen")
+	u, err := url.Parse(s.info["url"])
+	require.NoError(t, err)
+	send := func(method, rawURL, host string, header map[string]string) int {
+		t.Helper()
+		req, err := http.NewRequest(method, rawURL, nil)
+		require.NoError(t, err)
+		if host != "" {
+			req.Host = host
+		}
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := s.http.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var env struct {
+			Code string `json:"code"`
+		}
+		raw, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		if resp.StatusCode == http.StatusForbidden {
+			require.NoError(t, json.Unmarshal(raw, &env), "%s", raw)
+			assert.Equal(t, "FORBIDDEN", env.Code)
+		}
+		return resp.StatusCode
+	}
+	rebound := "rebind.example:" + u.Port()
+	api := map[string]string{"Authorization": "Bearer " + s.info["testKey"]}
+
+	assert.Equal(t, http.StatusForbidden, send("POST", s.info["control"]+"/advance?seconds=86400", rebound, nil))
+	assert.Equal(t, http.StatusForbidden, send("POST", s.info["control"]+"/keys?env=live", rebound, nil))
+	assert.Equal(t, http.StatusForbidden, send("GET", s.info["control"]+"/requests", rebound, nil))
+	assert.Equal(t, http.StatusForbidden, send("GET", s.info["url"]+"/api/v1/products", rebound, api))
+	for _, h := range []map[string]string{{"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}} {
+		assert.Equal(t, http.StatusForbidden, send("POST", s.info["control"]+"/advance?seconds=86400", "", h), h)
+		assert.Equal(t, http.StatusForbidden, send("POST", s.info["control"]+"/ratelimits?enabled=0", "", h), h)
+	}
+
+	// Nothing moved: the frozen clock still reads t0.
+	client, err := licentric.NewClient(licentric.WithBaseURL(s.info["url"]), licentric.WithAPIKey(s.info["testKey"]),
+		licentric.WithHTTPClient(s.http), licentric.WithRetry(tinyRetry))
+	require.NoError(t, err)
+	p, err := client.Products.Create(context.Background(), &licentric.ProductRequest{Name: licentric.Ptr("P"), Code: licentric.Ptr("p")})
+	require.NoError(t, err)
+	assert.True(t, p.CreatedAt.Equal(t0), "createdAt %v: a refused advance moved the clock", p.CreatedAt)
+
+	// The loopback names and a tool without Origin are served.
+	for _, host := range []string{"", "localhost:" + u.Port(), "[::1]:" + u.Port()} {
+		assert.Equal(t, http.StatusOK, send("GET", s.info["url"]+"/api/v1/products", host, api), host)
+	}
+	assert.Equal(t, http.StatusOK, send("POST", s.info["control"]+"/advance?seconds=60", "localhost:"+u.Port(), nil))
+	assert.Equal(t, exitOK, s.stop(t))
 }
