@@ -60,7 +60,7 @@ func TestHugeContentLengthAnsweredWithoutReadingTheBody(t *testing.T) {
 	s := start(t, WithReadTimeout(time.Hour))
 	for _, auth := range []string{"", bearer(s.TestAPIKey())} {
 		conn := dial(t, s.Server)
-		req := "POST /api/v1/licenses/validate-key HTTP/1.1\r\nHost: "+s.host()+"\r\nContent-Type: application/json\r\n" +
+		req := "POST /api/v1/licenses/validate-key HTTP/1.1\r\nHost: " + s.host() + "\r\nContent-Type: application/json\r\n" +
 			"Content-Length: 1073741824\r\n"
 		if auth != "" {
 			req += "Authorization: " + auth + "\r\n"
