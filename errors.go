@@ -58,11 +58,15 @@ var (
 
 // ErrUnavailable reports that the service could not be asked or gave no
 // usable answer: connection refused or reset, EOF, timeouts, DNS failures,
-// a 5xx, a 429 after the retries, or the client's own rate budget spent
-// (ErrBudgetExhausted). An application may decide from an offline license
-// file or a stale result meanwhile (see Guard). Errors of TLS verification
-// and refused redirects are misconfigurations, not outages, and do not
-// match it; nor does the caller's own context ending.
+// TLS failures (a captive portal, an intercepting proxy, a clock far off:
+// the x509 or tls error stays available to errors.As, and the request is
+// not retried), a 5xx, a 429 after the retries, a success answer that is
+// not what the API sends (ErrMalformedResponse), or the client's own rate
+// budget spent (ErrBudgetExhausted). An application may decide from an
+// offline license file or a stale result meanwhile (see Guard), since the
+// file is signed and only the network failed. Refused redirects (off the
+// base URL's origin) are a misconfiguration and do not match it; nor does
+// the caller's own context ending.
 var ErrUnavailable = errors.New("licentric: service unavailable")
 
 // unavailableError marks a transport failure as ErrUnavailable.
@@ -92,9 +96,10 @@ func (e *sentinelError) Is(target error) bool {
 // response could not be understood.
 var (
 	// ErrMalformedResponse reports a success response whose body is not
-	// what the contract promises: not JSON, wrong types, missing fields, or
-	// larger than the body cap.
-	ErrMalformedResponse = errors.New("licentric: malformed response")
+	// what the API sends: not JSON, wrong types, missing fields, or larger
+	// than the body cap (a captive portal's page, say). It matches
+	// ErrUnavailable.
+	ErrMalformedResponse error = &sentinelError{msg: "licentric: malformed response", is: []error{ErrUnavailable}}
 	// ErrNoAPIKey reports a management call on a client built without
 	// WithAPIKey.
 	ErrNoAPIKey = errors.New("licentric: no API key configured")

@@ -3,6 +3,7 @@ module github.com/licentric/licentric-go
 go 1.26.0
 
 require (
+	filippo.io/edwards25519 v1.2.0
 	github.com/denisbrodbeck/machineid v1.0.1
 	github.com/hashicorp/go-retryablehttp v0.7.8
 	github.com/jarcoal/httpmock v1.4.2

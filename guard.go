@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,12 +16,20 @@ import (
 
 // A Guard licenses an application: it decides whether this machine may run
 // under a license key and keeps that decision true for as long as the
-// application runs. In a few lines:
+// application runs. The whole of an application's licensing:
 //
-//	g, err := licentric.NewGuard(client, key, licentric.WithLicenseFile(path, verifier))
-//	...
-//	st, err := g.Start(ctx)      // first decision; a denial is a state, not an error
+//	g, err := licentric.NewGuard(client, key, licentric.WithLicenseFile(path, signingKeys...))
+//	if err != nil {
+//		return err // a malformed key, a missing fingerprint source: a bug, not a license state
+//	}
+//	st, err := g.Start(ctx) // decides within WithStartTimeout, whatever the network does
+//	if err != nil {
+//		return err // ctx ended, or Start was called twice
+//	}
 //	defer g.Close(context.Background())
+//	if !st.Allowed {
+//		return errors.New(message(st)) // see the table below
+//	}
 //	if g.Allows("pdf-export") { ... }
 //
 // What it does for the application:
@@ -32,51 +40,79 @@ import (
 //     heartbeat. Rechecks mend the same way, so a guard never stays denied
 //     for a reason it can mend itself.
 //   - Heartbeats, when the policy requires them, for the guard's whole life
-//     (not the Start context): a failed beat is retried; a machine the
-//     service culled is activated again.
-//   - With WithLicenseFile, an offline file checked out after a valid online
-//     decision, refreshed at half its lifetime and whenever the service's
-//     answer differs from the file's (status, expiry, entitlements, policy
-//     limits), written only after it verifies.
-//   - An outage (ErrUnavailable) is decided from the verified file until it
+//     (a HeartbeatMonitor; not the Start context); a machine the service
+//     culled is activated again.
+//   - With WithLicenseFile, an offline license file checked out after a
+//     valid online decision, refreshed at half its lifetime and whenever
+//     the service's answer differs from the file's (status, expiry,
+//     entitlements, policy limits), written only after it verifies
+//     (RefreshLicenseFile), in a directory the guard creates (0700).
+//     GuardState.FileErr says why there is no usable file.
+//   - An outage (ErrUnavailable: refused, reset, hanging, DNS, TLS, 5xx,
+//     429, an unusable answer) is decided from the verified file until it
 //     expires, else from a stale cached result within WithStaleIfError,
-//     else denied. With a file, Start waits for the service at most
-//     WithStartTimeout and a refused connection decides at once.
+//     else denied. Start decides within WithStartTimeout in every case and
+//     keeps asking in the background.
 //   - A definitive denial (SUSPENDED, REVOKED, BANNED, EXPIRED under
 //     RESTRICT_ACCESS, NOT_FOUND, ENTITLEMENTS_MISSING) removes the file and
-//     the cached results, so an offline restart stays denied; a later valid
-//     decision brings them back.
-//   - Webhooks delivered through the client's WebhookHandler reach the guard
-//     at once; otherwise it rechecks every WithCheckInterval on the client's
-//     clock.
+//     the cached results, and withdraws the file in the rollback state, so
+//     an offline restart stays denied even with a copy of the file put
+//     back; a later valid decision brings them back.
+//   - A denial that can change asks again soon (from 15 s, backing off to
+//     a minute), whatever WithCheckInterval says; an allowed guard asks every
+//     WithCheckInterval; after an outage it asks again within one interval.
+//   - Webhooks delivered through the client's WebhookHandler, and
+//     InvalidateLicense, reach the guard at once (with WithFleet, the guards
+//     of every replica).
+//
+// Every denial's Reason matches one sentinel of this package with
+// errors.Is, so a vendor's message table is a switch:
+//
+//	Reason matches            Code                     what the user is told
+//	ErrUnavailable            ""                       can't reach the licensing service; no usable license file
+//	  + offline.ErrFileExpired                         offline too long: connect to renew the license file
+//	  + offline.ErrClockRollback                       the system clock was set back
+//	ErrMachineLimitExceeded   MACHINE_LIMIT_EXCEEDED   all seats in use (License.Policy says how many)
+//	ErrSuspended              SUSPENDED                license suspended
+//	ErrRevoked                REVOKED                  license revoked
+//	ErrBanned                 BANNED                   license banned
+//	ErrExpired                EXPIRED                  license expired
+//	ErrNotFound               NOT_FOUND                no such license key
+//	ErrEntitlementsMissing    ENTITLEMENTS_MISSING     the license lacks a feature this application needs
+//	ErrUsesExceeded           USES_EXCEEDED            the license's uses are spent
+//	ErrHeartbeatRequired      HEARTBEAT_REQUIRED       this machine stopped sending heartbeats
+//	ErrLicenseNotActive       ""                       the license is not active (activation refused)
+//	ErrNoLicenseFile          ""                       WithOfflineOnly: no usable license file (FileErr says why)
+//	ErrUnauthorized, ErrForbidden  ""                  the client is misconfigured (API key)
+//
+// ErrInvalidLicense matches every denial the service decided. The service
+// states (ErrSuspended, ...) match their offline counterparts' codes when a
+// WithOfflineOnly file decides.
 //
 // Its methods are safe for concurrent use; State and Allows are a lock-free
-// read.
+// read, and no lock is ever held across I/O: a webhook delivery or Close
+// never waits for a decision in progress.
 type Guard struct {
-	c   *Client
-	key string
-	cfg guardConfig
+	c      *Client
+	key    string
+	fp     string
+	cfg    guardConfig
+	file   *licenseFile // nil without WithLicenseFile(Verifier)
+	digest string       // the license's fleet digest; "" without a fleet
 
-	state atomic.Pointer[GuardState]
+	state     atomic.Pointer[GuardState]
+	licenseID atomic.Pointer[string] // the license's id, once known (webhook matching)
+	machineID atomic.Pointer[string] // this machine's id, once known (Close's deactivation)
 
-	mu        sync.Mutex // held by each decision; guards what follows
-	fp        string
-	licenseID string
-	machineID string
-	file      *offline.File // the verified license file in force
-	beatEvery time.Duration // half the policy's heartbeat interval; 0: none
-	nextBeat  time.Time
-	started   bool
-	closed    bool
+	mu      sync.Mutex // the lifecycle below; never held across I/O
+	started bool
+	closed  bool
+	cancel  context.CancelFunc // ends the supervisor; nil before Start
 
-	wake   chan struct{} // a webhook event concerns the license
-	cancel context.CancelFunc
-	done   chan struct{} // the supervisor has stopped
-
-	notifyMu   sync.Mutex
-	pending    []GuardState
-	notifyKick chan struct{}
-	notifyDone chan struct{}
+	wake     chan struct{}        // an event concerns the license
+	rechecks chan chan GuardState // Recheck's requests to the supervisor
+	done     chan struct{}        // closed when the supervisor has stopped
+	notes    notifier
 }
 
 // Source says what a GuardState's decision rests on.
@@ -92,7 +128,8 @@ const (
 	// not be asked.
 	SourceCache Source = "cache"
 	// SourceLicenseFile: the verified offline license file, used because
-	// the service could not be asked.
+	// the service could not be asked (or, with WithOfflineOnly, is never
+	// asked).
 	SourceLicenseFile Source = "license-file"
 )
 
@@ -110,9 +147,13 @@ type GuardState struct {
 	Source Source
 	// Reason is why the application is not allowed, or why the service was
 	// not used (it matches ErrUnavailable when the service was
-	// unreachable); nil for a plain valid answer of the service.
+	// unreachable); nil for a plain valid answer of the service. See the
+	// table in Guard's documentation.
 	Reason error
-	// License is the license as last seen (from the service or the file).
+	// License is the license as last seen (from the service or the file),
+	// also on a denial the service answered (a MACHINE_LIMIT_EXCEEDED
+	// denial carries the license and its policy: "this license allows 2
+	// computers").
 	License *License
 	// Machine is this machine as last seen.
 	Machine *Machine
@@ -123,22 +164,46 @@ type GuardState struct {
 	Until time.Time
 	// CheckedAt is when the decision was made, on the client's clock.
 	CheckedAt time.Time
+	// FileErr is why no usable license file is kept: its directory could
+	// not be made or written, the checkout was refused (the policy does not
+	// allow offline use), the new file did not verify (a signing key not
+	// pinned: offline.ErrUnknownKey), the stored file expired, the clock
+	// was set back, or the license was denied. Nil when a verified file is
+	// kept, and without WithLicenseFile. The guard logs each cause once at
+	// WARN.
+	FileErr error
 }
 
-// DefaultCheckInterval is how often a guard asks the service again without
-// a webhook telling it of a change.
+// DefaultCheckInterval is how often an allowed guard asks the service
+// again without a webhook telling it of a change.
 const DefaultCheckInterval = 15 * time.Minute
 
-// DefaultStartTimeout is how long Start waits for the service when a
-// verified license file could decide instead.
+// DefaultStartTimeout bounds Start: within it, the guard decides from the
+// service, else from the license file, else denies (ErrUnavailable).
 const DefaultStartTimeout = 2 * time.Second
+
+// Retry timings of a guard that is denied for a reason that can change, or
+// that runs on its file or a stale result during an outage: it asks again
+// after deniedRetryMin, doubling up to deniedRetryMax while denied (and up
+// to the check interval while allowed from the file).
+const (
+	deniedRetryMin = 15 * time.Second
+	deniedRetryMax = time.Minute
+)
 
 // ErrGuardClosed reports a Start or Recheck on a closed guard.
 var ErrGuardClosed = errors.New("licentric: guard is closed")
 
+// ErrNoLicenseFile is the Reason of a WithOfflineOnly guard without a
+// usable license file; GuardState.FileErr says why (fs.ErrNotExist,
+// offline.ErrFileExpired, offline.ErrFingerprintMismatch, ...).
+var ErrNoLicenseFile = errors.New("licentric: no usable license file")
+
 type guardConfig struct {
 	filePath     string
-	verifier     *offline.Verifier
+	publicKeys   []string          // WithLicenseFile
+	verifier     *offline.Verifier // WithLicenseFileVerifier
+	offlineOnly  bool
 	ents         []string
 	interval     time.Duration
 	deactivate   bool
@@ -151,17 +216,59 @@ type guardConfig struct {
 // A GuardOption configures NewGuard.
 type GuardOption func(*guardConfig) error
 
-// WithLicenseFile keeps an offline license file at path, verified with v,
-// as the fallback when the service cannot be reached (see Guard). v should
-// be pinned to the account's signing keys, bound to this machine's
-// fingerprint (offline.WithFingerprint) and, in production, to the live
-// environment; give it an offline.RollbackGuard to refuse a clock set back.
-func WithLicenseFile(path string, v *offline.Verifier) GuardOption {
+// WithLicenseFile keeps an offline license file at path as the fallback
+// when the service cannot be reached (see Guard). publicKeys are the
+// account's signing keys, pinned in the application, in any form
+// offline.ParsePublicKey reads (base64, hex, PEM): `licentric pin-key`
+// writes them as a []string to pass here. A malformed or weak key makes
+// NewGuard fail.
+//
+// The guard builds the verifier: bound to the client's fingerprint and
+// environment (live for a client without an API key), on the client's
+// clock, with an offline.RollbackGuard in the state file path+".state"
+// that refuses a clock set back and files withdrawn by a denial. It creates
+// path's directory (0700) when missing; files are written 0600.
+func WithLicenseFile(path string, publicKeys ...string) GuardOption {
+	return func(c *guardConfig) error {
+		if path == "" || len(publicKeys) == 0 {
+			return fmt.Errorf("%w: WithLicenseFile needs a path and at least one public key", ErrInvalidArgument)
+		}
+		for i, k := range publicKeys {
+			if _, err := offline.ParsePublicKey(k); err != nil {
+				return fmt.Errorf("%w: WithLicenseFile: public key %d: %w", ErrInvalidArgument, i+1, err)
+			}
+		}
+		c.filePath, c.publicKeys, c.verifier = path, slices.Clone(publicKeys), nil
+		return nil
+	}
+}
+
+// WithLicenseFileVerifier keeps an offline license file at path, verified
+// with v, a verifier of the caller's (for a rollback key of its own, say).
+// v should be pinned to the account's signing keys, bound to this machine's
+// fingerprint (offline.WithFingerprint) and the environment, and hold an
+// offline.RollbackGuard: without one, a clock set back and a file put back
+// after a denial are not detected.
+func WithLicenseFileVerifier(path string, v *offline.Verifier) GuardOption {
 	return func(c *guardConfig) error {
 		if path == "" || v == nil {
-			return fmt.Errorf("%w: WithLicenseFile needs a path and a verifier", ErrInvalidArgument)
+			return fmt.Errorf("%w: WithLicenseFileVerifier needs a path and a verifier", ErrInvalidArgument)
 		}
-		c.filePath, c.verifier = path, v
+		c.filePath, c.verifier, c.publicKeys = path, v, nil
+		return nil
+	}
+}
+
+// WithOfflineOnly makes the guard decide from the verified license file
+// alone: it never opens a socket (no validation, heartbeat, checkout or
+// activation), and Recheck reads the file again. A missing, expired or
+// foreign file is a denial whose Reason matches ErrNoLicenseFile and whose
+// FileErr says why. It needs WithLicenseFile (or WithLicenseFileVerifier),
+// and excludes WithDeactivateOnClose. For air-gapped sites: the file comes
+// from `licentric offline fulfill`.
+func WithOfflineOnly() GuardOption {
+	return func(c *guardConfig) error {
+		c.offlineOnly = true
 		return nil
 	}
 }
@@ -180,8 +287,9 @@ func WithGuardEntitlements(codes ...string) GuardOption {
 	}
 }
 
-// WithCheckInterval sets how often the guard asks the service again
-// (default DefaultCheckInterval); at least a minute.
+// WithCheckInterval sets how often an allowed guard asks the service again
+// (default DefaultCheckInterval); at least a minute. A denied guard asks
+// sooner (see Guard).
 func WithCheckInterval(d time.Duration) GuardOption {
 	return func(c *guardConfig) error {
 		if d < time.Minute {
@@ -201,9 +309,10 @@ func WithDeactivateOnClose() GuardOption {
 	}
 }
 
-// OnGuardChange calls f with the new state whenever Allowed, Code or Source
-// changes, in order, from a goroutine of the guard's, never concurrently
-// with itself. f may call the guard's methods.
+// OnGuardChange calls f with the first decision, whatever it is, before
+// Start returns, and then with the new state whenever Allowed, Code or
+// Source changes, in order, never concurrently with itself. f may call the
+// guard's methods but not Close, and should return promptly.
 func OnGuardChange(f func(GuardState)) GuardOption {
 	return func(c *guardConfig) error {
 		c.onChange = f
@@ -221,9 +330,9 @@ func WithActivateParams(p ActivateParams) GuardOption {
 	}
 }
 
-// WithStartTimeout bounds how long Start waits for the service when a
-// verified license file could decide instead (default
-// DefaultStartTimeout). The guard keeps asking in the background.
+// WithStartTimeout bounds Start (default DefaultStartTimeout): by then it
+// has decided from the service, the license file or a denial matching
+// ErrUnavailable. The guard keeps asking in the background.
 func WithStartTimeout(d time.Duration) GuardOption {
 	return func(c *guardConfig) error {
 		if d <= 0 {
@@ -249,7 +358,8 @@ func WithLicenseFileTTL(d time.Duration) GuardOption {
 // NewGuard returns a guard of licenseKey on this machine; Start makes its
 // first decision. The machine's fingerprint comes from
 // WithActivateParams' Fingerprint, else from the client's fingerprint source
-// (WithAppID or WithFingerprinter).
+// (WithAppID or WithFingerprinter). NewGuard opens no socket; with a
+// license file it reads the file's rollback state.
 func NewGuard(c *Client, licenseKey string, opts ...GuardOption) (*Guard, error) {
 	if c == nil {
 		return nil, fmt.Errorf("%w: nil Client", ErrInvalidArgument)
@@ -266,16 +376,28 @@ func NewGuard(c *Client, licenseKey string, opts ...GuardOption) (*Guard, error)
 			return nil, err
 		}
 	}
+	switch {
+	case cfg.offlineOnly && cfg.filePath == "":
+		return nil, fmt.Errorf("%w: WithOfflineOnly needs WithLicenseFile", ErrInvalidArgument)
+	case cfg.offlineOnly && cfg.deactivate:
+		return nil, fmt.Errorf("%w: WithOfflineOnly cannot deactivate on Close (it opens no socket)", ErrInvalidArgument)
+	}
 	fp, err := c.fingerprintOrDefault(cfg.activate.Fingerprint)
 	if err != nil {
 		return nil, err
 	}
 	g := &Guard{
 		c: c, key: licenseKey, cfg: cfg, fp: fp,
-		wake:       make(chan struct{}, 1),
-		done:       make(chan struct{}),
-		notifyKick: make(chan struct{}, 1),
-		notifyDone: make(chan struct{}),
+		wake:     make(chan struct{}, 1),
+		rechecks: make(chan chan GuardState),
+		done:     make(chan struct{}),
+		notes:    notifier{fn: cfg.onChange, kick: make(chan struct{}, 1), ended: make(chan struct{})},
+	}
+	if cfg.filePath != "" {
+		g.file = newLicenseFile(c, licenseKey, fp, cfg)
+	}
+	if c.cfg.fleet != nil && c.results.store != nil {
+		g.digest = c.results.licenseDigest(licenseKey)
 	}
 	g.state.Store(&GuardState{Source: SourceNone, Reason: errors.New("licentric: guard not started")})
 	return g, nil
@@ -288,9 +410,14 @@ func (g *Guard) String() string {
 }
 
 // Start makes the guard's first decision and starts keeping it: heartbeats,
-// rechecks and the license file run until Close. ctx bounds the first
-// decision only. The error is only for misuse (a second Start, a closed
-// guard) or ctx ending; a denial is a state.
+// rechecks and the license file run until Close. It returns within
+// WithStartTimeout (default two seconds) whatever the network does: with
+// the service's answer when it comes in time; else decided from a verified
+// license file; else denied with a Reason matching ErrUnavailable. The guard
+// goes on asking in the background and OnGuardChange hears the outcome.
+//
+// The error is only for misuse (a second Start, a closed guard) or ctx
+// ending first, after which the guard is closed; a denial is a state.
 func (g *Guard) Start(ctx context.Context) (GuardState, error) {
 	if ctx == nil {
 		return GuardState{}, fmt.Errorf("%w: nil context", ErrInvalidArgument)
@@ -305,33 +432,44 @@ func (g *Guard) Start(ctx context.Context) (GuardState, error) {
 		return GuardState{}, fmt.Errorf("%w: guard already started", ErrInvalidArgument)
 	}
 	g.started = true
-	if g.cfg.filePath != "" {
-		if f, err := g.cfg.verifier.VerifyFile(g.cfg.filePath); err == nil && f.License.Key == g.key {
-			g.file = f
-		}
-	}
-	st := g.decideLocked(ctx, decision{quick: g.file != nil})
-	g.mu.Unlock()
-	if err := ctx.Err(); err != nil && st.Source == SourceNone {
-		g.stopBeforeLoop()
-		return st, err
-	}
-	g.publish(st)
-	g.c.hub.add(g)
+	// The guard's own life, not ctx's: Close ends it.
 	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	g.cancel = cancel
-	go g.supervise(lctx)
-	go g.deliver()
-	return st, nil
-}
-
-// stopBeforeLoop marks a guard whose Start failed as closed.
-func (g *Guard) stopBeforeLoop() {
-	g.mu.Lock()
-	g.closed = true
+	g.c.hub.add(g)
 	g.mu.Unlock()
-	close(g.done)
-	close(g.notifyDone)
+
+	g.c.warnSharedFingerprint()
+	r := g.newRun()
+	// What Start decides if the service gives no answer in time: the file
+	// read now, before the supervisor owns it.
+	fallback := fallbackState(r.file, r.fileErr, g.cfg.ents, g.cfg.startTimeout, g.c.cfg.clock.Now())
+	if g.cfg.offlineOnly {
+		fallback = stateOfFileOnly(r.file, r.fileErr, g.cfg.ents, g.c.cfg.clock.Now())
+	}
+	first := make(chan struct{})
+	go g.supervise(lctx, r, first)
+
+	clk := g.c.cfg.clock
+	real := time.NewTimer(g.cfg.startTimeout)
+	defer real.Stop()
+	var err error
+	select {
+	case <-first:
+	case <-clk.After(g.cfg.startTimeout):
+	case <-real.C:
+	case <-g.done: // closed meanwhile
+		err = ErrGuardClosed
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	// Whatever ended the wait, the application gets a decision now: the
+	// supervisor's, or one from the file Start read (never the network).
+	g.publishFirst(fallback)
+	g.notes.start()
+	if err != nil {
+		_ = g.shutdown(context.Background())
+	}
+	return g.State(), err
 }
 
 // State returns the current decision. It is a lock-free read.
@@ -344,60 +482,86 @@ func (g *Guard) Allows(code string) bool {
 	return st.Allowed && (code == "" || slices.Contains(st.Entitlements, code))
 }
 
-// Recheck asks the service now (bypassing the cache) and returns the new
-// decision.
+// Recheck asks the service now (bypassing the cache; with WithOfflineOnly,
+// reads the license file again) and returns the new decision. When ctx
+// ends first it returns the current state with ctx's error; the decision
+// goes on and is published when it is made.
 func (g *Guard) Recheck(ctx context.Context) (GuardState, error) {
 	if ctx == nil {
 		return GuardState{}, fmt.Errorf("%w: nil context", ErrInvalidArgument)
 	}
 	g.mu.Lock()
-	if g.closed || !g.started {
-		g.mu.Unlock()
-		if g.closed {
-			return GuardState{}, ErrGuardClosed
-		}
+	closed, started := g.closed, g.started
+	g.mu.Unlock()
+	switch {
+	case closed:
+		return GuardState{}, ErrGuardClosed
+	case !started:
 		return GuardState{}, fmt.Errorf("%w: guard not started", ErrInvalidArgument)
 	}
-	st := g.decideLocked(ctx, decision{fresh: true})
-	g.mu.Unlock()
-	if err := ctx.Err(); err != nil && st.Source == SourceNone {
-		return g.State(), err
+	reply := make(chan GuardState, 1)
+	select {
+	case g.rechecks <- reply:
+	case <-g.done:
+		return GuardState{}, ErrGuardClosed
+	case <-ctx.Done():
+		return g.State(), ctx.Err()
 	}
-	g.publish(st)
-	return st, nil
+	select {
+	case st := <-reply:
+		return st, nil
+	case <-g.done:
+		return GuardState{}, ErrGuardClosed
+	case <-ctx.Done():
+		return g.State(), ctx.Err()
+	}
 }
 
-// Close stops heartbeats, rechecks and refreshes and, with
-// WithDeactivateOnClose, deactivates this machine within ctx. The guard's
-// last state stays readable. Close is safe to call more than once.
+// Close stops heartbeats, rechecks and refreshes at once (a request in
+// flight is cancelled) and, with WithDeactivateOnClose, deactivates this
+// machine. It returns within ctx: a deactivation or an OnGuardChange
+// callback still running when ctx ends is abandoned with ctx's error. The
+// guard's last state stays readable. Close is safe to call more than once,
+// and concurrently with Start.
 func (g *Guard) Close(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	return g.shutdown(ctx)
+}
+
+func (g *Guard) shutdown(ctx context.Context) error {
 	g.mu.Lock()
 	if g.closed {
 		g.mu.Unlock()
 		return nil
 	}
 	g.closed = true
-	started := g.started
+	started, cancel := g.started, g.cancel
+	if started {
+		g.c.hub.remove(g)
+	}
 	g.mu.Unlock()
 	if !started {
 		close(g.done)
-		close(g.notifyDone)
 		return nil
 	}
-	g.c.hub.remove(g)
-	g.cancel()
-	<-g.done
-	close(g.notifyKick)
-	<-g.notifyDone
+	cancel()
+	select {
+	case <-g.done:
+	case <-ctx.Done():
+		return fmt.Errorf("licentric: guard: closing: %w", ctx.Err())
+	}
+	if err := g.notes.stop(ctx); err != nil {
+		return fmt.Errorf("licentric: guard: closing: %w", err)
+	}
 	if !g.cfg.deactivate {
 		return nil
 	}
-	g.mu.Lock()
-	id := g.machineID
-	g.mu.Unlock()
+	id := ""
+	if p := g.machineID.Load(); p != nil {
+		id = *p
+	}
 	if id == "" {
 		return nil
 	}
@@ -407,429 +571,147 @@ func (g *Guard) Close(ctx context.Context) error {
 	return nil
 }
 
-// decision says how a decision asks the service.
-type decision struct {
-	fresh bool // bypass the cache
-	quick bool // one attempt within the start timeout: a file can decide
-}
-
-// decideLocked makes a decision; g.mu is held.
-func (g *Guard) decideLocked(ctx context.Context, d decision) GuardState {
-	now := g.c.cfg.clock.Now()
-	if d.quick {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, g.cfg.startTimeout)
-		defer cancel()
-	}
-	v, err := g.validate(ctx, d)
-	// Mend what the guard can mend itself: activate, revive. Two rounds at
-	// most (a revived machine may still need activating after a cull).
-	for round := 0; err == nil && round < 2; round++ {
-		switch v.Code {
-		case CodeFingerprintNotFound:
-			err = g.activate(ctx)
-		case CodeHeartbeatRequired:
-			err = g.revive(ctx, v.Machine)
-		default:
-			round = 2
-			continue
-		}
-		if err == nil {
-			v, err = g.validate(ctx, decision{fresh: true, quick: d.quick})
-		}
-	}
-	if err != nil {
-		if errors.Is(err, ErrMachineLimitExceeded) {
-			return GuardState{Code: CodeMachineLimitExceeded, Source: SourceService, Reason: err, CheckedAt: now}
-		}
-		return g.outage(ctx, err, now)
-	}
-	if v.Stale {
-		if g.file != nil {
-			if st, ok := g.fromFile(v.StaleReason, now); ok {
-				return st
-			}
-		}
-		return g.fromValidation(v, SourceCache, now)
-	}
-	return g.afterService(ctx, v, now)
-}
-
-// validate validates the guard's license on this machine.
-func (g *Guard) validate(ctx context.Context, d decision) (*Validation, error) {
-	opts := []ValidateOption{WithFingerprint(g.fp)}
-	if len(g.cfg.ents) > 0 {
-		opts = append(opts, WithEntitlements(g.cfg.ents...))
-	}
-	if d.fresh {
-		opts = append(opts, WithFreshValidation())
-	}
-	if d.quick {
-		opts = append(opts, ValidateOption{kind: optNoRetry})
-	}
-	return g.c.Validate(ctx, g.key, opts...)
-}
-
-// activate activates this machine.
-func (g *Guard) activate(ctx context.Context) error {
-	p := g.cfg.activate
-	p.Fingerprint = g.fp
-	m, err := g.c.Activate(ctx, g.key, p)
-	if err != nil {
-		return err
-	}
-	g.machineID = m.ID
-	return nil
-}
-
-// revive sends a heartbeat for a dead machine (KEEP_DEAD), or activates
-// again when it is gone.
-func (g *Guard) revive(ctx context.Context, m *Machine) error {
-	if m == nil || m.ID == "" {
-		return g.activate(ctx)
-	}
-	if _, err := g.c.Heartbeat(ctx, g.key, m.ID); err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return g.activate(ctx)
-		}
-		return err
-	}
-	return nil
-}
-
-// afterService records a fresh answer of the service and acts on it: the
-// heartbeat schedule, the license file, and a definitive denial's clean-up.
-func (g *Guard) afterService(ctx context.Context, v *Validation, now time.Time) GuardState {
-	if v.License != nil {
-		g.licenseID = v.License.ID
-	}
-	if v.Machine != nil {
-		g.machineID = v.Machine.ID
-	}
-	if v.Valid {
-		g.scheduleBeats(v, now)
-		g.syncFile(ctx, v, now)
-		return g.fromValidation(v, SourceService, now)
-	}
-	if definitiveDenial(v.Code) {
-		g.dropFile()
-		g.c.InvalidateLicense(g.key)
-	}
-	g.beatEvery = 0
-	return g.fromValidation(v, SourceService, now)
-}
-
-// definitiveDenial reports a code after which the license must not run
-// offline either.
-func definitiveDenial(c Code) bool {
-	switch c {
-	case CodeSuspended, CodeRevoked, CodeBanned, CodeExpired, CodeNotFound, CodeEntitlementsMissing:
-		return true // CodeExpired arrives here only when not valid: RESTRICT_ACCESS
-	}
-	return false
-}
-
-// fromValidation turns a result into a state.
-func (g *Guard) fromValidation(v *Validation, src Source, now time.Time) GuardState {
-	st := GuardState{
-		Allowed: v.Valid, Code: v.Code, Source: src, License: v.License, Machine: v.Machine,
-		Entitlements: slices.Clip(v.Entitlements), CheckedAt: now,
-	}
-	if !v.Valid {
-		st.Reason = v.Err()
-		return st
-	}
-	stored := now.Add(-v.Age)
-	st.Until = stored.Add(max(g.c.cfg.staleMaxAge, g.c.cfg.cacheTTL))
-	if v.License != nil && !v.License.ExpiresAt.IsZero() && v.License.ExpiresAt.Before(st.Until) && v.Code == CodeValid {
-		st.Until = v.License.ExpiresAt.Time
-	}
-	if src == SourceCache {
-		st.Reason = v.StaleReason
-	}
-	if g.file != nil && g.file.ExpiresAt.After(st.Until) {
-		st.Until = g.file.ExpiresAt
-	}
-	return st
-}
-
-// outage decides while the service cannot be asked: from the verified file,
-// else denied. (A stale cached result, when there is one, came back from
-// Validate as a result.)
-func (g *Guard) outage(ctx context.Context, err error, now time.Time) GuardState {
-	if !errors.Is(err, ErrUnavailable) {
-		if ctx.Err() == nil || errors.Is(err, context.DeadlineExceeded) {
-			// A start timeout, or an answer the guard cannot use.
-			if !errors.Is(err, ErrInvalidArgument) && !errors.Is(err, ErrUnauthorized) && !errors.Is(err, ErrForbidden) {
-				err = fmt.Errorf("%w: %w", ErrUnavailable, err)
-			}
-		}
-	}
-	if errors.Is(err, ErrUnavailable) && g.file != nil {
-		if st, ok := g.fromFile(err, now); ok {
-			return st
-		}
-	}
-	return GuardState{Source: SourceNone, Reason: err, CheckedAt: now}
-}
-
-// fromFile decides from the license file in force, verified again now (its
-// expiry, the clock's rollback guard).
-func (g *Guard) fromFile(why error, now time.Time) (GuardState, bool) {
-	f, err := g.cfg.verifier.VerifyFile(g.cfg.filePath)
-	if err != nil || f.License.Key != g.key {
-		g.file = nil
-		return GuardState{}, false
-	}
-	g.file = f
-	for _, code := range g.cfg.ents {
-		if !f.HasEntitlement(code) {
-			return GuardState{Code: CodeEntitlementsMissing, Source: SourceLicenseFile,
-				Reason: fmt.Errorf("%w: the license file lacks %q", ErrEntitlementsMissing, code), CheckedAt: now}, true
-		}
-	}
-	code := CodeValid
-	if f.LicenseExpired {
-		code = CodeExpired
-	}
-	return GuardState{
-		Allowed: true, Code: code, Source: SourceLicenseFile, Reason: why,
-		License: LicenseFrom(&f.License), Machine: MachineFrom(&f.Machine),
-		Entitlements: slices.Clip(f.Entitlements), Until: f.ExpiresAt, CheckedAt: now,
-	}, true
-}
-
-// scheduleBeats follows the policy's heartbeat requirement.
-func (g *Guard) scheduleBeats(v *Validation, now time.Time) {
-	if v.License == nil || v.License.Policy == nil || !v.License.Policy.RequireHeartbeat ||
-		v.License.Policy.HeartbeatIntervalMinutes <= 0 || g.machineID == "" {
-		g.beatEvery = 0
-		return
-	}
-	every := time.Duration(v.License.Policy.HeartbeatIntervalMinutes) * time.Minute / 2
-	if g.beatEvery != every || g.nextBeat.IsZero() {
-		next := now
-		if v.Machine != nil && !v.Machine.LastHeartbeatAt.IsZero() {
-			next = v.Machine.LastHeartbeatAt.Add(every)
-		}
-		g.nextBeat = next
-	}
-	g.beatEvery = every
-}
-
-// syncFile checks out a license file when there is none, when the one in
-// force is past half its lifetime, or when the service's answer differs
-// from it; the new file is written only after it verifies.
-func (g *Guard) syncFile(ctx context.Context, v *Validation, now time.Time) {
-	if g.cfg.filePath == "" || v.License == nil || v.License.Policy == nil || !v.License.Policy.OfflineAllowed {
-		return
-	}
-	if g.file != nil && g.file.License.ID == v.License.ID && !refreshDue(g.file, now, DefaultRefreshFraction) && !fileDiffers(g.file, v) {
-		return
-	}
-	ttl := g.cfg.fileTTL
-	if ttl == 0 {
-		ttl = DefaultCheckoutTTL
-		if p := v.License.Policy; p.OfflineMaxDays > 0 {
-			ttl = min(ttl, time.Duration(p.OfflineMaxDays)*24*time.Hour)
-		}
-		ttl = max(ttl, MinCheckoutTTL)
-	}
-	co, err := g.c.Checkout(ctx, v.License.ID, CheckoutParams{Fingerprint: g.fp, TTL: ttl, LicenseKey: g.key})
-	if err != nil {
-		g.c.cfg.logger.DebugContext(ctx, "licentric: guard: license file checkout failed", "error", err.Error())
-		return
-	}
-	f, err := g.cfg.verifier.Verify(co.Certificate)
-	if err != nil || f.License.ID != v.License.ID {
-		g.c.cfg.logger.DebugContext(ctx, "licentric: guard: new license file does not verify; keeping the old one")
-		return
-	}
-	if err := offline.SaveFile(g.cfg.filePath, co.Certificate); err != nil {
-		g.c.cfg.logger.DebugContext(ctx, "licentric: guard: writing the license file failed", "error", err.Error())
-		return
-	}
-	g.file = f
-}
-
-// fileDiffers reports whether the service's answer v says something else
-// than the file f: status, expiry, entitlements or policy limits.
-func fileDiffers(f *offline.File, v *Validation) bool {
-	l := v.License
-	if f.License.Status != l.Status || !f.License.ExpiresAt.Equal(l.ExpiresAt.Time) {
-		return true
-	}
-	a, b := slices.Clone(f.Entitlements), slices.Clone(v.Entitlements)
-	slices.Sort(a)
-	slices.Sort(b)
-	if !slices.Equal(a, b) {
-		return true
-	}
-	fp, vp := f.License.Policy, l.Policy
-	if fp == nil || vp == nil {
-		return (fp == nil) != (vp == nil)
-	}
-	return !equalIntPtr(fp.MaxMachines, vp.MaxMachines) || !equalIntPtr(fp.MaxUses, vp.MaxUses) ||
-		fp.ExpirationStrategy != vp.ExpirationStrategy || fp.OfflineAllowed != vp.OfflineAllowed ||
-		fp.OfflineMaxDays != vp.OfflineMaxDays || fp.RequireHeartbeat != vp.RequireHeartbeat ||
-		fp.HeartbeatIntervalMinutes != vp.HeartbeatIntervalMinutes ||
-		!equalIntPtr(l.MaxMachinesOverride, f.License.MaxMachinesOverride) ||
-		!equalIntPtr(l.MaxUsesOverride, f.License.MaxUsesOverride)
-}
-
-func equalIntPtr(a, b *int) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return *a == *b
-}
-
-// dropFile removes the license file after a definitive denial.
-func (g *Guard) dropFile() {
-	g.file = nil
-	if g.cfg.filePath == "" {
-		return
-	}
-	if err := os.Remove(g.cfg.filePath); err != nil && !errors.Is(err, os.ErrNotExist) {
-		g.c.cfg.logger.Warn("licentric: guard: cannot remove the license file of a denied license", "error", err.Error())
-	}
-}
-
-// publish makes st the current state and queues it for OnGuardChange when
-// Allowed, Code or Source changed.
-func (g *Guard) publish(st GuardState) {
-	prev := g.state.Swap(&st)
-	if g.cfg.onChange == nil || (prev.Allowed == st.Allowed && prev.Code == st.Code && prev.Source == st.Source) {
-		return
-	}
-	g.notifyMu.Lock()
-	g.pending = append(g.pending, st)
-	g.notifyMu.Unlock()
-	select {
-	case g.notifyKick <- struct{}{}:
-	default:
-	}
-}
-
-// deliver runs OnGuardChange for each queued state, in order, one at a time.
-func (g *Guard) deliver() {
-	defer close(g.notifyDone)
-	for range g.notifyKick {
-		for {
-			g.notifyMu.Lock()
-			if len(g.pending) == 0 {
-				g.notifyMu.Unlock()
-				break
-			}
-			st := g.pending[0]
-			g.pending = g.pending[1:]
-			g.notifyMu.Unlock()
-			g.cfg.onChange(st)
-		}
-	}
-	// Close: deliver what is left.
-	g.notifyMu.Lock()
-	rest := g.pending
-	g.pending = nil
-	g.notifyMu.Unlock()
-	for _, st := range rest {
-		g.cfg.onChange(st)
-	}
-}
-
-// onEvent wakes the guard for a webhook event about its license (the client
-// has already dropped the cached results it changed).
-func (g *Guard) onEvent(e *webhook.Event) {
-	g.mu.Lock()
-	id := g.licenseID
-	g.mu.Unlock()
-	switch {
-	case len(e.Type) > 8 && e.Type[:8] == "license.":
-		if l, err := e.License(); err == nil && l.Key != g.key && l.ID != id {
-			return
-		}
-	case len(e.Type) > 8 && e.Type[:8] == "machine.":
-		if lid := e.LicenseID(); lid != "" && id != "" && lid != id {
-			return
-		}
-	default:
-		return // validation.* events follow every validation: never a change
-	}
+// kick wakes the supervisor for a change the service may know of.
+func (g *Guard) kick() {
 	select {
 	case g.wake <- struct{}{}:
 	default:
 	}
 }
 
-// supervise keeps the decision true until Close: heartbeats, periodic
-// rechecks (sooner after an outage), license-file refreshes and webhook
-// wake-ups, all on the client's clock.
-func (g *Guard) supervise(ctx context.Context) {
-	defer close(g.done)
-	clk := g.c.cfg.clock
-	retry := time.Duration(0) // backoff after an outage
-	nextCheck := clk.Now().Add(g.cfg.interval)
-	if !g.State().Allowed || g.State().Source != SourceService {
-		retry = 30 * time.Second
-		nextCheck = clk.Now().Add(retry)
+// onEvent wakes the guard for a webhook event about its license (the client
+// has already dropped the cached results it changed). It never waits.
+func (g *Guard) onEvent(e *webhook.Event) {
+	id := ""
+	if p := g.licenseID.Load(); p != nil {
+		id = *p
 	}
-	for {
-		g.mu.Lock()
-		next := nextCheck
-		beat := g.beatEvery > 0
-		if beat && g.nextBeat.Before(next) {
-			next = g.nextBeat
+	switch {
+	case strings.HasPrefix(e.Type, "license."):
+		if l, err := e.License(); err == nil && l.Key != g.key && l.ID != id {
+			return
 		}
-		if g.file != nil {
-			if at := g.file.IssuedAt.Add(g.file.ExpiresAt.Sub(g.file.IssuedAt) / 2); at.After(clk.Now()) && at.Before(next) {
-				next = at
-			}
+	case strings.HasPrefix(e.Type, "machine."):
+		if lid := e.LicenseID(); lid != "" && id != "" && lid != id {
+			return
 		}
-		g.mu.Unlock()
+	default:
+		return // validation.* events follow every validation: never a change
+	}
+	g.kick()
+}
 
-		woken := false
-		select {
-		case <-ctx.Done():
+// publish makes st the current state and queues it for OnGuardChange when
+// it is the first decision or Allowed, Code or Source changed.
+func (g *Guard) publish(st GuardState) {
+	g.notes.mu.Lock()
+	defer g.notes.mu.Unlock()
+	g.publishLocked(st)
+}
+
+// publishFirst publishes st unless a decision was published already.
+func (g *Guard) publishFirst(st GuardState) {
+	g.notes.mu.Lock()
+	defer g.notes.mu.Unlock()
+	if !g.notes.published {
+		g.publishLocked(st)
+	}
+}
+
+func (g *Guard) publishLocked(st GuardState) {
+	prev := g.state.Swap(&st)
+	if g.notes.published && prev.Allowed == st.Allowed && prev.Code == st.Code && prev.Source == st.Source {
+		return
+	}
+	g.notes.published = true
+	g.notes.enqueueLocked(st)
+}
+
+// notifier delivers OnGuardChange calls in order, one at a time: the
+// first from Start itself (so that it is heard before Start returns), the
+// rest from a goroutine of its own until Close.
+type notifier struct {
+	mu        sync.Mutex
+	fn        func(GuardState) // nil: nothing to deliver
+	published bool             // a decision has been published
+	queue     []GuardState
+	running   bool // the delivering goroutine was started
+	stopping  bool
+	kick      chan struct{} // capacity 1
+	ended     chan struct{} // closed when the goroutine ends
+}
+
+// enqueueLocked queues st for delivery; n.mu is held.
+func (n *notifier) enqueueLocked(st GuardState) {
+	if n.fn == nil || n.stopping {
+		return
+	}
+	n.queue = append(n.queue, st)
+	select {
+	case n.kick <- struct{}{}:
+	default:
+	}
+}
+
+// start delivers what is queued, in the caller's goroutine, then starts
+// the goroutine that delivers the rest.
+func (n *notifier) start() {
+	n.mu.Lock()
+	if n.fn == nil || n.stopping || n.running {
+		n.mu.Unlock()
+		return
+	}
+	n.running = true
+	n.mu.Unlock()
+	n.deliver()
+	go n.loop()
+}
+
+func (n *notifier) loop() {
+	defer close(n.ended)
+	for range n.kick {
+		n.deliver()
+		n.mu.Lock()
+		done := n.stopping && len(n.queue) == 0
+		n.mu.Unlock()
+		if done {
 			return
-		case <-g.wake:
-			woken = true
-		case <-clk.After(next.Sub(clk.Now())):
 		}
-		now := clk.Now()
-		g.mu.Lock()
-		var st GuardState
-		decided := false
-		switch {
-		case woken || !now.Before(nextCheck):
-			// A recheck asks the service: a cached answer would only
-			// repeat what the guard already knows.
-			st, decided = g.decideLocked(ctx, decision{fresh: true}), true
-		case beat && !now.Before(g.nextBeat):
-			if _, err := g.c.Heartbeat(ctx, g.key, g.machineID); err != nil {
-				if errors.Is(err, ErrNotFound) {
-					st, decided = g.decideLocked(ctx, decision{fresh: true}), true // culled: activate again
-				} else {
-					g.nextBeat = now.Add(max(g.beatEvery/4, time.Second))
-				}
-			} else {
-				g.nextBeat = now.Add(g.beatEvery)
-			}
-		default: // the file's half-life
-			st, decided = g.decideLocked(ctx, decision{}), true
-		}
-		g.mu.Unlock()
-		if ctx.Err() != nil {
+	}
+}
+
+// deliver calls fn for each queued state, in order.
+func (n *notifier) deliver() {
+	for {
+		n.mu.Lock()
+		if len(n.queue) == 0 {
+			n.mu.Unlock()
 			return
 		}
-		if decided {
-			g.publish(st)
-			if st.Source == SourceService || (st.Source == SourceNone && !errors.Is(st.Reason, ErrUnavailable)) {
-				retry = 0
-				nextCheck = now.Add(g.cfg.interval)
-			} else {
-				retry = min(max(retry*2, 30*time.Second), g.cfg.interval)
-				nextCheck = now.Add(retry)
-			}
-		}
+		st := n.queue[0]
+		n.queue = n.queue[1:]
+		n.mu.Unlock()
+		n.fn(st)
+	}
+}
+
+// stop delivers what is queued and ends the goroutine, within ctx.
+func (n *notifier) stop(ctx context.Context) error {
+	n.mu.Lock()
+	n.stopping = true
+	running := n.running
+	n.mu.Unlock()
+	if !running {
+		return nil
+	}
+	select {
+	case n.kick <- struct{}{}:
+	default:
+	}
+	select {
+	case <-n.ended:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }

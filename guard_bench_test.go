@@ -88,13 +88,10 @@ func BenchmarkGuardStartOffline(b *testing.B) {
 		b.Fatal(err)
 	}
 	path := filepath.Join(b.TempDir(), "license.lic")
-	v, err := offline.NewVerifier(offline.WithPublicKey(srv.PublicKey()), offline.WithFingerprint(guardFP))
-	if err != nil {
-		b.Fatal(err)
-	}
+	pin := licentric.WithLicenseFile(path, offline.MarshalPublicKey(srv.PublicKey()))
 	online, _ := licentric.NewClient(licentric.WithBaseURL(srv.URL), licentric.WithHTTPClient(srv.Client()),
 		licentric.WithAPIKey(srv.TestAPIKey()), licentric.WithFingerprinter(func() (string, error) { return guardFP, nil }))
-	g, err := licentric.NewGuard(online, fx.License.Key, licentric.WithLicenseFile(path, v))
+	g, err := licentric.NewGuard(online, fx.License.Key, pin)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -119,7 +116,7 @@ func BenchmarkGuardStartOffline(b *testing.B) {
 		start := time.Now()
 		c, _ := licentric.NewClient(licentric.WithBaseURL(closed), licentric.WithAPIKey(srv.TestAPIKey()),
 			licentric.WithHTTPClient(&http.Client{}), licentric.WithFingerprinter(func() (string, error) { return guardFP, nil }))
-		g, err := licentric.NewGuard(c, fx.License.Key, licentric.WithLicenseFile(path, v))
+		g, err := licentric.NewGuard(c, fx.License.Key, pin)
 		if err != nil {
 			b.Fatal(err)
 		}

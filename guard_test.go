@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -78,6 +79,20 @@ func (e *guardEnv) client(t *testing.T, opts ...licentric.Option) *licentric.Cli
 	c, err := licentric.NewClient(append(all, opts...)...)
 	require.NoError(t, err)
 	return c
+}
+
+// keys are the service's signing keys as an application pins them: text.
+func (e *guardEnv) keys() []string {
+	var keys []string
+	for _, k := range e.srv.PublicKeys() {
+		keys = append(keys, offline.MarshalPublicKey(k))
+	}
+	return keys
+}
+
+// file is the license-file option of one installation.
+func (e *guardEnv) file() licentric.GuardOption {
+	return licentric.WithLicenseFile(e.path, e.keys()...)
 }
 
 func (e *guardEnv) verifier(t *testing.T, opts ...offline.Option) *offline.Verifier {
@@ -192,7 +207,13 @@ func TestGuardHeartbeatsForItsWholeLife(t *testing.T) {
 		return e.srv.CountRequests(http.MethodPost, wire.SubPath(wire.PathMachines, st.Machine.ID, wire.SegmentHeartbeat))
 	}
 	for i := 1; i <= 6; i++ { // an hour in 5-minute steps
-		waitFor(t, func() bool { return e.srv.Clock().Waiters() > 0 })
+		// The supervisor and the heartbeat monitor both wait (and, before
+		// the first step, Start's own start timeout).
+		waiters := 2
+		if i == 1 {
+			waiters = 3
+		}
+		waitFor(t, func() bool { return e.srv.Clock().Waiters() >= waiters })
 		e.srv.Advance(5 * time.Minute)
 		waitFor(t, func() bool { return hb() >= i })
 	}
@@ -216,8 +237,7 @@ func waitFor(t *testing.T, cond func() bool) {
 
 func TestGuardOutageWithFileThenWithout(t *testing.T) {
 	e := newGuardEnv(t, licentric.PolicyRequest{})
-	v := e.verifier(t)
-	g, st := e.start(t, e.client(t), licentric.WithLicenseFile(e.path, v))
+	g, st := e.start(t, e.client(t), e.file())
 	require.True(t, st.Allowed)
 	_, err := os.Stat(e.path)
 	require.NoError(t, err, "no license file checked out after a valid decision")
@@ -227,7 +247,7 @@ func TestGuardOutageWithFileThenWithout(t *testing.T) {
 	e.net.down.Store(true)
 	before := e.net.sent.Load()
 	start := time.Now()
-	_, st = e.start(t, e.client(t), licentric.WithLicenseFile(e.path, v))
+	_, st = e.start(t, e.client(t), e.file())
 	t.Logf("Start with the service refusing connections decided in %v", time.Since(start))
 	assert.True(t, st.Allowed)
 	assert.Equal(t, licentric.SourceLicenseFile, st.Source)
@@ -237,7 +257,7 @@ func TestGuardOutageWithFileThenWithout(t *testing.T) {
 
 	// Without the file (and a fresh cache): denied, unavailable.
 	require.NoError(t, os.Remove(e.path))
-	_, st = e.start(t, e.client(t), licentric.WithLicenseFile(e.path, v))
+	_, st = e.start(t, e.client(t), e.file())
 	assert.False(t, st.Allowed)
 	assert.Equal(t, licentric.SourceNone, st.Source)
 	assert.ErrorIs(t, st.Reason, licentric.ErrUnavailable)
@@ -265,8 +285,7 @@ func TestGuardOutageWithoutFileUsesStaleCache(t *testing.T) {
 
 func TestGuardSuspendedThenRestartedOfflineStaysDenied(t *testing.T) {
 	e := newGuardEnv(t, licentric.PolicyRequest{})
-	v := e.verifier(t)
-	g, st := e.start(t, e.client(t), licentric.WithLicenseFile(e.path, v))
+	g, st := e.start(t, e.client(t), e.file())
 	require.True(t, st.Allowed)
 	_, err := e.srv.SetLicenseStatus(e.fx.Env, e.fx.License.ID, "suspend")
 	require.NoError(t, err)
@@ -281,14 +300,15 @@ func TestGuardSuspendedThenRestartedOfflineStaysDenied(t *testing.T) {
 
 	// Firewall the service and restart: still denied.
 	e.net.down.Store(true)
-	_, st = e.start(t, e.client(t), licentric.WithLicenseFile(e.path, v))
+	_, st = e.start(t, e.client(t), e.file())
 	assert.False(t, st.Allowed)
 
-	// Reinstated and online again: everything comes back.
+	// Reinstated (an hour later) and online again: everything comes back.
 	e.net.down.Store(false)
+	e.srv.Advance(time.Hour)
 	_, err = e.srv.SetLicenseStatus(e.fx.Env, e.fx.License.ID, "reinstate")
 	require.NoError(t, err)
-	_, st = e.start(t, e.client(t), licentric.WithLicenseFile(e.path, v))
+	_, st = e.start(t, e.client(t), e.file())
 	assert.True(t, st.Allowed)
 	_, err = os.Stat(e.path)
 	assert.NoError(t, err)
@@ -342,8 +362,7 @@ func TestGuardEntitlementGrantedOnlineThenOffline(t *testing.T) {
 	admin := e.client(t, licentric.WithAPIKey(e.srv.TestAPIKey()))
 	_, err := admin.Entitlements.Create(t.Context(), &licentric.EntitlementRequest{Code: licentric.Ptr("pdf-export"), Name: licentric.Ptr("PDF")})
 	require.NoError(t, err)
-	v := e.verifier(t)
-	g, st := e.start(t, e.client(t), licentric.WithLicenseFile(e.path, v))
+	g, st := e.start(t, e.client(t), e.file())
 	require.True(t, st.Allowed)
 	assert.False(t, g.Allows("pdf-export"))
 
@@ -356,7 +375,7 @@ func TestGuardEntitlementGrantedOnlineThenOffline(t *testing.T) {
 
 	// Offline, the refreshed file grants it too.
 	e.net.down.Store(true)
-	g, st = e.start(t, e.client(t), licentric.WithLicenseFile(e.path, v), licentric.WithGuardEntitlements("pdf-export"))
+	g, st = e.start(t, e.client(t), e.file(), licentric.WithGuardEntitlements("pdf-export"))
 	assert.Equal(t, licentric.SourceLicenseFile, st.Source)
 	assert.True(t, st.Allowed)
 	assert.True(t, g.Allows("pdf-export"))
@@ -366,10 +385,8 @@ func TestGuardFollowsSigningKeyRotation(t *testing.T) {
 	e := newGuardEnv(t, licentric.PolicyRequest{})
 	oldKey := e.srv.PublicKey()
 	newKey := e.srv.RotateSigningKey()
-	v, err := offline.NewVerifier(offline.WithPublicKey(oldKey), offline.WithPublicKey(newKey),
-		offline.WithFingerprint(guardFP), offline.WithClockSource(e.srv.Clock()))
-	require.NoError(t, err)
-	_, st := e.start(t, e.client(t), licentric.WithLicenseFile(e.path, v))
+	_, st := e.start(t, e.client(t), licentric.WithLicenseFile(e.path, offline.MarshalPublicKey(oldKey), offline.MarshalPublicKey(newKey)))
+	v := e.verifier(t)
 	require.True(t, st.Allowed)
 	f, err := v.VerifyFile(e.path)
 	require.NoError(t, err)
@@ -378,14 +395,14 @@ func TestGuardFollowsSigningKeyRotation(t *testing.T) {
 	// A verifier that knows only the old key never gets the new file
 	// written over a good one.
 	e2 := newGuardEnv(t, licentric.PolicyRequest{})
-	vOld := e2.verifier(t)
-	_, st = e2.start(t, e2.client(t), licentric.WithLicenseFile(e2.path, vOld))
+	pinOld := licentric.WithLicenseFile(e2.path, e2.keys()...)
+	_, st = e2.start(t, e2.client(t), pinOld)
 	require.True(t, st.Allowed)
 	good, err := os.ReadFile(e2.path)
 	require.NoError(t, err)
 	e2.srv.RotateSigningKey()
 	e2.srv.Advance(8 * 24 * time.Hour) // past half the file's life: a refresh is due
-	g2, _ := e2.start(t, e2.client(t), licentric.WithLicenseFile(e2.path, vOld))
+	g2, _ := e2.start(t, e2.client(t), pinOld)
 	_ = g2
 	now, err := os.ReadFile(e2.path)
 	require.NoError(t, err)
@@ -394,20 +411,20 @@ func TestGuardFollowsSigningKeyRotation(t *testing.T) {
 
 func TestGuardRefusesAClockSetBack(t *testing.T) {
 	e := newGuardEnv(t, licentric.PolicyRequest{})
-	rg, err := offline.NewRollbackGuard(filepath.Join(e.dir, "clock.state"), []byte("0123456789abcdef0123456789abcdef"))
-	require.NoError(t, err)
-	v := e.verifier(t, offline.WithRollbackGuard(rg))
-	g, st := e.start(t, e.client(t), licentric.WithLicenseFile(e.path, v))
+	g, st := e.start(t, e.client(t), e.file())
 	require.True(t, st.Allowed)
 	e.srv.Advance(3 * 24 * time.Hour)
-	_, err = v.VerifyFile(e.path) // the application checks its file: the mark moves on
+	_, err := g.Recheck(t.Context()) // the guard looks at its file: the mark moves on
 	require.NoError(t, err)
 	require.NoError(t, g.Close(t.Context()))
 
 	e.net.down.Store(true)
 	e.srv.SetNow(e.srv.Now().Add(-2 * 24 * time.Hour)) // the user sets the clock back
-	_, st = e.start(t, e.client(t), licentric.WithLicenseFile(e.path, v))
+	_, st = e.start(t, e.client(t), e.file())
 	assert.False(t, st.Allowed, "a clock set back kept the file usable: %+v", st)
+	assert.ErrorIs(t, st.Reason, licentric.ErrUnavailable)
+	assert.ErrorIs(t, st.Reason, offline.ErrClockRollback)
+	assert.ErrorIs(t, st.FileErr, offline.ErrClockRollback)
 }
 
 func TestGuardCloseFreesTheSeat(t *testing.T) {
@@ -487,8 +504,20 @@ func TestGuardMisuse(t *testing.T) {
 	assert.ErrorIs(t, err, licentric.ErrInvalidArgument)
 	_, err = licentric.NewGuard(c, e.fx.License.Key, licentric.WithCheckInterval(time.Second))
 	assert.ErrorIs(t, err, licentric.ErrInvalidArgument)
-	_, err = licentric.NewGuard(c, e.fx.License.Key, licentric.WithLicenseFile("", nil))
+	_, err = licentric.NewGuard(c, e.fx.License.Key, licentric.WithLicenseFile(""))
 	assert.ErrorIs(t, err, licentric.ErrInvalidArgument)
+	_, err = licentric.NewGuard(c, e.fx.License.Key, licentric.WithLicenseFile(e.path))
+	assert.ErrorIs(t, err, licentric.ErrInvalidArgument, "no key")
+	_, err = licentric.NewGuard(c, e.fx.License.Key, licentric.WithLicenseFile(e.path, "not a key"))
+	assert.ErrorIs(t, err, licentric.ErrInvalidArgument, "a malformed key")
+	_, err = licentric.NewGuard(c, e.fx.License.Key, licentric.WithLicenseFile(e.path, strings.Repeat("00", 32)))
+	assert.ErrorIs(t, err, offline.ErrWeakKey, "a weak key")
+	_, err = licentric.NewGuard(c, e.fx.License.Key, licentric.WithLicenseFileVerifier(e.path, nil))
+	assert.ErrorIs(t, err, licentric.ErrInvalidArgument)
+	_, err = licentric.NewGuard(c, e.fx.License.Key, licentric.WithOfflineOnly())
+	assert.ErrorIs(t, err, licentric.ErrInvalidArgument, "offline only without a file")
+	_, err = licentric.NewGuard(c, e.fx.License.Key, licentric.WithOfflineOnly(), e.file(), licentric.WithDeactivateOnClose())
+	assert.ErrorIs(t, err, licentric.ErrInvalidArgument, "offline only cannot deactivate")
 	noFP, err := licentric.NewClient(licentric.WithBaseURL(e.srv.URL))
 	require.NoError(t, err)
 	_, err = licentric.NewGuard(noFP, e.fx.License.Key)

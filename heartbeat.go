@@ -34,6 +34,7 @@ type HeartbeatOption func(*heartbeatConfig) error
 
 type heartbeatConfig struct {
 	policyInterval time.Duration
+	lastBeat       time.Time
 	onError        func(error)
 	onBeat         func(*Machine)
 }
@@ -68,6 +69,17 @@ func WithHeartbeatPolicy(p *Policy) HeartbeatOption {
 	}
 }
 
+// WithLastHeartbeat says when the machine's last heartbeat was (for
+// example Machine.LastHeartbeatAt from a validation or an activation): the
+// monitor's first beat is then due half an interval after it rather than
+// at once.
+func WithLastHeartbeat(at time.Time) HeartbeatOption {
+	return func(c *heartbeatConfig) error {
+		c.lastBeat = at
+		return nil
+	}
+}
+
 // OnHeartbeatError calls f with every failed heartbeat, from the monitor's
 // goroutine. f must not block for long and must not call Stop.
 func OnHeartbeatError(f func(error)) HeartbeatOption {
@@ -92,8 +104,9 @@ func OnHeartbeat(f func(*Machine)) HeartbeatOption {
 const errorBuffer = 16
 
 // StartHeartbeat starts a goroutine that sends a heartbeat for machine
-// machineID at once and then every half of the policy's heartbeat interval
-// (given by WithHeartbeatInterval or WithHeartbeatPolicy; one is required),
+// machineID at once (or, with WithLastHeartbeat, half an interval after the
+// last one) and then every half of the policy's heartbeat interval (given
+// by WithHeartbeatInterval or WithHeartbeatPolicy; one is required),
 // waiting on the client's Clock.
 //
 // Failures are reported through OnHeartbeatError and Errors and never stop
@@ -131,23 +144,38 @@ func (c *Client) StartHeartbeat(ctx context.Context, key, machineID string, opts
 		key:        key,
 		machineID:  machineID,
 		every:      every,
-		retryEvery: max(every/4, time.Millisecond),
+		retryEvery: every / 4, // at least 7.5 s: intervals are at least MinHeartbeatInterval
 		onError:    cfg.onError,
 		onBeat:     cfg.onBeat,
 		cancel:     cancel,
 		done:       make(chan struct{}),
 		errs:       make(chan error, errorBuffer),
 	}
-	go m.run(ctx)
+	go m.run(ctx, cfg.lastBeat)
 	return m, nil
 }
 
 // Interval returns the time between two heartbeats.
 func (m *HeartbeatMonitor) Interval() time.Duration { return m.every }
 
-func (m *HeartbeatMonitor) run(ctx context.Context) {
+func (m *HeartbeatMonitor) run(ctx context.Context, lastBeat time.Time) {
 	defer close(m.done)
 	defer m.cancel()
+	if !lastBeat.IsZero() {
+		// The first beat is due half an interval after the last one (read
+		// the clock here: the deadline is a moment, not a wait).
+		first := min(lastBeat.Add(m.every).Sub(m.c.cfg.clock.Now()), m.every)
+		if first <= 0 {
+			first = 0
+		}
+		if first > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-m.c.cfg.clock.After(first):
+			}
+		}
+	}
 	for {
 		mach, err := m.c.Heartbeat(ctx, m.key, m.machineID)
 		if ctx.Err() != nil {

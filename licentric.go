@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/licentric/licentric-go/cache"
@@ -104,6 +105,8 @@ type Client struct {
 	transport *transport // the send loop
 	results   *results   // cache, shared requests, stale serving
 	hub       guardHub   // the guards webhook events reach
+
+	warnedSharedFP atomic.Bool // the shared-fingerprint warning was logged
 }
 
 // config is what the options fill in; NewClient turns it into the parts.
@@ -117,6 +120,7 @@ type config struct {
 	retry         RetryPolicy
 	clock         clock.Clock
 	fingerprinter func() (string, error)
+	origin        func() fingerprint.Origin // WithAppID's; nil for WithFingerprinter
 	fleet         Fleet
 
 	cacheStore  cache.Store
@@ -303,7 +307,7 @@ func WithFingerprinter(f func() (string, error)) Option {
 		if f == nil {
 			return fmt.Errorf("%w: nil fingerprinter", ErrInvalidArgument)
 		}
-		c.fingerprinter = f
+		c.fingerprinter, c.origin = f, nil
 		return nil
 	}
 }
@@ -317,7 +321,7 @@ func WithAppID(appID string, opts ...fingerprint.Option) Option {
 		if err != nil {
 			return fmt.Errorf("licentric: fingerprint: %w", err)
 		}
-		c.fingerprinter = g.Fingerprint
+		c.fingerprinter, c.origin = g.Fingerprint, g.Origin
 		return nil
 	}
 }
@@ -376,6 +380,33 @@ func (c *Client) Fingerprint() (string, error) {
 		return "", err
 	}
 	return fp, nil
+}
+
+// FingerprintOrigin reports which identity this machine's fingerprint
+// comes from and why (see fingerprint.Origin): with WithAppID, the
+// generator's origin (computing the fingerprint first if need be); with
+// WithFingerprinter, fingerprint.OriginCustom; without a source, the zero
+// Origin. Origin.Shared warns that other machines (clones of an image,
+// containers on one host) may hold the same fingerprint and so share one
+// seat: give each a state directory (fingerprint.WithStateDir).
+func (c *Client) FingerprintOrigin() fingerprint.Origin {
+	switch {
+	case c.cfg.fingerprinter == nil:
+		return fingerprint.Origin{}
+	case c.cfg.origin == nil:
+		return fingerprint.Origin{Kind: fingerprint.OriginCustom}
+	}
+	_, _ = c.cfg.fingerprinter()
+	return c.cfg.origin()
+}
+
+// warnSharedFingerprint logs, once per client, that this machine's
+// fingerprint may be shared with other machines.
+func (c *Client) warnSharedFingerprint() {
+	if o := c.FingerprintOrigin(); o.Shared && !c.warnedSharedFP.Swap(true) {
+		c.cfg.logger.Warn("licentric: this machine's fingerprint may be shared with other machines, which then hold one seat between them; give each a state directory (fingerprint.WithStateDir)",
+			"origin", o.Kind, "reason", o.Reason)
+	}
 }
 
 // normalizeBaseURL checks u and returns it with the API prefix appended.

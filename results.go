@@ -140,7 +140,7 @@ type query struct {
 	fp      string
 	ents    []string // sorted, no repeats
 	fresh   bool
-	noRetry bool   // a single attempt (see optNoRetry)
+	noRetry bool   // a single attempt that never waits (validateMode.once)
 	ck      string // cache key (or, without a cache, the shared-request key)
 
 	// fleetLooked: the fleet was asked for q just now (see get); fleetPrev
@@ -244,27 +244,16 @@ func (r *results) miss(ctx context.Context, q *query, ask askFunc) (*Validation,
 		return nil, err
 	}
 	if r.store != nil && r.invalidations.Load() == gen {
-		r.remember(ctx, q, v)
+		v.until = r.remember(ctx, q, v)
 	}
 	return v, nil
 }
 
 // staleable reports whether err is a failure to ask the service, which a
-// stale result may cover: a transport error, a 5xx or 429 (after the
-// retries), the client's own budget spent, or an unusable success response.
-// Client errors (4xx) and refused arguments are not.
-func staleable(err error) bool {
-	var apiErr *APIError
-	switch {
-	case errors.As(err, &apiErr):
-		return apiErr.StatusCode >= 500 || apiErr.StatusCode == 429
-	case errors.Is(err, ErrMalformedResponse), errors.Is(err, ErrBudgetExhausted):
-		return true
-	case errors.Is(err, ErrInvalidArgument), errors.Is(err, ErrNoAPIKey):
-		return false
-	}
-	return true
-}
+// stale result may cover: exactly ErrUnavailable (a transport error, a 5xx
+// or 429 after the retries, an unusable success answer, the client's own
+// budget spent). Client errors (4xx) and refused arguments are not.
+func staleable(err error) bool { return errors.Is(err, ErrUnavailable) }
 
 // cacheEntry is what the cache holds for one validation: the result and
 // the times, on the client's clock, until which it is fresh and until
@@ -282,6 +271,7 @@ func (e *cacheEntry) answer(now time.Time, staleReason error) *Validation {
 	out := e.v.clone()
 	out.FromCache = true
 	out.Age = max(now.Sub(e.storedAt), 0)
+	out.until = e.staleUntil
 	if staleReason != nil {
 		out.Stale = true
 		out.StaleReason = staleReason
@@ -335,8 +325,9 @@ func (r *results) lookup(ck string) *cacheEntry {
 	return decodeEntry(b)
 }
 
-// remember stores v, just received for q.
-func (r *results) remember(ctx context.Context, q *query, v *Validation) {
+// remember stores v, just received for q, and returns until when it may be
+// served (zero when it is not stored).
+func (r *results) remember(ctx context.Context, q *query, v *Validation) time.Time {
 	now := r.clock.Now()
 	e := &cacheEntry{v: *v.clone(), storedAt: now, freshUntil: now.Add(r.ttl)}
 	e.staleUntil = e.freshUntil
@@ -353,7 +344,7 @@ func (r *results) remember(ctx context.Context, q *query, v *Validation) {
 	}
 	ttl := e.staleUntil.Sub(now)
 	if ttl <= 0 {
-		return
+		return time.Time{}
 	}
 	if v.License != nil && v.License.ID != "" && v.License.Key != "" {
 		r.indexLicense(v.License.ID, v.License.Key)
@@ -366,6 +357,7 @@ func (r *results) remember(ctx context.Context, q *query, v *Validation) {
 			cancel()
 		}
 	}
+	return e.staleUntil
 }
 
 func (r *results) storeLocal(ck string, e *cacheEntry, ttl time.Duration) {

@@ -313,7 +313,7 @@ func (t *transport) send(ctx context.Context, r *request) (*response, error) {
 			return nil, fmt.Errorf("licentric: %s: %w", op, ctxErr)
 		}
 		err = red.redactError(unwrapURLError(err))
-		if !permanentTransportError(err) {
+		if !refusedRedirect(err) {
 			err = &unavailableError{err}
 		}
 		return nil, fmt.Errorf("licentric: %s: %w", op, err)
@@ -605,7 +605,14 @@ func parseRateLimit(h http.Header) (RateLimit, bool) {
 	return l, true
 }
 
-// permanentTransportError reports errors a retry cannot fix.
+// refusedRedirect reports a redirect the client refused: a misconfigured
+// base URL or service, not an outage.
+func refusedRedirect(err error) bool {
+	return errors.Is(err, errInsecureRedirect) || errors.Is(err, errTooManyRedirects) || errors.Is(err, errOffOriginRedirect)
+}
+
+// permanentTransportError reports errors a retry cannot fix: refused
+// redirects and TLS verification failures.
 func permanentTransportError(err error) bool {
 	var (
 		certErr     *tls.CertificateVerificationError

@@ -69,6 +69,10 @@ type Validation struct {
 	// WithStaleIfError) or insist on a fresh one.
 	Stale       bool
 	StaleReason error
+
+	// until is how long, on the client's clock, the results part may still
+	// serve this result (its stale bound); zero when it was not stored.
+	until time.Time
 }
 
 // Err returns nil when v is valid, else an *InvalidLicenseError matching
@@ -112,8 +116,17 @@ const (
 	optFingerprint
 	optEntitlements
 	optFresh
-	optNoRetry // the guard's single-attempt look (not exported)
 )
+
+// validateMode is how one validation uses the cache and the network, set
+// once at its entry point (Validate, or a guard's decision).
+type validateMode struct {
+	// fresh asks the service even when the cache holds a fresh result.
+	fresh bool
+	// once is a single attempt that never waits for the rate budget: a
+	// guard's first look while a license file can decide instead.
+	once bool
+}
 
 // WithFingerprint checks that a live machine with fingerprint fp is
 // activated on the license (else CodeFingerprintNotFound).
@@ -155,6 +168,11 @@ func WithFreshValidation() ValidateOption {
 // arguments, network, 401, 429 after retries, a malformed response) and
 // had no usable stale result.
 func (c *Client) Validate(ctx context.Context, key string, opts ...ValidateOption) (*Validation, error) {
+	return c.validate(ctx, key, validateMode{}, opts)
+}
+
+// validate is Validate in mode.
+func (c *Client) validate(ctx context.Context, key string, mode validateMode, opts []ValidateOption) (*Validation, error) {
 	if ctx == nil {
 		return nil, fmt.Errorf("%w: nil context", ErrInvalidArgument)
 	}
@@ -163,6 +181,8 @@ func (c *Client) Validate(ctx context.Context, key string, opts ...ValidateOptio
 	if err != nil {
 		return nil, err
 	}
+	q.fresh = q.fresh || mode.fresh
+	q.noRetry = mode.once
 	if v, ok := c.results.cached(&q); ok {
 		return v, nil
 	}
@@ -200,8 +220,6 @@ func (c *Client) validateQuery(key string, opts []ValidateOption, buf []string) 
 			nEnt++
 		case optFresh:
 			q.fresh = true
-		case optNoRetry:
-			q.noRetry = true
 		}
 	}
 	if q.fp != "" {
@@ -230,7 +248,7 @@ func (c *Client) validateRemote(ctx context.Context, q *query, noWait bool) (*Va
 		body:       &wire.ValidateRequest{Key: q.key, Fingerprint: q.fp, Entitlements: q.ents},
 		auth:       authAPIKeyIfAny,
 		idempotent: true,
-		noWait:     noWait,
+		noWait:     noWait || q.noRetry,
 		noRetry:    q.noRetry,
 		secrets:    []string{q.key},
 	}

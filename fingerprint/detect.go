@@ -36,6 +36,11 @@ const (
 type Origin struct {
 	Kind   string
 	Reason string
+	// Shared reports that other machines may well have the same
+	// fingerprint: the machine ID of an image or of a container's host,
+	// used because no WithStateDir was given. Two installations then hold
+	// one seat between them; give each a state directory.
+	Shared bool
 }
 
 // maxIDFile caps what is read from a machine-ID or downward-API file.

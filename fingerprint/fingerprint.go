@@ -329,7 +329,7 @@ func (g *Generator) resolve() (string, Origin, error) {
 	}
 	if mid != "" {
 		reasons = append(reasons, "clones of this machine may share its fingerprint; use WithStateDir")
-		return mid, Origin{Kind: OriginMachineID, Reason: strings.Join(reasons, "; ")}, nil
+		return mid, Origin{Kind: OriginMachineID, Reason: strings.Join(reasons, "; "), Shared: true}, nil
 	}
 	return "", Origin{}, fmt.Errorf("%w: %s", ErrNoMachineID, strings.Join(reasons, "; "))
 }

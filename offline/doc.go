@@ -24,7 +24,8 @@
 // # Verification
 //
 // Verify checks, in order: size (1 MiB), decoding, known key id, signature,
-// payload decoding, environment, clock rollback (optional), issuedAt against
+// payload decoding, environment, clock rollback and withdrawn licenses
+// (optional, with a RollbackGuard), issuedAt against
 // the clock with a skew, the file's own expiry (strict, no skew), the
 // license's status and expiry under its policy's expiration strategy, the
 // fingerprint, and required entitlements. It returns data only when every

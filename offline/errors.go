@@ -24,6 +24,10 @@ var (
 	// ErrClockRollback reports a clock earlier than the latest time the
 	// RollbackGuard has seen, by more than the allowed skew.
 	ErrClockRollback = errors.New("offline: system clock was set back")
+	// ErrFileWithdrawn reports a file issued before its license was
+	// withdrawn with RollbackGuard.Withdraw (the service denied the license
+	// for good after the file was issued).
+	ErrFileWithdrawn = errors.New("offline: license file was withdrawn: the license was denied after it was issued")
 	// ErrNotYetValid reports a file issued after now plus the allowed skew.
 	ErrNotYetValid = errors.New("offline: license file is not yet valid")
 	// ErrFileExpired reports a file whose own TTL has run out: the

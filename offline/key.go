@@ -1,6 +1,7 @@
 package offline
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"encoding/asn1"
 	"encoding/base64"
@@ -8,6 +9,9 @@ import (
 	"encoding/pem"
 	"fmt"
 	"strings"
+
+	"filippo.io/edwards25519"
+	"filippo.io/edwards25519/field"
 )
 
 // ParsePublicKey parses an Ed25519 public key in one of the forms the
@@ -41,11 +45,34 @@ func CheckPublicKey(pub ed25519.PublicKey) error {
 	if len(pub) != ed25519.PublicKeySize {
 		return errorf(ErrInvalidPublicKey, fmt.Sprintf("%d bytes, want %d", len(pub), ed25519.PublicKeySize))
 	}
-	if problem, weak := pointProblem(pub); problem != "" {
-		if weak {
-			return errorf(ErrWeakKey, problem)
-		}
-		return errorf(ErrInvalidPublicKey, problem)
+	// An Ed25519 public key encodes a point (x, y) as y, 255 bits little
+	// endian, with the sign of x in the top bit (RFC 8032 §5.1.3).
+	// crypto/ed25519 verifies under whatever point the bytes decode to, and
+	// its decoder, like edwards25519.Point.SetBytes, accepts the two
+	// non-canonical forms RFC 8032 refuses: y >= p (read as y mod p) and
+	// x = 0 with the sign bit set.
+	//
+	// 1. Canonical y, y < p = 2^255-19: a field element reads the 255 bits
+	//    reduced mod p, so they come back unchanged only if y < p.
+	yBits := [32]byte(pub)
+	yBits[31] &= 0x7f
+	var y field.Element // SetBytes fails only on a length other than 32
+	if _, err := y.SetBytes(yBits[:]); err != nil || !bytes.Equal(y.Bytes(), yBits[:]) {
+		return errorf(ErrWeakKey, "a non-canonical encoding (y >= 2^255-19)")
+	}
+	// 2. A point of the curve: x² = (y²-1)/(d·y²+1) has a square root.
+	var p edwards25519.Point
+	if _, err := p.SetBytes(pub); err != nil {
+		return errorf(ErrInvalidPublicKey, "not a point of the Ed25519 curve")
+	}
+	// 3. Not of small order: [8]P is the identity exactly for the eight
+	//    points of order dividing 8, under which signatures can be forged
+	//    (under the identity, 0x01 || 63 zero bytes signs every message).
+	//    This also refuses the one other non-canonical form, x = 0 with the
+	//    sign bit set: x is 0 only for y = 1 (the identity) and y = -1
+	//    (order 2).
+	if new(edwards25519.Point).MultByCofactor(&p).Equal(edwards25519.NewIdentityPoint()) == 1 {
+		return errorf(ErrWeakKey, "a point of small order, under which signatures can be forged")
 	}
 	return nil
 }

@@ -97,6 +97,34 @@ func TestWeakKeysRefused(t *testing.T) {
 	assert.Equal(t, "offline: weak Ed25519 public key: a point of small order, under which signatures can be forged", err.Error())
 }
 
+// TestEveryNonCanonicalYRefused: each of the 19 values of y from p to
+// 2^255-1, with either sign bit, is refused as weak. Read mod p they are
+// 0 to 18, and some of those decode to points of large order, which the
+// curve library (like crypto/ed25519) accepts: only the canonical check
+// refuses those.
+func TestEveryNonCanonicalYRefused(t *testing.T) {
+	largeOrder := 0
+	for i := range 19 {
+		for _, sign := range []byte{0, 0x80} {
+			pub := make(ed25519.PublicKey, 32)
+			for j := range pub {
+				pub[j] = 0xff
+			}
+			pub[0] = 0xed + byte(i) // y = p + i
+			pub[31] = 0x7f | sign
+			err := CheckPublicKey(pub)
+			assert.ErrorIs(t, err, ErrWeakKey, "y = p+%d, sign %x", i, sign)
+			assert.ErrorContains(t, err, "non-canonical", "y = p+%d, sign %x", i, sign)
+			reduced := make([]byte, 32)
+			reduced[0], reduced[31] = byte(i), sign
+			if p, ok := refDecode(reduced); ok && !refSmallOrder(p) {
+				largeOrder++
+			}
+		}
+	}
+	require.Positive(t, largeOrder, "no non-canonical encoding of a large-order point among them")
+}
+
 // TestNotACurvePointRefused: 32 bytes that decode to no point are refused
 // as invalid, not as weak.
 func TestNotACurvePointRefused(t *testing.T) {
@@ -218,8 +246,9 @@ func pemOfRaw(pub []byte) string {
 }
 
 // A reference implementation of RFC 8032 point decoding and doubling, in
-// affine coordinates with math/big, written from the RFC rather than from
-// point.go.
+// affine coordinates with math/big, written from the RFC: an oracle that
+// shares no code with filippo.io/edwards25519, which CheckPublicKey uses.
+// It runs only in tests.
 
 type refPoint struct{ x, y *big.Int }
 

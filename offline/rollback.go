@@ -3,10 +3,12 @@ package offline
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,9 +25,15 @@ const RollbackSaveInterval = time.Minute
 // MinRollbackKeySize is the shortest key NewRollbackGuard accepts.
 const MinRollbackKeySize = 16
 
+// MaxWithdrawals bounds the withdrawn licenses a RollbackGuard remembers;
+// beyond it the oldest withdrawal is forgotten.
+const MaxWithdrawals = 32
+
 const (
-	rollbackMagic   = "licentric-rollback/v1"
-	maxRollbackSize = 512
+	rollbackMagicV1 = "licentric-rollback/v1"
+	rollbackMagic   = "licentric-rollback/v2"
+	maxRollbackSize = 8192
+	maxLicenseIDLen = 128
 )
 
 // RollbackGuard detects a system clock set back to revive an expired
@@ -47,6 +55,11 @@ const (
 // so the damage is bounded by the file's expiry; deleting the state file is
 // the recovery from such a mistake.
 //
+// It also keeps withdrawals (see Withdraw): a license the service denied
+// after a file was issued, so that a copy of that file put back later is
+// refused (ErrFileWithdrawn) even with the network cut. Deleting or
+// restoring the state file forgets them too, as it resets the mark.
+//
 // A RollbackGuard is safe for concurrent use. Share one between the
 // Verifiers of a process; two processes should not share a state file.
 type RollbackGuard struct {
@@ -59,6 +72,13 @@ type RollbackGuard struct {
 	savedSeen   time.Time // lastSeen as last written
 	savedIssued time.Time // maxIssued as last written
 	saveErr     error
+	withdrawn   []withdrawal // oldest first, at most MaxWithdrawals
+}
+
+// withdrawal refuses the files of a license issued at or before a time.
+type withdrawal struct {
+	licenseID string
+	at        time.Time
 }
 
 // NewRollbackGuard returns a guard whose state lives in the file at path,
@@ -84,11 +104,11 @@ func NewRollbackGuard(path string, key []byte) (*RollbackGuard, error) {
 	case err != nil:
 		return nil, fmt.Errorf("offline: read rollback state: %w", err)
 	}
-	seen, issued, err := g.decode(data)
+	seen, issued, withdrawn, err := g.decode(data)
 	if err != nil {
 		return nil, err
 	}
-	g.lastSeen, g.maxIssued = seen, issued
+	g.lastSeen, g.maxIssued, g.withdrawn = seen, issued, withdrawn
 	g.savedSeen, g.savedIssued = seen, issued
 	return g, nil
 }
@@ -156,11 +176,54 @@ func (g *RollbackGuard) observe(now, issuedAt time.Time) {
 	}
 }
 
+// Withdraw refuses from now on every file of license licenseID issued at
+// or before at (ErrFileWithdrawn), and writes the state file at once. A
+// Guard calls it when the service denies a license for good (suspended,
+// revoked, ...) and it removes the license file: a copy of that file put
+// back afterwards is no license, even offline. Files issued later (after a
+// reinstatement) verify again. A later Withdraw of the same license moves
+// its time forward, never back. The error is the state file's write error;
+// the withdrawal holds in memory regardless.
+func (g *RollbackGuard) Withdraw(licenseID string, at time.Time) error {
+	if licenseID == "" || len(licenseID) > maxLicenseIDLen {
+		return fmt.Errorf("offline: withdraw: license id must be 1 to %d bytes", maxLicenseIDLen)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	at = time.UnixMilli(unixMilli(at)).UTC() // the precision the file keeps
+	for i, w := range g.withdrawn {
+		if w.licenseID == licenseID {
+			if at.After(w.at) {
+				g.withdrawn = append(slices.Delete(g.withdrawn, i, i+1), withdrawal{licenseID, at})
+			}
+			return g.save()
+		}
+	}
+	if len(g.withdrawn) == MaxWithdrawals {
+		g.withdrawn = slices.Delete(g.withdrawn, 0, 1)
+	}
+	g.withdrawn = append(g.withdrawn, withdrawal{licenseID, at})
+	return g.save()
+}
+
+// withdrawnAt reports whether a file of licenseID issued at issuedAt is
+// withdrawn.
+func (g *RollbackGuard) withdrawnAt(licenseID string, issuedAt time.Time) (time.Time, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, w := range g.withdrawn {
+		if w.licenseID == licenseID && !issuedAt.After(w.at) {
+			return w.at, true
+		}
+	}
+	return time.Time{}, false
+}
+
 func (g *RollbackGuard) save() error {
 	if g.path == "" {
 		return nil
 	}
-	if err := atomicfile.Write(g.path, g.encode(g.lastSeen, g.maxIssued), atomicfile.DefaultPerm); err != nil {
+	if err := atomicfile.Write(g.path, g.encode(g.lastSeen, g.maxIssued, g.withdrawn), atomicfile.DefaultPerm); err != nil {
 		g.saveErr = fmt.Errorf("offline: write rollback state: %w", err)
 		return g.saveErr
 	}
@@ -168,29 +231,51 @@ func (g *RollbackGuard) save() error {
 	return nil
 }
 
-// The state file is one line: magic, the two times in Unix milliseconds, and
-// the hex HMAC-SHA256 of what precedes it.
-func (g *RollbackGuard) encode(seen, issued time.Time) []byte {
-	body := rollbackMagic + " " + strconv.FormatInt(unixMilli(seen), 10) + " " + strconv.FormatInt(unixMilli(issued), 10)
+// The state file is one line: magic, the two times in Unix milliseconds,
+// one "w:<base64url license id>:<Unix ms>" field per withdrawal, and the hex
+// HMAC-SHA256 of what precedes it. A v1 file (no withdrawals) still loads.
+func (g *RollbackGuard) encode(seen, issued time.Time, withdrawn []withdrawal) []byte {
+	var b strings.Builder
+	b.WriteString(rollbackMagic + " " + strconv.FormatInt(unixMilli(seen), 10) + " " + strconv.FormatInt(unixMilli(issued), 10))
+	for _, w := range withdrawn {
+		b.WriteString(" w:" + base64.RawURLEncoding.EncodeToString([]byte(w.licenseID)) + ":" + strconv.FormatInt(unixMilli(w.at), 10))
+	}
+	body := b.String()
 	return []byte(body + " " + hex.EncodeToString(g.mac(body)) + "\n")
 }
 
-func (g *RollbackGuard) decode(data []byte) (seen, issued time.Time, err error) {
-	fields := strings.Fields(string(data))
-	if len(fields) != 4 || fields[0] != rollbackMagic {
-		return time.Time{}, time.Time{}, errorf(ErrRollbackState, "state file has an unknown format")
+func (g *RollbackGuard) decode(data []byte) (seen, issued time.Time, withdrawn []withdrawal, err error) {
+	bad := func(msg string) (time.Time, time.Time, []withdrawal, error) {
+		return time.Time{}, time.Time{}, nil, errorf(ErrRollbackState, msg)
 	}
-	body := strings.Join(fields[:3], " ")
-	sum, err := hex.DecodeString(fields[3])
+	fields := strings.Fields(string(data))
+	switch {
+	case len(fields) == 4 && fields[0] == rollbackMagicV1:
+	case len(fields) >= 4 && len(fields) <= 4+MaxWithdrawals && fields[0] == rollbackMagic:
+	default:
+		return bad("state file has an unknown format")
+	}
+	last := len(fields) - 1
+	body := strings.Join(fields[:last], " ")
+	sum, err := hex.DecodeString(fields[last])
 	if err != nil || !hmac.Equal(sum, g.mac(body)) {
-		return time.Time{}, time.Time{}, errorf(ErrRollbackState, "state file fails its integrity check")
+		return bad("state file fails its integrity check")
 	}
 	s, err1 := strconv.ParseInt(fields[1], 10, 64)
 	i, err2 := strconv.ParseInt(fields[2], 10, 64)
 	if err1 != nil || err2 != nil {
-		return time.Time{}, time.Time{}, errorf(ErrRollbackState, "state file holds invalid times")
+		return bad("state file holds invalid times")
 	}
-	return fromUnixMilli(s), fromUnixMilli(i), nil
+	for _, f := range fields[3:last] {
+		id, ms, ok := strings.Cut(strings.TrimPrefix(f, "w:"), ":")
+		raw, err := base64.RawURLEncoding.DecodeString(id)
+		at, err2 := strconv.ParseInt(ms, 10, 64)
+		if !strings.HasPrefix(f, "w:") || !ok || err != nil || err2 != nil || len(raw) == 0 || len(raw) > maxLicenseIDLen {
+			return bad("state file holds an invalid withdrawal")
+		}
+		withdrawn = append(withdrawn, withdrawal{licenseID: string(raw), at: fromUnixMilli(at)})
+	}
+	return fromUnixMilli(s), fromUnixMilli(i), withdrawn, nil
 }
 
 func (g *RollbackGuard) mac(body string) []byte {

@@ -225,6 +225,9 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 	return v, nil
 }
 
+// RollbackGuard returns the guard given with WithRollbackGuard, or nil.
+func (v *Verifier) RollbackGuard() *RollbackGuard { return v.guard }
+
 // KeyIDs returns the ids of the trusted keys, sorted.
 func (v *Verifier) KeyIDs() []string {
 	ids := make([]string, 0, len(v.keys))
@@ -245,7 +248,9 @@ func (v *Verifier) KeyIDs() []string {
 //  5. payload decoding: JSON types, "v" 1, issuedAt and expiresAt present,
 //     a known license status (ErrMalformed);
 //  6. environment (ErrEnvironment);
-//  7. clock rollback, with WithRollbackGuard (ErrClockRollback);
+//  7. with WithRollbackGuard: clock rollback (ErrClockRollback), then a
+//     license withdrawn after the file was issued (ErrFileWithdrawn; see
+//     RollbackGuard.Withdraw);
 //  8. issuedAt <= now + skew (ErrNotYetValid);
 //  9. now < expiresAt, strictly and without skew (ErrFileExpired);
 //  10. license status, then license expiry under the policy's expiration
@@ -427,6 +432,9 @@ func (v *Verifier) check(f *File, now time.Time) (licenseExpired bool, err error
 	if v.guard != nil {
 		if err := v.guard.check(now, v.skew); err != nil {
 			return false, err
+		}
+		if at, ok := v.guard.withdrawnAt(f.License.ID, f.IssuedAt); ok {
+			return false, errorf(ErrFileWithdrawn, "license withdrawn at "+at.Format(time.RFC3339))
 		}
 	}
 	if f.IssuedAt.After(now.Add(v.skew)) {

@@ -1,23 +1,30 @@
-// Command desktop-app is an application licensed with licentric.Guard: the
-// licensing code is the fifteen lines of license() below (plus the
-// Close in run). It validates,
-// activates this machine, keeps heartbeats and an offline license file,
-// falls back to the file when the service is unreachable, gates a feature
-// on an entitlement and prints its state on each change.
+// Command desktop-app is an application licensed with licentric.Guard. Its
+// licensing is the fifteen lines of license() below, errors included, plus
+// message(), the table of what to tell the user, which a vendor writes in
+// its own words.
 //
-// By default it runs against an in-process Licentric server (a demo
-// license is created for it, and the service is briefly cut off to show
-// the offline fallback); set LICENTRIC_BASE_URL, LICENTRIC_LICENSE_KEY and
-// LICENTRIC_PUBLIC_KEY to run it against a real instance.
+// The guard validates, activates this machine, keeps heartbeats and an
+// offline license file, falls back to the file when the service is
+// unreachable (refused, hanging, DNS, TLS), gates a feature on an
+// entitlement and reports every change of its state.
+//
+// By default it runs against an in-process Licentric server: a demo license
+// with two seats, a first run online, a restart with the service refusing
+// connections and one with the service hanging (both decided from the
+// file), and a third computer that finds both seats taken. Set
+// LICENTRIC_BASE_URL, LICENTRIC_LICENSE_KEY and LICENTRIC_PUBLIC_KEY to run
+// it against a real instance.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -26,30 +33,68 @@ import (
 	"github.com/licentric/licentric-go/offline"
 )
 
-// license is all the licensing an application needs: a verifier pinned to
-// the vendor's signing key and this machine, and a guard.
-func license(ctx context.Context, client *licentric.Client, key, dir, publicKey string) (*licentric.Guard, error) {
-	pub, err := offline.ParsePublicKey(publicKey)
+// license is all the licensing an application needs. signingKeys are the
+// vendor's public keys, pinned at build time (`licentric pin-key` writes
+// them as a []string).
+func license(ctx context.Context, client *licentric.Client, key, configDir string, signingKeys []string) (*licentric.Guard, error) {
+	g, err := licentric.NewGuard(client, key,
+		licentric.WithLicenseFile(filepath.Join(configDir, "license.lic"), signingKeys...),
+		licentric.OnGuardChange(func(s licentric.GuardState) { fmt.Println("license:", message(s)) }))
 	if err != nil {
-		return nil, err
+		return nil, err // a malformed signing key or no fingerprint source: a bug, not a license state
 	}
-	fp, err := client.Fingerprint()
-	if err != nil {
-		return nil, err
+	if _, err := g.Start(ctx); err != nil { // decides within two seconds, whatever the network does
+		return nil, err // ctx ended first
 	}
-	verifier, err := offline.NewVerifier(offline.WithPublicKey(pub), offline.WithFingerprint(fp))
-	if err != nil {
-		return nil, err
+	return g, nil
+}
+
+// message is what the application tells its user about a state: one line
+// per sentinel the Guard documents.
+func message(s licentric.GuardState) string {
+	switch {
+	case s.Allowed && s.Source == licentric.SourceLicenseFile:
+		return "licensed (offline, until " + s.Until.Format(time.DateOnly) + ")"
+	case s.Allowed && s.Code == licentric.CodeExpired:
+		return "licensed, but the license has expired: please renew"
+	case s.Allowed:
+		return "licensed"
+	case errors.Is(s.Reason, offline.ErrFileExpired):
+		return "offline too long: connect to the internet to renew the license"
+	case errors.Is(s.Reason, offline.ErrClockRollback):
+		return "the system clock was set back: correct it, or connect to the internet"
+	case errors.Is(s.Reason, licentric.ErrUnavailable):
+		return "can't reach the licensing service, and no offline license is stored: check the connection"
+	case errors.Is(s.Reason, licentric.ErrMachineLimitExceeded):
+		return fmt.Sprintf("this license allows %s; deactivate one to use this computer", computers(s.License))
+	case errors.Is(s.Reason, licentric.ErrSuspended):
+		return "the license is suspended: contact support"
+	case errors.Is(s.Reason, licentric.ErrExpired):
+		return "the license has expired: renew it to continue"
+	case errors.Is(s.Reason, licentric.ErrRevoked), errors.Is(s.Reason, licentric.ErrBanned):
+		return "the license is no longer valid"
+	case errors.Is(s.Reason, licentric.ErrNotFound):
+		return "unknown license key: check what you entered"
+	case errors.Is(s.Reason, licentric.ErrEntitlementsMissing):
+		return "the license does not include this product"
+	default:
+		return fmt.Sprintf("not licensed (%v)", s.Reason)
 	}
-	g, err := licentric.NewGuard(client, key, licentric.WithLicenseFile(filepath.Join(dir, "license.lic"), verifier),
-		licentric.OnGuardChange(func(s licentric.GuardState) {
-			fmt.Printf("license: allowed=%t code=%s source=%s\n", s.Allowed, s.Code, s.Source)
-		}))
-	if err != nil {
-		return nil, err
+}
+
+// computers says how many computers a license allows.
+func computers(l *licentric.License) string {
+	if l == nil || l.Policy == nil || (l.MaxMachinesOverride == nil && l.Policy.MaxMachines == nil) {
+		return "no more computers"
 	}
-	_, err = g.Start(ctx)
-	return g, err
+	n := l.Policy.MaxMachines
+	if l.MaxMachinesOverride != nil {
+		n = l.MaxMachinesOverride
+	}
+	if *n == 1 {
+		return "1 computer"
+	}
+	return fmt.Sprintf("%d computers", *n)
 }
 
 func main() {
@@ -61,33 +106,20 @@ func main() {
 	}
 }
 
-// offSwitch cuts the demo's network, to show the offline fallback.
-type offSwitch struct {
-	next http.RoundTripper
-	off  bool
-}
-
-func (o *offSwitch) RoundTrip(r *http.Request) (*http.Response, error) {
-	if o.off {
-		return nil, fmt.Errorf("dial tcp: connection refused (demo outage)")
-	}
-	return o.next.RoundTrip(r)
-}
-
 func run(ctx context.Context, getenv func(string) string) error {
 	dir, err := os.MkdirTemp("", "desktop-app-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	appID := licentric.WithAppID("com.example.desktop-app")
+	configDir := filepath.Join(dir, "config") // the guard creates it
 
 	if base := getenv("LICENTRIC_BASE_URL"); base != "" {
-		client, err := licentric.NewClient(licentric.WithBaseURL(base), appID)
+		client, err := licentric.NewClient(licentric.WithBaseURL(base), licentric.WithAppID("com.example.desktop-app"))
 		if err != nil {
 			return err
 		}
-		g, err := license(ctx, client, getenv("LICENTRIC_LICENSE_KEY"), dir, getenv("LICENTRIC_PUBLIC_KEY"))
+		g, err := license(ctx, client, getenv("LICENTRIC_LICENSE_KEY"), configDir, []string{getenv("LICENTRIC_PUBLIC_KEY")})
 		if err != nil {
 			return err
 		}
@@ -96,12 +128,17 @@ func run(ctx context.Context, getenv func(string) string) error {
 		<-ctx.Done() // run until Ctrl-C or SIGTERM
 		return nil
 	}
+	return demo(ctx, configDir)
+}
 
-	// The demo: an in-process service with a license that grants pdf-export.
+// demo runs the application four times against an in-process service.
+func demo(ctx context.Context, configDir string) error {
+	// An application client has no API key, so its licenses live in the
+	// live environment: the demo license is seeded there.
 	srv := licentrictest.NewServer()
 	defer srv.Close()
 	fx, err := srv.Seed(licentrictest.Seed{Env: licentrictest.EnvLive,
-		Policy: licentric.PolicyRequest{OfflineAllowed: licentric.Ptr(true), MaxMachines: licentric.Value(3)}})
+		Policy: licentric.PolicyRequest{OfflineAllowed: licentric.Ptr(true), MaxMachines: licentric.Value(2)}})
 	if err != nil {
 		return err
 	}
@@ -115,51 +152,97 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if _, err := admin.Licenses.AttachEntitlements(ctx, fx.License.ID, "pdf-export"); err != nil {
 		return err
 	}
-	sw := &offSwitch{next: srv.Client().Transport}
-	newClient := func() (*licentric.Client, error) { // one per run of the application
-		return licentric.NewClient(licentric.WithBaseURL(srv.URL), licentric.WithHTTPClient(&http.Client{Transport: sw}),
-			licentric.WithFingerprinter(func() (string, error) { return "desktop-app-demo-machine", nil }))
+	keys := []string{offline.MarshalPublicKey(srv.PublicKey())} // what `licentric pin-key` pins
+	network := &demoNetwork{next: srv.Client().Transport}
+	computer := func(name string) (*licentric.Client, error) { // one run of the application
+		return licentric.NewClient(licentric.WithBaseURL(srv.URL), licentric.WithHTTPClient(&http.Client{Transport: network}),
+			licentric.WithFingerprinter(func() (string, error) { return "desktop-app-demo-" + name, nil }))
 	}
-	client, err := newClient()
-	if err != nil {
-		return err
+	runOnce := func(title, machine string, check func(licentric.GuardState) error) error {
+		fmt.Println("--", title, "--")
+		client, err := computer(machine)
+		if err != nil {
+			return err
+		}
+		start := time.Now()
+		g, err := license(ctx, client, fx.License.Key, filepath.Join(configDir, machine), keys)
+		if err != nil {
+			return err
+		}
+		defer g.Close(context.Background())
+		fmt.Printf("decided in %v\n", time.Since(start).Round(10*time.Millisecond))
+		work(g)
+		return check(g.State())
 	}
-	pub := fmt.Sprintf("%x", []byte(srv.PublicKey()))
-	g, err := license(ctx, client, fx.License.Key, dir, pub)
-	if err != nil {
-		return err
-	}
-	work(g)
-	_ = g.Close(context.Background())
 
-	fmt.Println("-- the service is unreachable; the application restarts --")
-	sw.off = true
-	if client, err = newClient(); err != nil {
+	if err := runOnce("first run, online", "laptop", func(s licentric.GuardState) error {
+		return want(s.Allowed && s.Source == licentric.SourceService, s)
+	}); err != nil {
 		return err
 	}
-	start := time.Now()
-	g, err = license(ctx, client, fx.License.Key, dir, pub)
-	if err != nil {
+	network.set(refused)
+	if err := runOnce("restart: the service refuses connections", "laptop", func(s licentric.GuardState) error {
+		return want(s.Allowed && s.Source == licentric.SourceLicenseFile, s)
+	}); err != nil {
 		return err
 	}
-	defer g.Close(context.Background())
-	fmt.Printf("decided in %v from %s\n", time.Since(start).Round(time.Millisecond), g.State().Source)
-	work(g)
-	if st := g.State(); !st.Allowed || st.Source != licentric.SourceLicenseFile {
-		return fmt.Errorf("the offline fallback did not allow the application: %+v", st)
+	network.set(hanging)
+	if err := runOnce("restart: the service accepts connections and never answers", "laptop", func(s licentric.GuardState) error {
+		return want(s.Allowed && s.Source == licentric.SourceLicenseFile, s)
+	}); err != nil {
+		return err
+	}
+	network.set(up)
+	if err := runOnce("a second computer", "desktop", func(s licentric.GuardState) error {
+		return want(s.Allowed, s)
+	}); err != nil {
+		return err
+	}
+	return runOnce("a third computer: both seats are taken", "workstation", func(s licentric.GuardState) error {
+		return want(!s.Allowed && s.Code == licentric.CodeMachineLimitExceeded && s.License != nil, s)
+	})
+}
+
+func want(ok bool, s licentric.GuardState) error {
+	if !ok {
+		return fmt.Errorf("unexpected state: allowed=%t code=%s source=%s reason=%v", s.Allowed, s.Code, s.Source, s.Reason)
 	}
 	return nil
 }
 
 // work is the application: one feature gated on an entitlement.
 func work(g *licentric.Guard) {
-	if !g.Allows("") {
-		fmt.Println("not licensed:", g.State().Reason)
-		return
-	}
-	if g.Allows("pdf-export") {
+	switch {
+	case !g.Allows(""):
+		fmt.Println("not running:", message(g.State()))
+	case g.Allows("pdf-export"):
 		fmt.Println("exporting a PDF")
-	} else {
+	default:
 		fmt.Println("PDF export needs the pdf-export entitlement")
 	}
+}
+
+// The demo's network: up, refusing connections, or hanging.
+const (
+	up int32 = iota
+	refused
+	hanging
+)
+
+type demoNetwork struct {
+	next  http.RoundTripper
+	state atomic.Int32
+}
+
+func (n *demoNetwork) set(state int32) { n.state.Store(state) }
+
+func (n *demoNetwork) RoundTrip(r *http.Request) (*http.Response, error) {
+	switch n.state.Load() {
+	case refused:
+		return nil, fmt.Errorf("dial tcp: connection refused (demo outage)")
+	case hanging:
+		<-r.Context().Done() // accepted, never answered
+		return nil, r.Context().Err()
+	}
+	return n.next.RoundTrip(r)
 }
