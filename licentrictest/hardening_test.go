@@ -90,12 +90,12 @@ func TestRequestLogIsBounded(t *testing.T) {
 	// Over loopback with a small bound.
 	s := start(t, WithRequestLogSize(10), WithoutRateLimits())
 	for i := range 25 {
-		s.do("GET", "/products?i="+strconv.Itoa(i), bearer(s.TestAPIKey()), nil)
+		s.do("GET", "/products?limit="+strconv.Itoa(i+1), bearer(s.TestAPIKey()), nil)
 	}
 	reqs := s.Requests()
 	require.Len(t, reqs, 10)
-	assert.Equal(t, "i=15", reqs[0].Query, "oldest retained")
-	assert.Equal(t, "i=24", reqs[9].Query, "newest last")
+	assert.Equal(t, "limit=16", reqs[0].Query, "oldest retained")
+	assert.Equal(t, "limit=25", reqs[9].Query, "newest last")
 	assert.Equal(t, 10, s.CountRequests("GET", "/products"))
 	s.ResetRequests()
 	assert.Empty(t, s.Requests())
