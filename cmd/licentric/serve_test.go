@@ -135,7 +135,8 @@ func TestServe(t *testing.T) {
 	for k := range info {
 		keys = append(keys, k)
 	}
-	assert.ElementsMatch(t, []string{"url", "testKey", "liveKey", "publicKey", "control"}, keys)
+	assert.ElementsMatch(t, []string{"url", "testKey", "liveKey", "publicKey", "control", "openapi"}, keys)
+	assert.Equal(t, info["url"]+"/api/v1/openapi.json", info["openapi"])
 	assert.True(t, strings.HasPrefix(info["url"], "http://127.0.0.1:"), info["url"])
 	assert.False(t, strings.HasSuffix(info["url"], "/api/v1"))
 	assert.True(t, strings.HasPrefix(info["testKey"], "lk_test_"))
@@ -145,6 +146,19 @@ func TestServe(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, raw, 32)
 	assert.Contains(t, s.stderr.String(), "serving on "+info["url"])
+
+	// The OpenAPI document, without authentication.
+	resp, err := s.http.Get(info["openapi"])
+	require.NoError(t, err)
+	var doc struct {
+		OpenAPI string         `json:"openapi"`
+		Paths   map[string]any `json:"paths"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&doc))
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "3.1.0", doc.OpenAPI)
+	assert.Contains(t, doc.Paths, "/machines/{id}/heartbeat")
 
 	// The REST API with the printed keys, and its signing key is the printed one.
 	ctx := context.Background()
@@ -274,6 +288,49 @@ func TestServeSeed(t *testing.T) {
 	assert.Empty(t, stdout)
 	assert.Contains(t, stderr, "seeding from "+bad)
 	assert.Contains(t, stderr, "bogus")
+}
+
+// serve --help names the API's document, its auth schemes and the
+// environment of a seeded license (issues 23 and 18 item 8).
+func TestServeHelp(t *testing.T) {
+	code, stdout, stderr := runPlain("serve", "--help")
+	assert.Equal(t, exitOK, code, stderr)
+	help := stdout + stderr
+	for _, want := range []string{
+		"/api/v1/openapi.json",
+		"Bearer lk_test_", "License <LICENSE-KEY>", "Bearer AGT-",
+		`A license seeded
+with --seed is in "test" unless the seed says "env": "live"`,
+		`looks the key up in "live"`,
+	} {
+		assert.Contains(t, help, want)
+	}
+}
+
+// A license seeded without "env" is in test: an unauthenticated
+// validate-key (an application without an API key) looks in live and
+// answers NOT_FOUND; one seeded with "env": "live" is found.
+func TestServeSeedEnvironments(t *testing.T) {
+	seed := filepath.Join(t.TempDir(), "seed.json")
+	require.NoError(t, os.WriteFile(seed, []byte(`{"products": [
+	  {"name": "T", "code": "t", "policies": [{"name": "P", "requireFingerprint": false, "licenses": [{"key": "SEED-TEST-1"}]}]},
+	  {"env": "live", "name": "L", "code": "l", "policies": [{"name": "P", "requireFingerprint": false, "licenses": [{"key": "SEED-LIVE-1"}]}]}]}`), 0o600))
+	s := startServe(t, time.Now(), "--seed", seed)
+	app, err := licentric.NewClient(licentric.WithBaseURL(s.info["url"]), licentric.WithHTTPClient(s.http), licentric.WithRetry(tinyRetry))
+	require.NoError(t, err)
+	ctx := context.Background()
+	v, err := app.Validate(ctx, "SEED-TEST-1")
+	require.NoError(t, err)
+	assert.Equal(t, licentric.CodeNotFound, v.Code)
+	v, err = app.Validate(ctx, "SEED-LIVE-1")
+	require.NoError(t, err)
+	assert.True(t, v.Valid, "code %s", v.Code)
+	withKey, err := licentric.NewClient(licentric.WithBaseURL(s.info["url"]), licentric.WithAPIKey(s.info["testKey"]),
+		licentric.WithHTTPClient(s.http), licentric.WithRetry(tinyRetry))
+	require.NoError(t, err)
+	v, err = withKey.Validate(ctx, "SEED-TEST-1")
+	require.NoError(t, err)
+	assert.True(t, v.Valid, "code %s", v.Code)
 }
 
 // TestServeRefusesRebindingAndBrowsers (issue 21 item 9): a web page must
