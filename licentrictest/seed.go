@@ -8,8 +8,16 @@ import (
 
 // Seed describes fixtures to create without HTTP, through the same rules as
 // the API.
+//
+// The fixtures live in Env: EnvTest unless the seed says EnvLive. Mind
+// which environment the client under test looks in: an application client
+// without an API key (licentric.NewClient with no WithAPIKey) validates
+// with an unauthenticated validate-key, which looks the key up in live, so
+// a license seeded in test is NOT_FOUND to it. Seed such a license with
+// Env: EnvLive, or give the client srv.TestAPIKey() (a key's prefix names
+// its environment).
 type Seed struct {
-	Env     string         // default EnvTest
+	Env     string         // EnvTest (the default) or EnvLive
 	Product ProductRequest // optional; defaults name "Test Product", a generated unique code
 	Policy  PolicyRequest  // unset fields take docs defaults; MaxMachines unset -> unlimited
 	License LicenseRequest // optional; a license is always created
