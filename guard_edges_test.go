@@ -410,7 +410,7 @@ func TestGuardRestoredFileAfterDenialStaysDenied(t *testing.T) {
 	require.NoError(t, g.Close(t.Context()))
 
 	require.NoError(t, os.WriteFile(e.path, saved, 0o600)) // the user puts the copy back
-	e.net.down.Store(true)                                  // and cuts the network
+	e.net.down.Store(true)                                 // and cuts the network
 	_, st = e.start(t, e.client(t), e.file())
 	assert.False(t, st.Allowed, "a restored file granted access: %+v", st)
 	assert.ErrorIs(t, st.FileErr, offline.ErrFileWithdrawn)
