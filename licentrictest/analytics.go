@@ -7,41 +7,9 @@ import (
 	"github.com/licentric/licentric-go/internal/wire"
 )
 
-type analytics struct {
-	Licenses struct {
-		Total     int `json:"total"`
-		Active    int `json:"active"`
-		Expired   int `json:"expired"`
-		Suspended int `json:"suspended"`
-		Revoked   int `json:"revoked"`
-		Banned    int `json:"banned"`
-		// Billable counts toward plan limits: every license not deleted
-		// and not expired (contract §12: billable = total - expired).
-		Billable int `json:"billable"`
-	} `json:"licenses"`
-	Machines struct {
-		Total  int `json:"total"`
-		Active int `json:"active"`
-		Dead   int `json:"dead"`
-	} `json:"machines"`
-	Activations struct {
-		Trend []trendPoint `json:"trend"`
-	} `json:"activations"`
-	Validations struct {
-		Total      int `json:"total"`
-		Successful int `json:"successful"`
-		Failed     int `json:"failed"`
-	} `json:"validations"`
-}
-
-type trendPoint struct {
-	Date  string `json:"date"`
-	Count int    `json:"count"`
-}
-
 // hAnalytics is GET /analytics (docs-facts §2.7), computed on every call.
 func hAnalytics(c *call) (int, any, *apiError) {
-	var a analytics
+	var a wire.Analytics
 	for _, l := range c.st.licenses {
 		if l.env != c.env || l.deleted() {
 			continue
@@ -78,12 +46,12 @@ func hAnalytics(c *call) (int, any, *apiError) {
 			a.Machines.Active++
 		}
 	}
-	a.Activations.Trend = []trendPoint{}
+	a.Activations.Trend = []wire.AnalyticsDay{}
 	for i := 6; i >= 0; i-- {
 		d := today.AddDate(0, 0, -i).Format(time.DateOnly)
-		a.Activations.Trend = append(a.Activations.Trend, trendPoint{Date: d, Count: counts[d]})
+		a.Activations.Trend = append(a.Activations.Trend, wire.AnalyticsDay{Date: d, Count: counts[d]})
 	}
 	v := c.st.validations[c.env]
 	a.Validations.Total, a.Validations.Successful, a.Validations.Failed = v.total, v.ok, v.failed
-	return http.StatusOK, wire.Data[analytics]{Data: a}, nil
+	return http.StatusOK, wire.Data[wire.Analytics]{Data: a}, nil
 }

@@ -30,8 +30,13 @@ const maxAdvanceSeconds = 100 * 366 * 24 * 3600
 // control path. keys without scopes makes a full-access key; scopes must be
 // known scope names. requests lists what Requests retains, oldest first.
 // The control API has no authentication: like the whole server it listens
-// only on loopback, so only processes on this machine reach it. Control
-// requests are not rate limited, not logged and meet no injected fault.
+// only on loopback, so only processes on this machine reach it. Browsers
+// on this machine are kept out: the control API refuses any request that
+// carries an Origin header or a Sec-Fetch-Site other than "none" (a web
+// page's), and the server's socket refuses a Host other than its loopback
+// names (DNS rebinding); both answer 403 FORBIDDEN and change nothing.
+// Control requests are not rate limited, not logged and meet no injected
+// fault.
 func (s *Server) ControlURL() string { return s.URL + controlPrefix }
 
 func (s *Server) newControlMux() *http.ServeMux {
@@ -46,6 +51,10 @@ func (s *Server) newControlMux() *http.ServeMux {
 }
 
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
+	if fromBrowserPage(r) {
+		s.refuse(w, r, "The control API refuses requests from web pages (Origin or Sec-Fetch-Site was sent)")
+		return
+	}
 	if r.Method == http.MethodHead {
 		s.notFound(w, r)
 		return

@@ -151,7 +151,9 @@ func typeMessage(err error) string {
 // writeJSON writes v with status; the request id header is already set.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	var body []byte
-	if v != nil {
+	if raw, ok := v.(json.RawMessage); ok {
+		body = raw // already JSON (the OpenAPI document)
+	} else if v != nil {
 		var err error
 		body, err = json.Marshal(v)
 		if err != nil {

@@ -41,7 +41,7 @@ func readToClose(t *testing.T, conn net.Conn) []byte {
 func TestSlowBodyIsCutOff(t *testing.T) {
 	s := start(t, WithReadTimeout(200*time.Millisecond))
 	conn := dial(t, s.Server)
-	_, err := io.WriteString(conn, "POST /api/v1/licenses/validate-key HTTP/1.1\r\nHost: x\r\n"+
+	_, err := io.WriteString(conn, "POST /api/v1/licenses/validate-key HTTP/1.1\r\nHost: "+s.host()+"\r\n"+
 		"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"key\":")
 	require.NoError(t, err)
 	readToClose(t, conn) // then never send the rest
@@ -50,7 +50,7 @@ func TestSlowBodyIsCutOff(t *testing.T) {
 func TestSlowHeadersAreCutOff(t *testing.T) {
 	s := start(t, WithReadTimeout(200*time.Millisecond))
 	conn := dial(t, s.Server)
-	_, err := io.WriteString(conn, "POST /api/v1/licenses/validate-key HTTP/1.1\r\nHost: x\r\n")
+	_, err := io.WriteString(conn, "POST /api/v1/licenses/validate-key HTTP/1.1\r\nHost: "+s.host()+"\r\n")
 	require.NoError(t, err)
 	readToClose(t, conn)
 }
@@ -60,7 +60,7 @@ func TestHugeContentLengthAnsweredWithoutReadingTheBody(t *testing.T) {
 	s := start(t, WithReadTimeout(time.Hour))
 	for _, auth := range []string{"", bearer(s.TestAPIKey())} {
 		conn := dial(t, s.Server)
-		req := "POST /api/v1/licenses/validate-key HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+		req := "POST /api/v1/licenses/validate-key HTTP/1.1\r\nHost: " + s.host() + "\r\nContent-Type: application/json\r\n" +
 			"Content-Length: 1073741824\r\n"
 		if auth != "" {
 			req += "Authorization: " + auth + "\r\n"
@@ -78,7 +78,7 @@ func TestHugeContentLengthAnsweredWithoutReadingTheBody(t *testing.T) {
 	}
 	// A management endpoint checks auth first, then the size.
 	conn := dial(t, s.Server)
-	_, err := io.WriteString(conn, "POST /api/v1/products HTTP/1.1\r\nHost: x\r\nContent-Length: 1073741824\r\n\r\n")
+	_, err := io.WriteString(conn, "POST /api/v1/products HTTP/1.1\r\nHost: "+s.host()+"\r\nContent-Length: 1073741824\r\n\r\n")
 	require.NoError(t, err)
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	require.NoError(t, err)
@@ -90,12 +90,12 @@ func TestRequestLogIsBounded(t *testing.T) {
 	// Over loopback with a small bound.
 	s := start(t, WithRequestLogSize(10), WithoutRateLimits())
 	for i := range 25 {
-		s.do("GET", "/products?i="+strconv.Itoa(i), bearer(s.TestAPIKey()), nil)
+		s.do("GET", "/products?limit="+strconv.Itoa(i+1), bearer(s.TestAPIKey()), nil)
 	}
 	reqs := s.Requests()
 	require.Len(t, reqs, 10)
-	assert.Equal(t, "i=15", reqs[0].Query, "oldest retained")
-	assert.Equal(t, "i=24", reqs[9].Query, "newest last")
+	assert.Equal(t, "limit=16", reqs[0].Query, "oldest retained")
+	assert.Equal(t, "limit=25", reqs[9].Query, "newest last")
 	assert.Equal(t, 10, s.CountRequests("GET", "/products"))
 	s.ResetRequests()
 	assert.Empty(t, s.Requests())

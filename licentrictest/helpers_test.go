@@ -13,17 +13,22 @@ import (
 type tsrv struct {
 	*Server
 	t testing.TB
+	// openapi checks the exchanges so far against the OpenAPI document
+	// (once) and counts them by operation id.
+	openapi func() map[string]int
 }
 
 // start starts a server whose clock is frozen (at the current time unless
 // opts say otherwise), so tests can compare timestamps exactly; tests of
-// the flowing clock call NewServer themselves.
+// the flowing clock call NewServer themselves. Every exchange through its
+// Client is checked against the OpenAPI document when the test ends
+// (recordOpenAPI).
 func start(t testing.TB, opts ...Option) *tsrv {
 	t.Helper()
 	opts = append([]Option{WithFrozenClock(time.Now().Truncate(time.Millisecond))}, opts...)
 	s := NewServer(opts...)
 	t.Cleanup(s.Close)
-	return &tsrv{Server: s, t: t}
+	return &tsrv{Server: s, t: t, openapi: recordOpenAPI(t, s)}
 }
 
 func bearer(key string) string  { return "Bearer " + key }

@@ -65,15 +65,18 @@ func TestRateTiersComeFromWireTierOf(t *testing.T) {
 	s := start(t, WithRateLimits(2, 3, 4))
 	fx := s.seed(Seed{})
 	want := map[string]string{wire.TierValidation: "2", wire.TierActivation: "3", wire.TierManagement: "4"}
-	for _, tc := range []struct{ method, path, auth string }{
-		{"POST", wire.PathValidateKey, ""},
-		{"POST", wire.PathMachines, license(fx.License.Key)},
-		{"GET", wire.PathMachines, bearer(s.TestAPIKey())},
-		{"GET", wire.PathValidateKey, bearer(s.TestAPIKey())},
-		{"POST", wire.PathVerify, ""},
-		{"GET", "/nothing", ""},
+	for _, tc := range []struct {
+		method, path, auth string
+		body               any
+	}{
+		{"POST", wire.PathValidateKey, "", map[string]any{"key": fx.License.Key, "fingerprint": "machine-fp-1"}},
+		{"POST", wire.PathMachines, license(fx.License.Key), map[string]any{"fingerprint": "machine-fp-1"}},
+		{"GET", wire.PathMachines, bearer(s.TestAPIKey()), nil},
+		{"GET", wire.PathValidateKey, bearer(s.TestAPIKey()), nil},
+		{"POST", wire.PathVerify, "", nil},
+		{"GET", "/nothing", "", nil},
 	} {
-		_, h, _ := s.do(tc.method, tc.path, tc.auth, map[string]any{"key": fx.License.Key, "fingerprint": "machine-fp-1"})
+		_, h, _ := s.do(tc.method, tc.path, tc.auth, tc.body)
 		assert.Equal(t, want[wire.TierOf(tc.method, tc.path)], h.Get("X-RateLimit-Limit"), "%s %s", tc.method, tc.path)
 	}
 }

@@ -2,6 +2,7 @@ package licentrictest
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -23,16 +24,31 @@ const (
 	authLicense                  // License key only
 	authEither                   // Bearer API key or License key
 	authAgent                    // Bearer agent token (AGT-…) only
+	authNone                     // none; an Authorization header is ignored
 )
 
 // route is one endpoint: a net/http.ServeMux pattern relative to /api/v1,
-// whose wildcards reach the handler, in order, as call.params.
+// whose wildcards reach the handler, in order, as call.params, and the
+// operation that documents it in the OpenAPI document.
 type route struct {
 	method string
 	path   string // e.g. "/licenses/{id}/checkout"
 	auth   authKind
 	scope  string // resource of the scope ("licenses"); "" needs none
 	h      func(c *call) (int, any, *apiError)
+	op     operation
+}
+
+// scopeNeeded is the scope an API key with scopes must carry for the
+// route: <resource>:read for GET, <resource>:write otherwise; "" for none.
+func (rt route) scopeNeeded() string {
+	switch {
+	case rt.scope == "":
+		return ""
+	case rt.method == http.MethodGet:
+		return rt.scope + ":read"
+	}
+	return rt.scope + ":write"
 }
 
 // call is one request being handled, under the state lock.
@@ -50,69 +66,276 @@ type call struct {
 	body   []byte
 }
 
+// routes is the router's table: every operation under /api/v1, with its
+// documentation. The OpenAPI document is generated from it.
 func routes() []route {
-	r := func(method, path string, auth authKind, scope string, h func(c *call) (int, any, *apiError)) route {
-		return route{method: method, path: path, auth: auth, scope: scope, h: h}
+	r := func(method, path string, auth authKind, scope string, h func(c *call) (int, any, *apiError), op operation) route {
+		return route{method: method, path: path, auth: auth, scope: scope, h: h, op: op}
 	}
 	lic := wire.PathLicenses + "/{id}"
+	transition := func(action, id, summary, desc string, fails ...failure) route {
+		return r("POST", lic+"/"+action, authAPI, "licenses", hTransition(action), operation{
+			id: id, tag: tagLicenses, summary: summary, desc: desc,
+			status: 200, resp: wire.Data[wire.License]{},
+			fails: append([]failure{notFoundFailure("No such license."),
+				conflictFailure("The license's status does not allow it.")}, fails...),
+		})
+	}
+	licenseNotActive := "LICENSE_NOT_ACTIVE: the license is suspended, revoked, banned, or expired under RESTRICT_ACCESS."
 	return []route{
-		r("POST", wire.PathValidateKey, authValidate, "", hValidate),
-		r("POST", wire.PathLicenses, authAPI, "licenses", hCreateLicense),
-		r("GET", wire.PathLicenses, authAPI, "licenses", hListLicenses),
-		r("GET", wire.PathLicenses+"/"+wire.SegmentByKey+"/{key}", authAPI, "licenses", hGetLicenseByKey),
-		r("GET", lic, authAPI, "licenses", hGet(licenseParam, licenseDetail)),
-		r("PATCH", lic, authAPI, "licenses", hUpdateLicense),
-		r("DELETE", lic, authAPI, "licenses", hDeleteLicense),
-		r("POST", lic+"/"+wire.ActionSuspend, authAPI, "licenses", hTransition(wire.ActionSuspend)),
-		r("POST", lic+"/"+wire.ActionReinstate, authAPI, "licenses", hTransition(wire.ActionReinstate)),
-		r("POST", lic+"/"+wire.ActionRevoke, authAPI, "licenses", hTransition(wire.ActionRevoke)),
-		r("POST", lic+"/"+wire.ActionRenew, authAPI, "licenses", hTransition(wire.ActionRenew)),
-		r("POST", lic+"/"+wire.SegmentEntitlements, authAPI, "licenses", hLicenseEntitlements(true)),
-		r("DELETE", lic+"/"+wire.SegmentEntitlements, authAPI, "licenses", hLicenseEntitlements(false)),
-		r("POST", lic+"/"+wire.SegmentCheckout, authEither, "licenses", hCheckout),
+		r("POST", wire.PathValidateKey, authValidate, "", hValidate, operation{
+			id: "validateKey", tag: tagLicenses, summary: "Validate a license key",
+			desc: "Answers 200 for every outcome; the result's code says why a license is not valid. The checks run in order: " +
+				"NOT_FOUND, BANNED/REVOKED/SUSPENDED, expiry (EXPIRED; REVOKED under REVOKE), USES_EXCEEDED, FINGERPRINT_NOT_FOUND, " +
+				"HEARTBEAT_REQUIRED, ENTITLEMENTS_MISSING, MACHINE_LIMIT_EXCEEDED, VALID. Every call that finds the license " +
+				"counts one use. Without Authorization the key is looked up in the live environment; with an API key, in " +
+				"that key's environment (a license of the other one is NOT_FOUND).",
+			body: wire.ValidateRequest{}, status: 200, resp: wire.Data[wire.Validation]{},
+		}),
+		r("POST", wire.PathLicenses, authAPI, "licenses", hCreateLicense, operation{
+			id: "createLicense", tag: tagLicenses, summary: "Create a license",
+			body: wire.LicenseRequest{}, bodyName: "LicenseCreate", required: []string{"productId", "policyId"},
+			status: 201, resp: wire.Data[wire.License]{},
+			fails: []failure{notFoundFailure("No such product, policy or entitlement."), conflictFailure("The custom key is taken.")},
+		}),
+		r("GET", wire.PathLicenses, authAPI, "licenses", hListLicenses, operation{
+			id: "listLicenses", tag: tagLicenses, summary: "List licenses", desc: "Oldest first.",
+			status: 200, resp: wire.List[wire.License]{},
+			query: listParams(
+				queryParam{wire.QueryProductID, "Only the product's licenses.", &schema{Type: "string"}},
+				queryParam{wire.QueryPolicyID, "Only the policy's licenses.", &schema{Type: "string"}},
+				queryParam{wire.QueryStatus, "Only licenses of this reported status.", &schema{Type: "string", Enum: enumOf(licenseStatuses)}},
+			),
+		}),
+		r("GET", wire.PathLicenses+"/"+wire.SegmentByKey+"/{key}", authAPI, "licenses", hGetLicenseByKey, operation{
+			id: "getLicenseByKey", tag: tagLicenses, summary: "Get a license by its key, with its machines",
+			status: 200, resp: wire.Data[licenseWithMachines]{}, fails: []failure{notFoundFailure("No license has this key in the key's environment.")},
+		}),
+		r("GET", lic, authAPI, "licenses", hGet(licenseParam, licenseDetail), operation{
+			id: "getLicense", tag: tagLicenses, summary: "Get a license, with its machines",
+			status: 200, resp: wire.Data[licenseWithMachines]{}, fails: []failure{notFoundFailure("No such license.")},
+		}),
+		r("PATCH", lic, authAPI, "licenses", hUpdateLicense, operation{
+			id: "updateLicense", tag: tagLicenses, summary: "Update a license",
+			body: wire.LicenseRequest{}, status: 200, resp: wire.Data[wire.License]{},
+			fails: []failure{notFoundFailure("No such license, policy or entitlement.")},
+		}),
+		r("DELETE", lic, authAPI, "licenses", hDeleteLicense, operation{
+			id: "deleteLicense", tag: tagLicenses, summary: "Delete a license (soft), with its machines",
+			status: 204, fails: []failure{notFoundFailure("No such license.")},
+		}),
+		transition(wire.ActionSuspend, "suspendLicense", "Suspend a license", "active → suspended."),
+		transition(wire.ActionReinstate, "reinstateLicense", "Reinstate a suspended license", "suspended → active."),
+		transition(wire.ActionRevoke, "revokeLicense", "Revoke a license for good", "active or suspended → revoked."),
+		transition(wire.ActionRenew, "renewLicense", "Renew a license",
+			"expiresAt becomes max(now, expiresAt) + the policy's durationDays; an expired license is active again.",
+			unprocessableFailure("The policy has no durationDays.", wire.ErrCodeValidation)),
+		r("POST", lic+"/"+wire.SegmentEntitlements, authAPI, "licenses", hLicenseEntitlements(true), operation{
+			id: "attachLicenseEntitlements", tag: tagLicenses, summary: "Attach entitlements to a license",
+			body: wire.EntitlementCodesRequest{}, status: 200, resp: wire.Data[wire.License]{},
+			fails: []failure{notFoundFailure("No such license or entitlement code.")},
+		}),
+		r("DELETE", lic+"/"+wire.SegmentEntitlements, authAPI, "licenses", hLicenseEntitlements(false), operation{
+			id: "detachLicenseEntitlements", tag: tagLicenses, summary: "Detach entitlements from a license",
+			desc: "Detaching a code the license does not have is no error.",
+			body: wire.EntitlementCodesRequest{}, status: 200, resp: wire.Data[wire.License]{},
+			fails: []failure{notFoundFailure("No such license or entitlement code.")},
+		}),
+		r("POST", lic+"/"+wire.SegmentCheckout, authEither, "licenses", hCheckout, operation{
+			id: "checkoutLicense", tag: tagOffline, summary: "Check out a signed license file",
+			desc: "With an API key, or with the license's own key. The checks run: 400, LICENSE_NOT_ACTIVE, OFFLINE_NOT_ALLOWED, " +
+				"OFFLINE_TTL_EXCEEDED, FINGERPRINT_NOT_FOUND.",
+			body: wire.CheckoutRequest{}, status: 200, resp: wire.Data[wire.Checkout]{},
+			fails: []failure{
+				notFoundFailure("No such license (a license key reaching another license is a 404 too)."),
+				unprocessableFailure(licenseNotActive+" OFFLINE_NOT_ALLOWED: the policy does not allow offline use. "+
+					"OFFLINE_TTL_EXCEEDED: ttl is above the policy's offlineMaxDays. FINGERPRINT_NOT_FOUND: no machine of the "+
+					"license has the fingerprint.", wire.ErrCodeLicenseNotActive, wire.ErrCodeOfflineNotAllowed,
+					wire.ErrCodeOfflineTTLExceeded, wire.ErrCodeFingerprintNotFound),
+			},
+		}),
 
-		r("POST", wire.PathMachines, authEither, "machines", hActivate),
-		r("GET", wire.PathMachines, authAPI, "machines", hListMachines),
-		r("GET", wire.PathMachines+"/{id}", authEither, "machines", hGetMachine),
-		r("DELETE", wire.PathMachines+"/{id}", authEither, "machines", hDeactivate),
-		r("POST", wire.PathMachines+"/{id}/"+wire.SegmentHeartbeat, authLicense, "", hHeartbeat),
+		r("POST", wire.PathMachines, authEither, "machines", hActivate, operation{
+			id: "activateMachine", tag: tagMachines, summary: "Activate a machine",
+			desc: "With the license's own key, or with an API key and licenseId. The checks run: 400, 404, LICENSE_NOT_ACTIVE, " +
+				"a fingerprint already on this license (FINGERPRINT_CONFLICT with details.machineId, so a client that lost a 201 " +
+				"can recover the machine), on another license under PER_POLICY or PER_ACCOUNT uniqueness (FINGERPRINT_CONFLICT), " +
+				"MACHINE_LIMIT_EXCEEDED.",
+			body: wire.ActivateRequest{}, status: 201, resp: wire.Data[wire.Machine]{},
+			fails: []failure{
+				notFoundFailure("No such license."),
+				conflictFailure("The fingerprint is already activated.", wire.ErrCodeFingerprintConflict),
+				unprocessableFailure(licenseNotActive+" MACHINE_LIMIT_EXCEEDED: the license has its maximum of machines.",
+					wire.ErrCodeLicenseNotActive, wire.ErrCodeMachineLimit),
+			},
+		}),
+		r("GET", wire.PathMachines, authAPI, "machines", hListMachines, operation{
+			id: "listMachines", tag: tagMachines, summary: "List machines", desc: "Oldest first.",
+			status: 200, resp: wire.List[wire.Machine]{},
+			query: listParams(queryParam{wire.QueryLicenseID, "Only the license's machines.", &schema{Type: "string"}}),
+		}),
+		r("GET", wire.PathMachines+"/{id}", authEither, "machines", hGetMachine, operation{
+			id: "getMachine", tag: tagMachines, summary: "Get a machine",
+			status: 200, resp: wire.Data[wire.Machine]{},
+			fails: []failure{notFoundFailure("No such machine (a license key reaching another license's machine is a 404 too).")},
+		}),
+		r("DELETE", wire.PathMachines+"/{id}", authEither, "machines", hDeactivate, operation{
+			id: "deactivateMachine", tag: tagMachines, summary: "Deactivate a machine", desc: "Frees its slot at once.",
+			status: 204, fails: []failure{notFoundFailure("No such machine, or already deactivated.")},
+		}),
+		r("POST", wire.PathMachines+"/{id}/"+wire.SegmentHeartbeat, authLicense, "", hHeartbeat, operation{
+			id: "heartbeatMachine", tag: tagMachines, summary: "Send a machine's heartbeat",
+			desc: "Under a policy with requireHeartbeat a machine whose last heartbeat is older than heartbeatIntervalMinutes " +
+				"is dead: DEACTIVATE_DEAD deletes it (a later heartbeat is a 404), KEEP_DEAD keeps it and a heartbeat revives it.",
+			status: 200, resp: wire.Data[wire.Machine]{},
+			fails: []failure{notFoundFailure("No such machine of this license.")},
+		}),
 
-		r("POST", wire.PathProducts, authAPI, "products", hCreateProduct),
-		r("GET", wire.PathProducts, authAPI, "products", hListProducts),
-		r("GET", wire.PathProducts+"/{id}", authAPI, "products", hGet(productParam, productData)),
-		r("PATCH", wire.PathProducts+"/{id}", authAPI, "products", hUpdateProduct),
-		r("DELETE", wire.PathProducts+"/{id}", authAPI, "products", hDelete(productParam)),
+		r("POST", wire.PathProducts, authAPI, "products", hCreateProduct, operation{
+			id: "createProduct", tag: tagProducts, summary: "Create a product",
+			body: wire.ProductRequest{}, bodyName: "ProductCreate", required: []string{"name", "code"},
+			status: 201, resp: wire.Data[wire.Product]{}, fails: []failure{conflictFailure("The code is taken in this environment.")},
+		}),
+		r("GET", wire.PathProducts, authAPI, "products", hListProducts, operation{
+			id: "listProducts", tag: tagProducts, summary: "List products", status: 200, resp: wire.List[wire.Product]{}, query: listParams(),
+		}),
+		r("GET", wire.PathProducts+"/{id}", authAPI, "products", hGet(productParam, productData), operation{
+			id: "getProduct", tag: tagProducts, summary: "Get a product",
+			status: 200, resp: wire.Data[wire.Product]{}, fails: []failure{notFoundFailure("No such product.")},
+		}),
+		r("PATCH", wire.PathProducts+"/{id}", authAPI, "products", hUpdateProduct, operation{
+			id: "updateProduct", tag: tagProducts, summary: "Update a product",
+			body: wire.ProductRequest{}, status: 200, resp: wire.Data[wire.Product]{},
+			fails: []failure{notFoundFailure("No such product."), conflictFailure("The code is taken in this environment.")},
+		}),
+		r("DELETE", wire.PathProducts+"/{id}", authAPI, "products", hDelete(productParam), operation{
+			id: "deleteProduct", tag: tagProducts, summary: "Delete a product (soft)",
+			status: 204, fails: []failure{notFoundFailure("No such product.")},
+		}),
 
-		r("POST", wire.PathPolicies, authAPI, "policies", hCreatePolicy),
-		r("GET", wire.PathPolicies, authAPI, "policies", hListPolicies),
-		r("GET", wire.PathPolicies+"/{id}", authAPI, "policies", hGet(policyParam, policyData)),
-		r("PATCH", wire.PathPolicies+"/{id}", authAPI, "policies", hUpdatePolicy),
-		r("DELETE", wire.PathPolicies+"/{id}", authAPI, "policies", hDelete(policyParam)),
-		r("POST", wire.PathPolicies+"/{id}/"+wire.SegmentEntitlements, authAPI, "policies", hPolicyEntitlements(true)),
-		r("DELETE", wire.PathPolicies+"/{id}/"+wire.SegmentEntitlements, authAPI, "policies", hPolicyEntitlements(false)),
+		r("POST", wire.PathPolicies, authAPI, "policies", hCreatePolicy, operation{
+			id: "createPolicy", tag: tagPolicies, summary: "Create a policy",
+			body: wire.PolicyRequest{}, bodyName: "PolicyCreate", required: []string{"productId", "name"},
+			status: 201, resp: wire.Data[wire.Policy]{}, fails: []failure{notFoundFailure("No such product.")},
+		}),
+		r("GET", wire.PathPolicies, authAPI, "policies", hListPolicies, operation{
+			id: "listPolicies", tag: tagPolicies, summary: "List policies", status: 200, resp: wire.List[wire.Policy]{},
+			query: listParams(queryParam{wire.QueryProductID, "Only the product's policies.", &schema{Type: "string"}}),
+		}),
+		r("GET", wire.PathPolicies+"/{id}", authAPI, "policies", hGet(policyParam, policyData), operation{
+			id: "getPolicy", tag: tagPolicies, summary: "Get a policy",
+			status: 200, resp: wire.Data[wire.Policy]{}, fails: []failure{notFoundFailure("No such policy.")},
+		}),
+		r("PATCH", wire.PathPolicies+"/{id}", authAPI, "policies", hUpdatePolicy, operation{
+			id: "updatePolicy", tag: tagPolicies, summary: "Update a policy",
+			body: wire.PolicyRequest{}, status: 200, resp: wire.Data[wire.Policy]{}, fails: []failure{notFoundFailure("No such policy.")},
+		}),
+		r("DELETE", wire.PathPolicies+"/{id}", authAPI, "policies", hDelete(policyParam), operation{
+			id: "deletePolicy", tag: tagPolicies, summary: "Delete a policy (soft)",
+			desc:   "Its licenses keep it, shown in their snapshot with deletedAt.",
+			status: 204, fails: []failure{notFoundFailure("No such policy.")},
+		}),
+		r("POST", wire.PathPolicies+"/{id}/"+wire.SegmentEntitlements, authAPI, "policies", hPolicyEntitlements(true), operation{
+			id: "attachPolicyEntitlements", tag: tagPolicies, summary: "Attach entitlements to a policy",
+			body: wire.EntitlementCodesRequest{}, status: 200, resp: wire.Data[wire.Policy]{},
+			fails: []failure{notFoundFailure("No such policy or entitlement code.")},
+		}),
+		r("DELETE", wire.PathPolicies+"/{id}/"+wire.SegmentEntitlements, authAPI, "policies", hPolicyEntitlements(false), operation{
+			id: "detachPolicyEntitlements", tag: tagPolicies, summary: "Detach entitlements from a policy",
+			body: wire.EntitlementCodesRequest{}, status: 200, resp: wire.Data[wire.Policy]{},
+			fails: []failure{notFoundFailure("No such policy or entitlement code.")},
+		}),
 
-		r("POST", wire.PathEntitlements, authAPI, "entitlements", hCreateEntitlement),
-		r("GET", wire.PathEntitlements, authAPI, "entitlements", hListEntitlements),
-		r("GET", wire.PathEntitlements+"/{id}", authAPI, "entitlements", hGet(entitlementParam, entitlementData)),
-		r("PATCH", wire.PathEntitlements+"/{id}", authAPI, "entitlements", hUpdateEntitlement),
-		r("DELETE", wire.PathEntitlements+"/{id}", authAPI, "entitlements", hDelete(entitlementParam)),
+		r("POST", wire.PathEntitlements, authAPI, "entitlements", hCreateEntitlement, operation{
+			id: "createEntitlement", tag: tagEntitlements, summary: "Create an entitlement",
+			body: wire.EntitlementRequest{}, bodyName: "EntitlementCreate", required: []string{"code", "name"},
+			status: 201, resp: wire.Data[wire.Entitlement]{}, fails: []failure{conflictFailure("The code is taken in this environment.")},
+		}),
+		r("GET", wire.PathEntitlements, authAPI, "entitlements", hListEntitlements, operation{
+			id: "listEntitlements", tag: tagEntitlements, summary: "List entitlements",
+			status: 200, resp: wire.List[wire.Entitlement]{}, query: listParams(),
+		}),
+		r("GET", wire.PathEntitlements+"/{id}", authAPI, "entitlements", hGet(entitlementParam, entitlementData), operation{
+			id: "getEntitlement", tag: tagEntitlements, summary: "Get an entitlement",
+			status: 200, resp: wire.Data[wire.Entitlement]{}, fails: []failure{notFoundFailure("No such entitlement.")},
+		}),
+		r("PATCH", wire.PathEntitlements+"/{id}", authAPI, "entitlements", hUpdateEntitlement, operation{
+			id: "updateEntitlement", tag: tagEntitlements, summary: "Update an entitlement",
+			body: wire.EntitlementRequest{}, status: 200, resp: wire.Data[wire.Entitlement]{},
+			fails: []failure{notFoundFailure("No such entitlement."), conflictFailure("The code is taken in this environment.")},
+		}),
+		r("DELETE", wire.PathEntitlements+"/{id}", authAPI, "entitlements", hDelete(entitlementParam), operation{
+			id: "deleteEntitlement", tag: tagEntitlements, summary: "Delete an entitlement (soft)",
+			desc: "It disappears from every entitlements list.", status: 204, fails: []failure{notFoundFailure("No such entitlement.")},
+		}),
 
-		r("POST", wire.PathWebhooks, authAPI, "webhooks", hCreateWebhook),
-		r("GET", wire.PathWebhooks, authAPI, "webhooks", hListWebhooks),
-		r("GET", wire.PathWebhooks+"/{id}", authAPI, "webhooks", hGet(webhookParam, webhookData)),
-		r("PATCH", wire.PathWebhooks+"/{id}", authAPI, "webhooks", hUpdateWebhook),
-		r("DELETE", wire.PathWebhooks+"/{id}", authAPI, "webhooks", hDelete(webhookParam)),
+		r("POST", wire.PathWebhooks, authAPI, "webhooks", hCreateWebhook, operation{
+			id: "createWebhook", tag: tagWebhooks, summary: "Register a webhook",
+			desc: "The answer carries the signing secret, once.",
+			body: wire.WebhookRequest{}, bodyName: "WebhookCreate", required: []string{"url"},
+			status: 201, resp: wire.Data[wire.Webhook]{},
+		}),
+		r("GET", wire.PathWebhooks, authAPI, "webhooks", hListWebhooks, operation{
+			id: "listWebhooks", tag: tagWebhooks, summary: "List webhooks", status: 200, resp: wire.List[wire.Webhook]{}, query: listParams(),
+		}),
+		r("GET", wire.PathWebhooks+"/{id}", authAPI, "webhooks", hGet(webhookParam, webhookData), operation{
+			id: "getWebhook", tag: tagWebhooks, summary: "Get a webhook",
+			status: 200, resp: wire.Data[wire.Webhook]{}, fails: []failure{notFoundFailure("No such webhook.")},
+		}),
+		r("PATCH", wire.PathWebhooks+"/{id}", authAPI, "webhooks", hUpdateWebhook, operation{
+			id: "updateWebhook", tag: tagWebhooks, summary: "Update a webhook",
+			body: wire.WebhookRequest{}, status: 200, resp: wire.Data[wire.Webhook]{}, fails: []failure{notFoundFailure("No such webhook.")},
+		}),
+		r("DELETE", wire.PathWebhooks+"/{id}", authAPI, "webhooks", hDelete(webhookParam), operation{
+			id: "deleteWebhook", tag: tagWebhooks, summary: "Delete a webhook",
+			status: 204, fails: []failure{notFoundFailure("No such webhook.")},
+		}),
 
-		r("GET", wire.PathSigningKey, authAPI, "", hSigningKey),
-		r("GET", wire.PathAnalytics, authAPI, "analytics", hAnalytics),
+		r("GET", wire.PathSigningKey, authAPI, "", hSigningKey, operation{
+			id: "getSigningKey", tag: tagOffline, summary: "Get the key that signs license files",
+			desc:   "For tooling: an application pins the key and never fetches its trust anchor at run time.",
+			status: 200, resp: wire.Data[wire.SigningKey]{},
+		}),
+		r("GET", wire.PathAnalytics, authAPI, "analytics", hAnalytics, operation{
+			id: "getAnalytics", tag: tagAnalytics, summary: "Get analytics", status: 200, resp: wire.Data[wire.Analytics]{},
+		}),
 
-		r("POST", wire.PathAgents, authAPI, "agents", hCreateAgent),
-		r("GET", wire.PathAgents, authAPI, "agents", hListAgents),
-		r("GET", wire.PathAgents+"/{id}", authAPI, "agents", hGet(agentParam, agentData)),
-		r("DELETE", wire.PathAgents+"/{id}", authAPI, "agents", hDeleteAgent),
-		r("PUT", wire.PathAgents+"/{id}/"+wire.SegmentMeters+"/{name}", authAPI, "agents", hPutMeter),
-		r("POST", wire.PathAuthorize, authAPI, "agents", hAuthorize),
-		r("POST", wire.PathVerify, authAgent, "", hVerify),
+		r("POST", wire.PathAgents, authAPI, "agents", hCreateAgent, operation{
+			id: "createAgent", tag: tagAgents, summary: "Create an agent identity",
+			body: wire.AgentRequest{}, required: []string{"name"}, bodyName: "AgentRequest",
+			status: 201, resp: wire.Data[wire.Agent]{},
+		}),
+		r("GET", wire.PathAgents, authAPI, "agents", hListAgents, operation{
+			id: "listAgents", tag: tagAgents, summary: "List agents", status: 200, resp: wire.List[wire.Agent]{}, query: listParams(),
+		}),
+		r("GET", wire.PathAgents+"/{id}", authAPI, "agents", hGet(agentParam, agentData), operation{
+			id: "getAgent", tag: tagAgents, summary: "Get an agent",
+			status: 200, resp: wire.Data[wire.Agent]{}, fails: []failure{notFoundFailure("No such agent.")},
+		}),
+		r("DELETE", wire.PathAgents+"/{id}", authAPI, "agents", hDeleteAgent, operation{
+			id: "deleteAgent", tag: tagAgents, summary: "Delete an agent", desc: "Its tokens stop working.",
+			status: 204, fails: []failure{notFoundFailure("No such agent.")},
+		}),
+		r("PUT", wire.PathAgents+"/{id}/"+wire.SegmentMeters+"/{name}", authAPI, "agents", hPutMeter, operation{
+			id: "putMeter", tag: tagAgents, summary: "Set a meter's limits and period",
+			body: wire.MeterRequest{}, status: 200, resp: wire.Data[wire.Meter]{}, fails: []failure{notFoundFailure("No such agent.")},
+		}),
+		r("POST", wire.PathAuthorize, authAPI, "agents", hAuthorize, operation{
+			id: "authorizeAgent", tag: tagAgents, summary: "Issue a short-lived token to an agent",
+			body: wire.AuthorizeRequest{}, status: 201, resp: wire.Data[wire.AuthorizeResponse]{},
+			fails: []failure{notFoundFailure("No such agent.")},
+		}),
+		r("POST", wire.PathVerify, authAgent, "", hVerify, operation{
+			id: "verifyAgent", tag: tagAgents, summary: "Verify an agent token, and record usage",
+			desc: "An invalid, revoked or expired token is a 401; a quantity past the meter's hard limit is not recorded and " +
+				"comes back with meter.blocked (the vendor's middleware then answers the agent 402).",
+			body: wire.VerifyRequest{}, bodyOptional: true, status: 200, resp: wire.Data[wire.VerifyResponse]{},
+		}),
+
+		r("GET", wire.PathOpenAPI, authNone, "", hOpenAPI, operation{
+			id: "getOpenAPI", tag: tagMeta, summary: "This OpenAPI document",
+			desc: "The test server's own; the live service publishes its own reference.", status: 200, resp: json.RawMessage(nil),
+		}),
 	}
 }
 
@@ -393,6 +616,9 @@ func keyTooLongError(field string) *apiError {
 }
 
 func (s *Server) authenticate(c *call, rt route, header string) *apiError {
+	if rt.auth == authNone {
+		return nil
+	}
 	scheme, cred := parseAuth(header)
 	switch scheme {
 	case "":
@@ -418,11 +644,7 @@ func (s *Server) authenticate(c *call, rt route, header string) *apiError {
 			return unauthorized("Invalid or expired API key")
 		}
 		c.key, c.env = k, k.env
-		if rt.scope != "" && len(k.scopes) > 0 {
-			need := rt.scope + ":write"
-			if rt.method == http.MethodGet {
-				need = rt.scope + ":read"
-			}
+		if need := rt.scopeNeeded(); need != "" && len(k.scopes) > 0 {
 			if !k.scopes[need] {
 				return errf(http.StatusForbidden, wire.ErrCodeForbidden, "API key lacks the %s scope", need)
 			}

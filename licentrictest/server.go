@@ -176,7 +176,11 @@ func WithEventLogSize(n int) Option { return func(c *config) { c.eventLogSize = 
 
 // WithAddr listens on addr instead of a random port of 127.0.0.1. Its host
 // must be loopback: "" (as in ":8080"), "localhost" and "127.0.0.1" mean
-// 127.0.0.1; "[::1]" is accepted; any other host is refused.
+// 127.0.0.1; "[::1]" is accepted; any other host is refused. Whatever the
+// address, requests on the server's socket must name it by a loopback
+// name and its port in Host (127.0.0.1:PORT, localhost:PORT or
+// [::1]:PORT); any other Host, as a DNS-rebinding web page sends, is
+// refused with 403 FORBIDDEN.
 func WithAddr(addr string) Option { return func(c *config) { c.addr = addr } }
 
 // WithInMemory serves without any socket: Client and Transport call the
@@ -317,7 +321,7 @@ func Start(opts ...Option) (*Server, error) {
 	}
 	s.client = &http.Client{Transport: &http.Transport{Proxy: nil, ForceAttemptHTTP2: false, MaxIdleConnsPerHost: 16}}
 	s.srv = &http.Server{
-		Handler:           s,
+		Handler:           s.listenerHandler(ln.Addr().(*net.TCPAddr).Port),
 		ReadHeaderTimeout: cfg.readTimeout,
 		ReadTimeout:       cfg.readTimeout,
 		IdleTimeout:       2 * time.Minute,

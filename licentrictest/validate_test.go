@@ -258,6 +258,7 @@ func TestEnvironmentIsolation(t *testing.T) {
 	s := start(t)
 	live := s.seed(Seed{Env: EnvLive, Policy: PolicyRequest{RequireFingerprint: boolp(false)}})
 	test := s.seed(Seed{Env: EnvTest, Policy: PolicyRequest{RequireFingerprint: boolp(false)}})
+	byDefault := s.seed(Seed{Policy: PolicyRequest{RequireFingerprint: boolp(false)}}) // Seed's doc: in test
 	liveKey, testKey := bearer(s.LiveAPIKey()), bearer(s.TestAPIKey())
 	for _, tc := range []struct {
 		name, auth, key, code string
@@ -268,6 +269,8 @@ func TestEnvironmentIsolation(t *testing.T) {
 		{"test key does not see live", testKey, live.License.Key, "NOT_FOUND"},
 		{"live key sees live", liveKey, live.License.Key, "VALID"},
 		{"live key does not see test", liveKey, test.License.Key, "NOT_FOUND"},
+		{"a seed without Env is in test: no auth does not see it", "", byDefault.License.Key, "NOT_FOUND"},
+		{"a seed without Env is in test: the test key sees it", testKey, byDefault.License.Key, "VALID"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := s.validate(tc.auth, map[string]any{"key": tc.key}); got["code"] != tc.code {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -134,7 +135,8 @@ func TestServe(t *testing.T) {
 	for k := range info {
 		keys = append(keys, k)
 	}
-	assert.ElementsMatch(t, []string{"url", "testKey", "liveKey", "publicKey", "control"}, keys)
+	assert.ElementsMatch(t, []string{"url", "testKey", "liveKey", "publicKey", "control", "openapi"}, keys)
+	assert.Equal(t, info["url"]+"/api/v1/openapi.json", info["openapi"])
 	assert.True(t, strings.HasPrefix(info["url"], "http://127.0.0.1:"), info["url"])
 	assert.False(t, strings.HasSuffix(info["url"], "/api/v1"))
 	assert.True(t, strings.HasPrefix(info["testKey"], "lk_test_"))
@@ -144,6 +146,19 @@ func TestServe(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, raw, 32)
 	assert.Contains(t, s.stderr.String(), "serving on "+info["url"])
+
+	// The OpenAPI document, without authentication.
+	resp, err := s.http.Get(info["openapi"])
+	require.NoError(t, err)
+	var doc struct {
+		OpenAPI string         `json:"openapi"`
+		Paths   map[string]any `json:"paths"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&doc))
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "3.1.0", doc.OpenAPI)
+	assert.Contains(t, doc.Paths, "/machines/{id}/heartbeat")
 
 	// The REST API with the printed keys, and its signing key is the printed one.
 	ctx := context.Background()
@@ -273,4 +288,108 @@ func TestServeSeed(t *testing.T) {
 	assert.Empty(t, stdout)
 	assert.Contains(t, stderr, "seeding from "+bad)
 	assert.Contains(t, stderr, "bogus")
+}
+
+// serve --help names the API's document, its auth schemes and the
+// environment of a seeded license (issues 23 and 18 item 8).
+func TestServeHelp(t *testing.T) {
+	code, stdout, stderr := runPlain("serve", "--help")
+	assert.Equal(t, exitOK, code, stderr)
+	help := stdout + stderr
+	for _, want := range []string{
+		"/api/v1/openapi.json",
+		"Bearer lk_test_", "License <LICENSE-KEY>", "Bearer AGT-",
+		`A license seeded
+with --seed is in "test" unless the seed says "env": "live"`,
+		`looks the key up in "live"`,
+	} {
+		assert.Contains(t, help, want)
+	}
+}
+
+// A license seeded without "env" is in test: an unauthenticated
+// validate-key (an application without an API key) looks in live and
+// answers NOT_FOUND; one seeded with "env": "live" is found.
+func TestServeSeedEnvironments(t *testing.T) {
+	seed := filepath.Join(t.TempDir(), "seed.json")
+	require.NoError(t, os.WriteFile(seed, []byte(`{"products": [
+	  {"name": "T", "code": "t", "policies": [{"name": "P", "requireFingerprint": false, "licenses": [{"key": "SEED-TEST-1"}]}]},
+	  {"env": "live", "name": "L", "code": "l", "policies": [{"name": "P", "requireFingerprint": false, "licenses": [{"key": "SEED-LIVE-1"}]}]}]}`), 0o600))
+	s := startServe(t, time.Now(), "--seed", seed)
+	app, err := licentric.NewClient(licentric.WithBaseURL(s.info["url"]), licentric.WithHTTPClient(s.http), licentric.WithRetry(tinyRetry))
+	require.NoError(t, err)
+	ctx := context.Background()
+	v, err := app.Validate(ctx, "SEED-TEST-1")
+	require.NoError(t, err)
+	assert.Equal(t, licentric.CodeNotFound, v.Code)
+	v, err = app.Validate(ctx, "SEED-LIVE-1")
+	require.NoError(t, err)
+	assert.True(t, v.Valid, "code %s", v.Code)
+	withKey, err := licentric.NewClient(licentric.WithBaseURL(s.info["url"]), licentric.WithAPIKey(s.info["testKey"]),
+		licentric.WithHTTPClient(s.http), licentric.WithRetry(tinyRetry))
+	require.NoError(t, err)
+	v, err = withKey.Validate(ctx, "SEED-TEST-1")
+	require.NoError(t, err)
+	assert.True(t, v.Valid, "code %s", v.Code)
+}
+
+// TestServeRefusesRebindingAndBrowsers (issue 21 item 9): a web page must
+// not drive "licentric serve". DNS rebinding reaches the socket with the
+// page's own Host; a cross-origin "simple" POST reaches the control API
+// with an Origin. Both are refused and change nothing; tools are served.
+func TestServeRefusesRebindingAndBrowsers(t *testing.T) {
+	t0 := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	s := startServe(t, t0, "--frozen")
+	u, err := url.Parse(s.info["url"])
+	require.NoError(t, err)
+	send := func(method, rawURL, host string, header map[string]string) int {
+		t.Helper()
+		req, err := http.NewRequest(method, rawURL, nil)
+		require.NoError(t, err)
+		if host != "" {
+			req.Host = host
+		}
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := s.http.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var env struct {
+			Code string `json:"code"`
+		}
+		raw, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		if resp.StatusCode == http.StatusForbidden {
+			require.NoError(t, json.Unmarshal(raw, &env), "%s", raw)
+			assert.Equal(t, "FORBIDDEN", env.Code)
+		}
+		return resp.StatusCode
+	}
+	rebound := "rebind.example:" + u.Port()
+	api := map[string]string{"Authorization": "Bearer " + s.info["testKey"]}
+
+	assert.Equal(t, http.StatusForbidden, send("POST", s.info["control"]+"/advance?seconds=86400", rebound, nil))
+	assert.Equal(t, http.StatusForbidden, send("POST", s.info["control"]+"/keys?env=live", rebound, nil))
+	assert.Equal(t, http.StatusForbidden, send("GET", s.info["control"]+"/requests", rebound, nil))
+	assert.Equal(t, http.StatusForbidden, send("GET", s.info["url"]+"/api/v1/products", rebound, api))
+	for _, h := range []map[string]string{{"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}} {
+		assert.Equal(t, http.StatusForbidden, send("POST", s.info["control"]+"/advance?seconds=86400", "", h), h)
+		assert.Equal(t, http.StatusForbidden, send("POST", s.info["control"]+"/ratelimits?enabled=0", "", h), h)
+	}
+
+	// Nothing moved: the frozen clock still reads t0.
+	client, err := licentric.NewClient(licentric.WithBaseURL(s.info["url"]), licentric.WithAPIKey(s.info["testKey"]),
+		licentric.WithHTTPClient(s.http), licentric.WithRetry(tinyRetry))
+	require.NoError(t, err)
+	p, err := client.Products.Create(context.Background(), &licentric.ProductRequest{Name: licentric.Ptr("P"), Code: licentric.Ptr("p")})
+	require.NoError(t, err)
+	assert.True(t, p.CreatedAt.Equal(t0), "createdAt %v: a refused advance moved the clock", p.CreatedAt)
+
+	// The loopback names and a tool without Origin are served.
+	for _, host := range []string{"", "localhost:" + u.Port(), "[::1]:" + u.Port()} {
+		assert.Equal(t, http.StatusOK, send("GET", s.info["url"]+"/api/v1/products", host, api), host)
+	}
+	assert.Equal(t, http.StatusOK, send("POST", s.info["control"]+"/advance?seconds=60", "localhost:"+u.Port(), nil))
+	assert.Equal(t, exitOK, s.stop(t))
 }

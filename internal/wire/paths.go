@@ -26,6 +26,9 @@ const (
 	PathAgents       = "/mcp/agents"
 	PathAuthorize    = "/mcp/authorize"
 	PathVerify       = "/mcp/verify"
+	// PathOpenAPI is the OpenAPI 3.1 document of every operation under
+	// APIPrefix, as the test server (licentrictest) serves it.
+	PathOpenAPI = "/openapi.json"
 )
 
 // License lifecycle actions, the last segment of POST /licenses/{id}/{action}.

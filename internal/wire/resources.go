@@ -73,3 +73,53 @@ type ErrorBody struct {
 
 // Event is a webhook delivery body (see resource.Event).
 type Event = resource.Event
+
+// Analytics is the body of GET /analytics (inside "data"), computed on
+// every call (docs-facts §2.7).
+type Analytics struct {
+	Licenses    AnalyticsLicenses    `json:"licenses"`
+	Machines    AnalyticsMachines    `json:"machines"`
+	Activations AnalyticsActivations `json:"activations"`
+	Validations AnalyticsValidations `json:"validations"`
+}
+
+// AnalyticsLicenses counts the environment's licenses that are not
+// deleted, by reported status.
+type AnalyticsLicenses struct {
+	Total     int `json:"total"`
+	Active    int `json:"active"`
+	Expired   int `json:"expired"`
+	Suspended int `json:"suspended"`
+	Revoked   int `json:"revoked"`
+	Banned    int `json:"banned"`
+	// Billable counts toward plan limits: every license not deleted and
+	// not expired (contract §12: billable = total - expired).
+	Billable int `json:"billable"`
+}
+
+// AnalyticsMachines counts the environment's machines that are not
+// deleted, by status.
+type AnalyticsMachines struct {
+	Total  int `json:"total"`
+	Active int `json:"active"`
+	Dead   int `json:"dead"`
+}
+
+// AnalyticsActivations holds the activations per UTC day of the last
+// seven days, oldest first.
+type AnalyticsActivations struct {
+	Trend []AnalyticsDay `json:"trend"`
+}
+
+// AnalyticsDay is one day of AnalyticsActivations.Trend.
+type AnalyticsDay struct {
+	Date  string `json:"date"` // YYYY-MM-DD, UTC
+	Count int    `json:"count"`
+}
+
+// AnalyticsValidations counts the validate-key calls that found a license.
+type AnalyticsValidations struct {
+	Total      int `json:"total"`
+	Successful int `json:"successful"`
+	Failed     int `json:"failed"`
+}
