@@ -206,7 +206,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	f.srv.RevokeAPIKey(revoked)
 	for name, args := range map[string][]string{
 		"revoked API key flag": {"licenses", "get", f.fx.License.ID, "--api-key", revoked},
-		"unknown key lookup":   {"licenses", "get", "--key", "LIC-NOPE-NOPE-NOPE-SECRET1", "--json"},
+		"unknown key lookup":   {"licenses", "get", "--license-key", "LIC-NOPE-NOPE-NOPE-SECRET1", "--json"},
 		"license key flag":     {"checkout", "--license-key", "LIC-NOPE-NOPE-NOPE-SECRET2", "--public-key", f.key, "--fingerprint", testFP, "--out", filepath.Join(f.dir, "x.lic")},
 	} {
 		code, stdout, stderr := f.run(t, args...)

@@ -23,7 +23,7 @@
 //	licentric machines activate --license-key KEY --fingerprint FP [--name N] [--platform P] [--hostname H]
 //	licentric machines list [--license-id ID | --license-key KEY] [--limit N]
 //	licentric machines deactivate (MACHINE_ID | --license-id ID --fingerprint FP | --license-key KEY --fingerprint FP)
-//	licentric licenses get (LICENSE_ID | --key KEY) [--show-key]
+//	licentric licenses get (LICENSE_ID | --license-key KEY) [--show-key]
 //	licentric licenses suspend|reinstate LICENSE_ID [--show-key]
 //	licentric pin-key [--out signing_key.go] [--package main] [--var NAME] [--public-key KEY]...
 //	licentric serve [--port N] [--frozen] [--no-rate-limits] [--seed FILE.json]

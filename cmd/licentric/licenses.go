@@ -53,11 +53,11 @@ with the key redacted unless --show-key is given.
 Environment: LICENTRIC_BASE_URL, LICENTRIC_API_KEY.
 `
 
-const licensesGetUsage = `Usage: licentric licenses get (LICENSE_ID | --key KEY) [--show-key] [--json]
+const licensesGetUsage = `Usage: licentric licenses get (LICENSE_ID | --license-key KEY) [--show-key] [--json]
         [--base-url URL] [--api-key KEY]
 
 Shows a license: its status, expiry, policy, entitlements and the machines
-activated on it. Name it by its id, or by its license key with --key.
+activated on it. Name it by its id, or by its license key with --license-key.
 The key is shown redacted unless --show-key is given.
 
 ` + licenseJSONText
@@ -100,7 +100,7 @@ func licenseArg(args []string) (string, error) {
 
 func (c *cli) licensesGet(fs *flag.FlagSet) action {
 	var key string
-	fs.StringVar(&key, "key", "", "find the license by its license `KEY` instead of its id")
+	fs.StringVar(&key, "license-key", "", "find the license by its license `KEY` instead of its id")
 	lf := c.licenseFlags(fs)
 	return func(ctx context.Context, args []string) error {
 		c.secret(key)
@@ -111,7 +111,7 @@ func (c *cli) licensesGet(fs *flag.FlagSet) action {
 				return err
 			}
 		} else if len(args) > 0 {
-			return usagef("give a license id or --key, not both")
+			return usagef("give a license id or --license-key, not both")
 		}
 		client, err := c.apiClient(&lf.cf)
 		if err != nil {

@@ -33,7 +33,7 @@ func TestLicensesGet(t *testing.T) {
 	assert.NotContains(t, stdout, key)
 
 	// By key, with the key shown.
-	code, stdout, stderr = f.run(t, "licenses", "get", "--key", key, "--show-key")
+	code, stdout, stderr = f.run(t, "licenses", "get", "--license-key", key, "--show-key")
 	require.Equal(t, exitOK, code, "stderr %q", stderr)
 	assert.True(t, hasRow(stdout, "Key", key), stdout)
 	assert.Equal(t, 1, f.srv.CountRequests(http.MethodGet, "/licenses/by-key/"+key))
@@ -129,8 +129,9 @@ func TestLicensesUsageErrors(t *testing.T) {
 	f.onlineEnv()
 	for name, args := range map[string][]string{
 		"get nothing":       {"licenses", "get"},
-		"get id and key":    {"licenses", "get", "id", "--key", "LIC-AAAA-BBBB-CCCC"},
+		"get id and key":    {"licenses", "get", "id", "--license-key", "LIC-AAAA-BBBB-CCCC"},
 		"get two ids":       {"licenses", "get", "a", "b"},
+		"get --key (gone)":  {"licenses", "get", "--key", "LIC-AAAA-BBBB-CCCC"},
 		"suspend nothing":   {"licenses", "suspend"},
 		"reinstate two ids": {"licenses", "reinstate", "a", "b"},
 		"bad flag":          {"licenses", "suspend", "a", "--nope"},

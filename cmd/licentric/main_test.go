@@ -185,7 +185,7 @@ func TestUsageAndHelp(t *testing.T) {
 		"checkout":            {"-license-id", "-ttl", "-out", "-public-key", "-base-url", "-api-key", "-license-key", "-env", "-json"},
 		"machines list":       {"-license-id", "-license-key", "-limit", "-base-url", "-api-key", "-json"},
 		"machines deactivate": {"-license-id", "-fingerprint", "-api-key", "-json"},
-		"licenses get":        {"-key", "-show-key", "-api-key", "-json"},
+		"licenses get":        {"-license-key", "-show-key", "-api-key", "-json"},
 		"licenses suspend":    {"-show-key", "-api-key", "-json"},
 		"licenses reinstate":  {"-show-key", "-api-key", "-json"},
 		"pin-key":             {"-out", "-package", "-var", "-public-key", "-api-key", "-json"},
