@@ -22,7 +22,7 @@ import (
 // and records metered usage (Verify, or package agentauth for net/http).
 
 // ErrMeterLimitExceeded reports a call refused because it would take a
-// meter past its hard limit: the error of (*Verification).Err for a
+// meter past its hard limit: the error of (*AgentVerification).Err for a
 // blocked meter. Verify itself does not fail for a blocked meter (the
 // credential is good); the helpers that enforce the limit return this.
 var ErrMeterLimitExceeded = errors.New("licentric: meter hard limit exceeded")
@@ -158,12 +158,12 @@ type Usage struct {
 	Quantity int64
 }
 
-// Verification is the service's answer for a valid agent token: who the
+// AgentVerification is the service's answer for a valid agent token: who the
 // agent is and, when Verify recorded usage, the meter's state.
 //
-// A Verification is a value of the caller's: it shares nothing with any
+// An AgentVerification is a value of the caller's: it shares nothing with any
 // cache.
-type Verification struct {
+type AgentVerification struct {
 	// AccountID is the vendor account the token belongs to (acc_…).
 	AccountID string `json:"accountId"`
 	// AgentID is the agent the token speaks for (agt_…).
@@ -208,7 +208,7 @@ type MeterState struct {
 
 // Err returns nil unless the call's meter is blocked, and then an error
 // matching ErrMeterLimitExceeded that names the meter and its usage.
-func (v *Verification) Err() error {
+func (v *AgentVerification) Err() error {
 	if v == nil {
 		return fmt.Errorf("%w: no verification", ErrInvalidArgument)
 	}
@@ -223,12 +223,12 @@ func (v *Verification) Err() error {
 }
 
 // HasScope reports whether the token carries scope.
-func (v *Verification) HasScope(scope string) bool {
+func (v *AgentVerification) HasScope(scope string) bool {
 	return v != nil && slices.Contains(v.Scopes, scope)
 }
 
 // Clone returns a deep copy of v.
-func (v *Verification) Clone() *Verification {
+func (v *AgentVerification) Clone() *AgentVerification {
 	if v == nil {
 		return nil
 	}
@@ -253,7 +253,7 @@ func cloneInt64(p *int64) *int64 {
 func checkAgentResource(a *Agent) error { return needID("agent", a.ID) }
 
 // Create creates an agent identity. Field errors (a missing or overlong
-// Name) match ErrValidation.
+// Name) match ErrInvalidRequest.
 func (s *AgentsService) Create(ctx context.Context, req *AgentRequest) (*Agent, error) {
 	return createResource(ctx, s.client, wire.PathAgents, req, dropsNothing(), checkAgentResource)
 }
@@ -376,14 +376,14 @@ func checkMeterName(name string) error {
 	return nil
 }
 
-// A VerifyOption changes how one Verify call is sent.
-type VerifyOption struct{ noWait bool }
+// An AgentVerifyOption changes how one Verify call is sent.
+type AgentVerifyOption struct{ noWait bool }
 
-// WithoutBudgetWait makes Verify fail at once with an error matching
+// WithoutAgentBudgetWait makes Verify fail at once with an error matching
 // ErrBudgetExhausted when the client's rate budget has no request left in
 // the current window, instead of waiting for the next one: for a caller
 // that holds an earlier answer to fall back on.
-func WithoutBudgetWait() VerifyOption { return VerifyOption{noWait: true} }
+func WithoutAgentBudgetWait() AgentVerifyOption { return AgentVerifyOption{noWait: true} }
 
 // Verify checks an agent's token with the service (POST /mcp/verify) and,
 // when usage is not nil, records usage.Quantity on usage.Meter. It needs no
@@ -393,7 +393,7 @@ func WithoutBudgetWait() VerifyOption { return VerifyOption{noWait: true} }
 // token (or one of a deleted agent) is an error matching ErrUnauthorized;
 // a malformed one is refused before any request and also matches
 // ErrInvalidArgument. A meter over its hard limit is not an error: the
-// quantity is not recorded and Meter.Blocked is set; (*Verification).Err
+// quantity is not recorded and Meter.Blocked is set; (*AgentVerification).Err
 // turns that into ErrMeterLimitExceeded. Past the soft limit the usage is
 // recorded and Meter.Warning is set.
 //
@@ -403,7 +403,7 @@ func WithoutBudgetWait() VerifyOption { return VerifyOption{noWait: true} }
 // client's MANAGEMENT rate budget, shared with the client's API-key calls;
 // the service counts each token separately, so a server that verifies
 // many agents is best given a Client of its own (no API key needed).
-func (s *AgentsService) Verify(ctx context.Context, token string, usage *Usage, opts ...VerifyOption) (*Verification, error) {
+func (s *AgentsService) Verify(ctx context.Context, token string, usage *Usage, opts ...AgentVerifyOption) (*AgentVerification, error) {
 	if err := checkAgentTokenShape(token); err != nil {
 		return nil, err
 	}
@@ -430,7 +430,7 @@ func (s *AgentsService) Verify(ctx context.Context, token string, usage *Usage, 
 		}
 		r.body = &wire.VerifyRequest{MeterName: usage.Meter, Quantity: q}
 	}
-	return sendResource(ctx, s.client, r, func(v *Verification) error {
+	return sendResource(ctx, s.client, r, func(v *AgentVerification) error {
 		if v.AgentID == "" {
 			return fmt.Errorf(`%w: verification has no "agentId"`, ErrMalformedResponse)
 		}

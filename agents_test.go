@@ -91,7 +91,7 @@ func TestAgentsCreateGetListDelete(t *testing.T) {
 }
 
 // TestAgentsRefuseBadArguments: bad input is refused before any request,
-// and what only the service can judge comes back as ErrValidation.
+// and what only the service can judge comes back as ErrInvalidRequest.
 func TestAgentsRefuseBadArguments(t *testing.T) {
 	f := newAgFixture(t, licentrictest.WithoutRateLimits())
 	ctx := t.Context()
@@ -115,16 +115,16 @@ func TestAgentsRefuseBadArguments(t *testing.T) {
 	assert.Empty(t, f.srv.Requests(), "nothing was sent")
 
 	_, err = f.vendor.Agents.Create(ctx, &licentric.AgentRequest{})
-	require.ErrorIs(t, err, licentric.ErrValidation, "a name is required")
+	require.ErrorIs(t, err, licentric.ErrInvalidRequest, "a name is required")
 	_, err = f.vendor.Agents.Create(ctx, &licentric.AgentRequest{Name: strings.Repeat("n", 129)})
-	require.ErrorIs(t, err, licentric.ErrValidation)
+	require.ErrorIs(t, err, licentric.ErrInvalidRequest)
 	a, tok := f.agent(t, "a")
 	_, err = f.vendor.Agents.SetMeter(ctx, a.ID, "calls", &licentric.MeterLimits{Period: "week"})
-	require.ErrorIs(t, err, licentric.ErrValidation)
+	require.ErrorIs(t, err, licentric.ErrInvalidRequest)
 	_, err = f.vendor.Agents.SetMeter(ctx, a.ID, "calls", &licentric.MeterLimits{SoftLimit: int64p(5), HardLimit: int64p(4)})
-	require.ErrorIs(t, err, licentric.ErrValidation)
+	require.ErrorIs(t, err, licentric.ErrInvalidRequest)
 	_, err = f.verifier.Agents.Verify(ctx, tok.Token, &licentric.Usage{Meter: "bad name"})
-	require.ErrorIs(t, err, licentric.ErrValidation)
+	require.ErrorIs(t, err, licentric.ErrInvalidRequest)
 	for _, q := range []int64{-1, licentric.MaxMeterQuantity + 1} {
 		_, err = f.verifier.Agents.Verify(ctx, tok.Token, &licentric.Usage{Meter: "calls", Quantity: q})
 		require.ErrorIs(t, err, licentric.ErrInvalidArgument, q)
@@ -310,17 +310,17 @@ func TestAgentsMeteredVerifyIsNeverRecordedTwice(t *testing.T) {
 }
 
 // TestAgentsVerifyWithoutBudgetWait: once the client's budget for the
-// window is spent, WithoutBudgetWait fails at once with
+// window is spent, WithoutAgentBudgetWait fails at once with
 // ErrBudgetExhausted instead of sending a request the service would refuse.
 func TestAgentsVerifyWithoutBudgetWait(t *testing.T) {
 	f := newAgFixture(t, licentrictest.WithRateLimits(60, 10, 3))
 	ctx := t.Context()
 	_, tok := f.agent(t, "a") // the vendor's two calls are its own budget
 	for range 3 {
-		_, err := f.verifier.Agents.Verify(ctx, tok.Token, nil, licentric.WithoutBudgetWait())
+		_, err := f.verifier.Agents.Verify(ctx, tok.Token, nil, licentric.WithoutAgentBudgetWait())
 		require.NoError(t, err)
 	}
-	_, err := f.verifier.Agents.Verify(ctx, tok.Token, nil, licentric.WithoutBudgetWait())
+	_, err := f.verifier.Agents.Verify(ctx, tok.Token, nil, licentric.WithoutAgentBudgetWait())
 	require.ErrorIs(t, err, licentric.ErrBudgetExhausted)
 	assert.Equal(t, 3, f.srv.CountRequests(http.MethodPost, "/mcp/verify"), "the fourth was never sent")
 	assert.Zero(t, countStatus(f.srv.Requests(), http.StatusTooManyRequests))
@@ -358,12 +358,12 @@ func TestAgentTokenNeverFormatsItsSecret(t *testing.T) {
 }
 
 func TestVerificationHelpersOnNil(t *testing.T) {
-	var v *licentric.Verification
+	var v *licentric.AgentVerification
 	require.ErrorIs(t, v.Err(), licentric.ErrInvalidArgument)
 	assert.False(t, v.HasScope(licentric.ScopeMCPInvoke))
 	assert.Nil(t, v.Clone())
 
-	w := &licentric.Verification{AgentID: "agt_1", Scopes: []string{"a"}, Meter: &licentric.MeterState{Name: "m", HardLimit: int64p(1), Blocked: true}}
+	w := &licentric.AgentVerification{AgentID: "agt_1", Scopes: []string{"a"}, Meter: &licentric.MeterState{Name: "m", HardLimit: int64p(1), Blocked: true}}
 	c := w.Clone()
 	c.Scopes[0], *c.Meter.HardLimit = "b", 9
 	assert.Equal(t, "a", w.Scopes[0])

@@ -432,7 +432,7 @@ func TestE2ERetriesAfterInjectedFaults(t *testing.T) {
 	// 4xx are never retried.
 	s.ResetRequests()
 	s.InjectFault(licentrictest.Fault{Path: vk, Status: http.StatusBadRequest})
-	if _, err := c.Validate(t.Context(), fx.License.Key); !errors.Is(err, licentric.ErrValidation) {
+	if _, err := c.Validate(t.Context(), fx.License.Key); !errors.Is(err, licentric.ErrInvalidRequest) {
 		t.Errorf("400: %v", err)
 	}
 	if n := s.CountRequests(http.MethodPost, vk); n != 1 {

@@ -33,7 +33,7 @@ func TestEntitlementLifecycle(t *testing.T) {
 	if _, err := c.Entitlements.Create(ctx, &licentric.EntitlementRequest{Code: licentric.Ptr("export-pdf"), Name: licentric.Ptr("again")}); !errors.Is(err, licentric.ErrConflict) {
 		t.Errorf("duplicate code: %v", err)
 	}
-	if _, err := c.Entitlements.Create(ctx, &licentric.EntitlementRequest{Code: licentric.Ptr("Upper"), Name: licentric.Ptr("x")}); !errors.Is(err, licentric.ErrValidation) {
+	if _, err := c.Entitlements.Create(ctx, &licentric.EntitlementRequest{Code: licentric.Ptr("Upper"), Name: licentric.Ptr("x")}); !errors.Is(err, licentric.ErrInvalidRequest) {
 		t.Errorf("uppercase code: %v", err)
 	}
 	if err := c.Entitlements.Delete(ctx, e.ID); err != nil {

@@ -21,7 +21,11 @@ import (
 // FINGERPRINT_CONFLICT is both ErrFingerprintConflict and ErrConflict, and a
 // 404 with an unknown code is ErrNotFound).
 var (
-	ErrValidation          = errors.New("licentric: request failed validation")       // VALIDATION_ERROR, 400
+	// ErrInvalidRequest is the service refusing a request it received
+	// (VALIDATION_ERROR, or any 400), such as a field out of range or a
+	// missing name; (*APIError).FieldErrors says which fields. Compare
+	// ErrInvalidArgument: the package refusing an argument before sending.
+	ErrInvalidRequest      = errors.New("licentric: invalid request")                 // VALIDATION_ERROR, 400
 	ErrUnauthorized        = errors.New("licentric: unauthorized")                    // UNAUTHORIZED, 401
 	ErrForbidden           = errors.New("licentric: forbidden")                       // FORBIDDEN, 403
 	ErrNotFound            = errors.New("licentric: not found")                       // NOT_FOUND, 404
@@ -107,12 +111,13 @@ var (
 	// given nor configured (WithAppID or WithFingerprinter).
 	ErrNoFingerprinter = errors.New("licentric: no fingerprint source configured")
 	// ErrInvalidArgument reports an argument refused before any request
-	// (empty license key, fingerprint of the wrong length, ...).
+	// (empty license key, fingerprint of the wrong length, ...). Compare
+	// ErrInvalidRequest: a request the service received and refused.
 	ErrInvalidArgument = errors.New("licentric: invalid argument")
 )
 
 var codeSentinels = map[string]error{
-	wire.ErrCodeValidation:          ErrValidation,
+	wire.ErrCodeValidation:          ErrInvalidRequest,
 	wire.ErrCodeUnauthorized:        ErrUnauthorized,
 	wire.ErrCodeForbidden:           ErrForbidden,
 	wire.ErrCodeNotFound:            ErrNotFound,
@@ -130,7 +135,7 @@ var codeSentinels = map[string]error{
 func statusSentinel(status int) error {
 	switch {
 	case status == http.StatusBadRequest:
-		return ErrValidation
+		return ErrInvalidRequest
 	case status == http.StatusUnauthorized:
 		return ErrUnauthorized
 	case status == http.StatusForbidden:

@@ -135,7 +135,7 @@ func (s *LicensesService) Revoke(ctx context.Context, id string) (*License, erro
 // Renew extends license id by its policy's durationDays, from its expiry or
 // from now when that is later, reactivating an expired license (a
 // suspended one stays suspended). A license whose policy has no
-// durationDays is an error matching ErrValidation; a revoked or banned one
+// durationDays is an error matching ErrInvalidRequest; a revoked or banned one
 // matches ErrConflict.
 //
 // Renew is not idempotent (each call extends again), so it is retried only

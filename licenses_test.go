@@ -87,7 +87,7 @@ func TestLicenseCustomKey(t *testing.T) {
 	// A policy of another product is a validation error naming policyId.
 	other := mgmtSeed(t, srv, licentrictest.Seed{})
 	_, err = c.Licenses.Create(t.Context(), &licentric.LicenseRequest{ProductID: &fx.Product.ID, PolicyID: &other.Policy.ID})
-	if fe := fieldErrors(err); !errors.Is(err, licentric.ErrValidation) || len(fe) != 1 || fe[0].Field != "policyId" {
+	if fe := fieldErrors(err); !errors.Is(err, licentric.ErrInvalidRequest) || len(fe) != 1 || fe[0].Field != "policyId" {
 		t.Errorf("policy of another product: %v", err)
 	}
 }
@@ -209,7 +209,7 @@ func TestLicenseRenew(t *testing.T) {
 	}
 	// Without durationDays there is nothing to renew by.
 	never := mgmtSeed(t, srv, licentrictest.Seed{})
-	if _, err := c.Licenses.Renew(ctx, never.License.ID); !errors.Is(err, licentric.ErrValidation) {
+	if _, err := c.Licenses.Renew(ctx, never.License.ID); !errors.Is(err, licentric.ErrInvalidRequest) {
 		t.Errorf("renew without durationDays: %v", err)
 	}
 }

@@ -104,7 +104,7 @@ func TestPolicyTemplateDefaults(t *testing.T) {
 	}
 	// Custom has no maxMachines default: the field is required.
 	_, err = c.Policies.CreateFromTemplate(t.Context(), licentric.PolicyTemplateCustom, &licentric.PolicyRequest{ProductID: licentric.Ptr(prod), Name: licentric.Ptr("c")})
-	if fe := fieldErrors(err); !errors.Is(err, licentric.ErrValidation) || len(fe) != 1 || fe[0].Field != "maxMachines" {
+	if fe := fieldErrors(err); !errors.Is(err, licentric.ErrInvalidRequest) || len(fe) != 1 || fe[0].Field != "maxMachines" {
 		t.Errorf("custom without maxMachines: %v %v", err, fe)
 	}
 	srv.ResetRequests()

@@ -15,7 +15,7 @@ func checkProductResource(p *Product) error { return needID("product", p.ID) }
 
 // Create creates a product. Name and Code are required; Code is unique in
 // the environment (a taken code is an error matching ErrConflict). Field
-// errors match ErrValidation; see (*APIError).FieldErrors.
+// errors match ErrInvalidRequest; see (*APIError).FieldErrors.
 func (s *ProductsService) Create(ctx context.Context, req *ProductRequest) (*Product, error) {
 	return createResource(ctx, s.client, wire.PathProducts, req, dropsNothing(), checkProductResource)
 }

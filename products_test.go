@@ -73,7 +73,7 @@ func TestProductRefusals(t *testing.T) {
 	// Field errors name each bad field.
 	_, err := c.Products.Create(ctx, &licentric.ProductRequest{Code: licentric.Ptr("bad code!"), KeyPrefix: licentric.Ptr("x")})
 	var apiErr *licentric.APIError
-	if !errors.Is(err, licentric.ErrValidation) || !errors.As(err, &apiErr) {
+	if !errors.Is(err, licentric.ErrInvalidRequest) || !errors.As(err, &apiErr) {
 		t.Fatalf("invalid product: %v", err)
 	}
 	fields := map[string]string{}

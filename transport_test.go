@@ -225,7 +225,7 @@ func TestErrorEnvelopes(t *testing.T) {
 		sentinel    error
 	}{
 		{"old envelope", 409, `{"error":"Cannot suspend a revoked license","code":"CONFLICT","status":409}`, "", "CONFLICT", "Cannot suspend a revoked license", "req-hdr", false, ErrConflict},
-		{"new envelope", 400, `{"error":"Validation failed","code":"VALIDATION_ERROR","details":{"issues":[{"path":["productId"],"message":"Required"}]},"requestId":"01J8X3"}`, "", "VALIDATION_ERROR", "Validation failed", "01J8X3", true, ErrValidation},
+		{"new envelope", 400, `{"error":"Validation failed","code":"VALIDATION_ERROR","details":{"issues":[{"path":["productId"],"message":"Required"}]},"requestId":"01J8X3"}`, "", "VALIDATION_ERROR", "Validation failed", "01J8X3", true, ErrInvalidRequest},
 		{"html 502", 502, "<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html; charset=utf-8", "", "unexpected non-JSON response (HTTP 502, text/html)", "req-hdr", false, ErrServer},
 		{"empty 503", 503, "", "", "", "empty error response (HTTP 503)", "req-hdr", false, ErrServer},
 		{"json without envelope", 401, `{"message":"nope"}`, "", "", "unexpected error response (HTTP 401)", "req-hdr", false, ErrUnauthorized},

@@ -53,7 +53,7 @@ func TestWebhookRefusals(t *testing.T) {
 		Events: []string{"license.created", "license.exploded"},
 	})
 	var apiErr *licentric.APIError
-	if !errors.Is(err, licentric.ErrValidation) || !errors.As(err, &apiErr) {
+	if !errors.Is(err, licentric.ErrInvalidRequest) || !errors.As(err, &apiErr) {
 		t.Fatalf("bad webhook: %v", err)
 	}
 	fields := map[string]bool{}

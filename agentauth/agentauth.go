@@ -68,7 +68,7 @@ type Middleware struct {
 	cache   *lru      // tokens the service accepted
 	refused *refusals // tokens it refused lately
 	share   *share    // the verify budget of unknown tokens
-	flights flight.Group[*licentric.Verification]
+	flights flight.Group[*licentric.AgentVerification]
 }
 
 type config struct {
@@ -367,7 +367,7 @@ func (m *Middleware) handler(next http.Handler, meter func(*http.Request) (strin
 
 // authorize verifies r's token and records its usage: the verification
 // to pass on, or the refusal to answer.
-func (m *Middleware) authorize(r *http.Request, meter func(*http.Request) (string, int64)) (*licentric.Verification, *Refusal) {
+func (m *Middleware) authorize(r *http.Request, meter func(*http.Request) (string, int64)) (*licentric.AgentVerification, *Refusal) {
 	token, err := parseAuthorization(r.Header.Values("Authorization"))
 	switch {
 	case errors.Is(err, errNoCredential):
@@ -435,7 +435,7 @@ func (m *Middleware) authorize(r *http.Request, meter func(*http.Request) (strin
 // A token it does not know (no answer cached) takes a unit of the unknown
 // tokens' share for its client address addr, and does not wait for the
 // client's rate budget.
-func (m *Middleware) identify(ctx context.Context, key tokenKey, token, addr string) (*licentric.Verification, error) {
+func (m *Middleware) identify(ctx context.Context, key tokenKey, token, addr string) (*licentric.AgentVerification, error) {
 	now := m.cfg.clock.Now()
 	e, ok := m.cache.get(key)
 	unknown := !ok
@@ -454,7 +454,7 @@ func (m *Middleware) identify(ctx context.Context, key tokenKey, token, addr str
 	if ok {
 		fk += "\x00fallback"
 	}
-	v, err := m.flights.Do(ctx, fk, func(fctx context.Context) (*licentric.Verification, error) {
+	v, err := m.flights.Do(ctx, fk, func(fctx context.Context) (*licentric.AgentVerification, error) {
 		if unknown {
 			if wait, ok := m.share.take(addr, m.cfg.clock.Now()); !ok {
 				return nil, &shareSpentError{wait: wait}
@@ -502,9 +502,9 @@ func (e *shareSpentError) Is(target error) bool { return target == licentric.Err
 // verifyOptions are Verify's options: a call that must not wait for the
 // rate budget (an unknown token, or one with an answer to fall back on)
 // fails at once when it is spent.
-func (m *Middleware) verifyOptions(noWait bool) []licentric.VerifyOption {
+func (m *Middleware) verifyOptions(noWait bool) []licentric.AgentVerifyOption {
 	if noWait {
-		return []licentric.VerifyOption{licentric.WithoutBudgetWait()}
+		return []licentric.AgentVerifyOption{licentric.WithoutAgentBudgetWait()}
 	}
 	return nil
 }
@@ -523,13 +523,13 @@ func (m *Middleware) remember(key tokenKey, err error) {
 func staleable(err error) bool {
 	switch {
 	case errors.Is(err, licentric.ErrUnauthorized), errors.Is(err, licentric.ErrForbidden),
-		errors.Is(err, licentric.ErrInvalidArgument), errors.Is(err, licentric.ErrValidation):
+		errors.Is(err, licentric.ErrInvalidArgument), errors.Is(err, licentric.ErrInvalidRequest):
 		return false
 	}
 	return true
 }
 
-func (m *Middleware) checkScopes(v *licentric.Verification) *Refusal {
+func (m *Middleware) checkScopes(v *licentric.AgentVerification) *Refusal {
 	for _, s := range m.cfg.scopes {
 		if !v.HasScope(s) {
 			return &Refusal{Status: http.StatusForbidden, Code: CodeForbidden,
@@ -563,7 +563,7 @@ func (m *Middleware) refusal(err error) *Refusal {
 		return ref
 	case errors.As(err, &rl):
 		return &Refusal{Status: http.StatusTooManyRequests, Code: CodeRateLimited, Message: "rate limited; try again shortly", RetryAfter: rl.RetryAfter, Err: err}
-	case errors.Is(err, licentric.ErrInvalidArgument), errors.Is(err, licentric.ErrValidation):
+	case errors.Is(err, licentric.ErrInvalidArgument), errors.Is(err, licentric.ErrInvalidRequest):
 		return &Refusal{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "the server's meter is misconfigured", Err: err}
 	}
 	return &Refusal{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "the licensing service is unavailable; try again shortly", Err: err}
@@ -669,7 +669,7 @@ type ctxKey struct{}
 
 // NewContext returns ctx carrying v, as the middleware passes it to the
 // next handler; for tests of handlers that read FromContext.
-func NewContext(ctx context.Context, v *licentric.Verification) context.Context {
+func NewContext(ctx context.Context, v *licentric.AgentVerification) context.Context {
 	return context.WithValue(ctx, ctxKey{}, v)
 }
 
@@ -677,7 +677,7 @@ func NewContext(ctx context.Context, v *licentric.Verification) context.Context 
 // account, agent id and scopes, the meter's state on a metered route
 // (Meter.Warning: past the soft limit), and FromCache/Stale when the
 // middleware answered from its cache.
-func FromContext(ctx context.Context) (*licentric.Verification, bool) {
-	v, ok := ctx.Value(ctxKey{}).(*licentric.Verification)
+func FromContext(ctx context.Context) (*licentric.AgentVerification, bool) {
+	v, ok := ctx.Value(ctxKey{}).(*licentric.AgentVerification)
 	return v, ok && v != nil
 }

@@ -502,7 +502,7 @@ func TestFromContextAndNewContext(t *testing.T) {
 	assert.False(t, ok)
 	_, ok = agentauth.FromContext(agentauth.NewContext(context.Background(), nil))
 	assert.False(t, ok)
-	v := &licentric.Verification{AgentID: "agt_1"}
+	v := &licentric.AgentVerification{AgentID: "agt_1"}
 	got, ok := agentauth.FromContext(agentauth.NewContext(context.Background(), v))
 	require.True(t, ok)
 	assert.Equal(t, "agt_1", got.AgentID)

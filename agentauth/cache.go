@@ -19,7 +19,7 @@ func keyOf(token string) tokenKey { return sha256.Sum256([]byte(token)) }
 // when, on the middleware's clock, it arrived.
 type entry struct {
 	key      tokenKey
-	v        *licentric.Verification // identity only; never handed out
+	v        *licentric.AgentVerification // identity only; never handed out
 	storedAt time.Time
 }
 
@@ -49,8 +49,8 @@ func (c *lru) get(k tokenKey) (entry, bool) {
 }
 
 // put stores the identity of v (its meter left out) for k.
-func (c *lru) put(k tokenKey, v *licentric.Verification, at time.Time) {
-	id := &licentric.Verification{AccountID: v.AccountID, AgentID: v.AgentID, Scopes: append([]string(nil), v.Scopes...)}
+func (c *lru) put(k tokenKey, v *licentric.AgentVerification, at time.Time) {
+	id := &licentric.AgentVerification{AccountID: v.AccountID, AgentID: v.AgentID, Scopes: append([]string(nil), v.Scopes...)}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.items[k]; ok {

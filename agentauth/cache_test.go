@@ -18,11 +18,11 @@ func TestCacheIsBoundedAndKeepsNoToken(t *testing.T) {
 	at := time.Unix(0, 0)
 	tok := func(i int) string { return fmt.Sprintf("AGT-token-%02d", i) }
 	for i := range 3 {
-		c.put(keyOf(tok(i)), &licentric.Verification{AgentID: fmt.Sprintf("agt_%d", i%2), Meter: &licentric.MeterState{Name: "m"}}, at)
+		c.put(keyOf(tok(i)), &licentric.AgentVerification{AgentID: fmt.Sprintf("agt_%d", i%2), Meter: &licentric.MeterState{Name: "m"}}, at)
 	}
 	_, ok := c.get(keyOf(tok(0))) // 0 is now the most recent
 	assert.True(t, ok)
-	c.put(keyOf(tok(3)), &licentric.Verification{AgentID: "agt_3"}, at)
+	c.put(keyOf(tok(3)), &licentric.AgentVerification{AgentID: "agt_3"}, at)
 	assert.Equal(t, 3, c.len())
 	_, ok = c.get(keyOf(tok(1)))
 	assert.False(t, ok, "the least recently used went")

@@ -309,7 +309,7 @@ func issueOf(err error) *Issue {
 	var ae *licentric.APIError
 	if errors.As(err, &ae) {
 		switch {
-		case errors.Is(err, licentric.ErrValidation):
+		case errors.Is(err, licentric.ErrInvalidRequest):
 			code = "refused"
 		case errors.Is(err, licentric.ErrNotFound):
 			code = "not_found"
