@@ -73,7 +73,7 @@ func TestAnalyticsCountsSeededStatuses(t *testing.T) {
 	banned := add(licentric.LicenseRequest{})
 	require.NoError(t, srv.BanLicense(env, banned.ID))
 	// Two licenses that expire in 30 minutes, and one deleted.
-	soon := licentric.Value(licentric.Timestamp{Time: anStart.Add(30 * time.Minute)})
+	soon := licentric.Date(anStart.Add(30 * time.Minute))
 	add(licentric.LicenseRequest{ExpiresAt: soon})
 	add(licentric.LicenseRequest{ExpiresAt: soon})
 	deleted := add(licentric.LicenseRequest{})

@@ -195,7 +195,7 @@ func TestCacheKeyCoversTheRequest(t *testing.T) {
 func TestCachedResultNeverOutlivesExpiry(t *testing.T) {
 	s := newSim(t)
 	c := s.client(t)
-	l := s.license(t, licentric.LicenseRequest{ExpiresAt: licentric.Value(licentric.Timestamp{Time: simStart.Add(3 * time.Minute)})})
+	l := s.license(t, licentric.LicenseRequest{ExpiresAt: licentric.Date(simStart.Add(3 * time.Minute))})
 	expect(t, mustValidate(t, c, l.Key), true, licentric.CodeValid, nil)
 	s.Advance(3*time.Minute - time.Millisecond)
 	if v := mustValidate(t, c, l.Key); !v.FromCache || !v.Valid {
@@ -209,7 +209,7 @@ func TestCachedResultNeverOutlivesExpiry(t *testing.T) {
 	}
 
 	// Nor is it served stale past the expiry when the service is down.
-	l = s.license(t, licentric.LicenseRequest{ExpiresAt: licentric.Value(licentric.Timestamp{Time: s.clk.Now().Add(time.Hour)})})
+	l = s.license(t, licentric.LicenseRequest{ExpiresAt: licentric.Date(s.clk.Now().Add(time.Hour))})
 	c = s.client(t, licentric.WithCacheTTL(time.Minute), licentric.WithStaleIfError(24*time.Hour))
 	mustValidate(t, c, l.Key)
 	s.srv.InjectFault(licentrictest.Fault{Path: wire.PathValidateKey, Status: http.StatusServiceUnavailable, Times: 100})

@@ -72,6 +72,37 @@ func TestLicenseLifecycle(t *testing.T) {
 	}
 }
 
+// TestLicenseDate: licentric.Date sets a date field (stored to the
+// millisecond, in UTC) and Date of the zero time sends null (never expires),
+// as the README's rule for optional fields says.
+func TestLicenseDate(t *testing.T) {
+	srv := mgmtServer(t)
+	key := srv.TestAPIKey()
+	c := mgmtClient(t, srv, key)
+	ctx := t.Context()
+	fx := mgmtSeed(t, srv, licentrictest.Seed{Policy: licentric.PolicyRequest{DurationDays: licentric.Value(30)}})
+	renewal := srv.Now().In(time.FixedZone("UTC+2", 2*3600)).Add(90*24*time.Hour + 1234567*time.Nanosecond)
+	l, err := c.Licenses.Create(ctx, &licentric.LicenseRequest{
+		ProductID: &fx.Product.ID, PolicyID: &fx.Policy.ID, ExpiresAt: licentric.Date(renewal),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := renewal.Truncate(time.Millisecond); !l.ExpiresAt.Equal(want) {
+		t.Errorf("expiresAt %v, want %v", l.ExpiresAt, want)
+	}
+	if d := rawData(t, srv, key, "/licenses/"+l.ID); d["expiresAt"] != renewal.UTC().Format("2006-01-02T15:04:05.000Z") {
+		t.Errorf("stored expiresAt %v", d["expiresAt"])
+	}
+	upd, err := c.Licenses.Update(ctx, l.ID, &licentric.LicenseRequest{ExpiresAt: licentric.Date(time.Time{})})
+	if err != nil || !upd.ExpiresAt.IsZero() {
+		t.Fatalf("Update with Date(zero): expiresAt %v, %v; want never", upd.ExpiresAt, err)
+	}
+	if d := rawData(t, srv, key, "/licenses/"+l.ID); d["expiresAt"] != nil {
+		t.Errorf("stored expiresAt %v, want null", d["expiresAt"])
+	}
+}
+
 func TestLicenseCustomKey(t *testing.T) {
 	srv := mgmtServer(t)
 	c := mgmtClient(t, srv, srv.TestAPIKey())
@@ -114,7 +145,7 @@ func TestLicenseTransitions(t *testing.T) {
 		case licentric.StatusBanned:
 			err = srv.BanLicense(licentrictest.EnvTest, l.ID)
 		case licentric.StatusExpired:
-			_, err = c.Licenses.Update(ctx, l.ID, &licentric.LicenseRequest{ExpiresAt: licentric.Value(licentric.Timestamp{Time: srv.Now().Add(-time.Hour)})})
+			_, err = c.Licenses.Update(ctx, l.ID, &licentric.LicenseRequest{ExpiresAt: licentric.Date(srv.Now().Add(-time.Hour))})
 		}
 		if err != nil {
 			t.Fatal(err)

@@ -1,10 +1,17 @@
 package licentric
 
-import "github.com/licentric/licentric-go/resource"
+import (
+	"time"
 
-// Request bodies of the management API. Unset fields (nil pointers, zero
-// Nullables, nil slices and maps) are left out, so the same type serves
-// create (POST) and partial update (PATCH).
+	"github.com/licentric/licentric-go/resource"
+)
+
+// Request bodies of the management API. One rule for their optional fields:
+// a zero optional field is left out; set a pointer field with Ptr(v), a
+// Nullable field with Value(v) (or Null to send null, which clears it), and
+// a date with Date(t).
+// Leaving unset fields out lets the same type serve create (POST) and
+// partial update (PATCH).
 
 // Nullable is an optional request field that can also be sent as JSON null:
 // the zero value leaves the field out, Null sends null (for example
@@ -21,8 +28,21 @@ func Null[T any]() Nullable[T] { return resource.Null[T]() }
 // (Name: licentric.Ptr("Pro")).
 func Ptr[T any](v T) *T { return &v }
 
+// Date returns what a request's date fields take: a Nullable that sends t
+// (in UTC, to the millisecond, as on the wire), or null when t is zero
+// (ExpiresAt: licentric.Date(time.Now().AddDate(1, 0, 0))).
+func Date(t time.Time) Nullable[Timestamp] {
+	if t.IsZero() {
+		return Null[Timestamp]()
+	}
+	return Value(resource.NewTimestamp(t))
+}
+
 // Request bodies of the management API; their fields are documented in
-// package resource, which the test server shares.
+// package resource, which the test server shares. Their optional fields:
+// a zero optional field is left out; set a pointer field with Ptr(v), a
+// Nullable field with Value(v) (or Null to send null, which clears it), and
+// a date with Date(t).
 type (
 	// ProductRequest creates or updates a product.
 	ProductRequest = resource.ProductRequest

@@ -752,13 +752,6 @@ func policyRequest(p *Policy, productID string) *licentric.PolicyRequest {
 
 // --- licenses ---
 
-func ts(t time.Time) licentric.Nullable[licentric.Timestamp] {
-	if t.IsZero() {
-		return licentric.Null[licentric.Timestamp]()
-	}
-	return licentric.Value(licentric.Timestamp{Time: t.UTC().Truncate(time.Millisecond)})
-}
-
 func sameTime(a, b time.Time) bool {
 	if a.IsZero() || b.IsZero() {
 		return a.IsZero() && b.IsZero()
@@ -852,7 +845,7 @@ func licenseRequest(l *License, productID, policyID string, entIDs []string, has
 	key := string(l.Key)
 	req := &licentric.LicenseRequest{
 		ProductID: &productID, PolicyID: &policyID, Key: &key,
-		ExpiresAt: ts(expiry), EntitlementIDs: entIDs, Metadata: l.Metadata,
+		ExpiresAt: licentric.Date(expiry), EntitlementIDs: entIDs, Metadata: l.Metadata,
 	}
 	if l.Name != "" {
 		req.Name = &l.Name
@@ -1042,7 +1035,7 @@ func (a *applier) transition(ctx context.Context, st *licState) error {
 }
 
 func (a *applier) patchExpiry(ctx context.Context, st *licState, t time.Time) error {
-	got, err := a.c.Licenses.Update(ctx, st.id, &licentric.LicenseRequest{ExpiresAt: ts(t)})
+	got, err := a.c.Licenses.Update(ctx, st.id, &licentric.LicenseRequest{ExpiresAt: licentric.Date(t)})
 	if err == nil {
 		st.cur = got
 	}

@@ -1,8 +1,11 @@
 package resource
 
 // Request bodies of the management API (the root package names them too:
-// licentric.PolicyRequest is resource.PolicyRequest). Unset fields (nil pointers, zero
-// Nullables, nil slices and maps) are left out, so the same type serves
+// licentric.PolicyRequest is resource.PolicyRequest). One rule for their
+// optional fields: a zero field is left out; set a pointer field with
+// licentric.Ptr(v), a Nullable field with licentric.Value(v) (or
+// licentric.Null to send null, which clears it), and a date with
+// licentric.Date(t). Leaving unset fields out lets the same type serve
 // create (POST) and partial update (PATCH).
 
 // ProductRequest creates or updates a product.

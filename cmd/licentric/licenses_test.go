@@ -68,7 +68,7 @@ func TestLicensesGetShowsLimitsAndExpiry(t *testing.T) {
 	ctx := context.Background()
 	exp := f.srv.Now().Add(30 * 24 * time.Hour).Truncate(time.Second)
 	_, err := f.client.Licenses.Update(ctx, f.fx.License.ID, &licentric.LicenseRequest{
-		ExpiresAt:           licentric.Value(licentric.Timestamp{Time: exp}),
+		ExpiresAt:           licentric.Date(exp),
 		Name:                licentric.Ptr("Acme seat"),
 		UserEmail:           licentric.Ptr("ops@example.com"),
 		MaxMachinesOverride: licentric.Value(5),
