@@ -28,7 +28,7 @@ func benchEntry(b *testing.B) (*Client, string, string, *cacheEntry) {
 		b.Fatal(err)
 	}
 	c, err := NewClient(WithBaseURL(srv.URL), WithHTTPClient(srv.Client()),
-		WithValidationCache(cache.NewMemory(), time.Hour))
+		WithValidationCache(cache.NewMemory()), WithCacheTTL(time.Hour))
 	if err != nil {
 		b.Fatal(err)
 	}

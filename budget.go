@@ -534,12 +534,11 @@ func WithRateBudget(tier Tier, perMinute int) Option {
 
 // WithoutRateBudget turns the client-side rate budget off for every tier:
 // requests are sent at once, and the service's 429 answers (retried as the
-// retry policy says) are the only limit.
+// retry policy says) are the only limit. It wins over WithRateBudget
+// wherever either appears among the options.
 func WithoutRateBudget() Option {
 	return func(c *config) error {
-		for i := range c.budgets {
-			c.budgets[i] = budgetSetting{set: true}
-		}
+		c.budgetOff = true
 		return nil
 	}
 }

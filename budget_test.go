@@ -159,10 +159,41 @@ func TestBudgetCoversManagementCalls(t *testing.T) {
 	// Validation has its own budget, untouched.
 	s.validate(t, c, l.Key)
 
-	// Without a budget nothing waits.
-	free := s.client(t, licentric.WithoutRateBudget(), licentric.WithoutValidationCache())
-	for range 3 {
-		s.validate(t, free, l.Key)
+	// Without a budget nothing waits, wherever WithoutRateBudget stands
+	// among the options: a budget of 2 set after it is off too.
+	for name, opts := range map[string][]licentric.Option{
+		"before": {licentric.WithoutRateBudget(), licentric.WithRateBudget(licentric.TierManagement, 2)},
+		"after":  {licentric.WithRateBudget(licentric.TierManagement, 2), licentric.WithoutRateBudget()},
+	} {
+		free := s.client(t, append(opts, licentric.WithoutValidationCache())...)
+		waiting := s.clk.Waiters()
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() {
+			for range 3 {
+				if _, err := free.Licenses.Get(ctx, l.ID); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+		for finished := false; !finished; {
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("WithoutRateBudget %s WithRateBudget: %v", name, err)
+				}
+				finished = true
+			default:
+				if s.clk.Waiters() > waiting {
+					cancel()
+					t.Fatalf("WithoutRateBudget %s WithRateBudget: a call waited for the budget", name)
+				}
+				runtime.Gosched()
+			}
+		}
+		cancel()
 	}
 }
 

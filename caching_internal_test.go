@@ -162,7 +162,7 @@ func TestPersistentKeysHoldNoLicenseKey(t *testing.T) {
 	}
 	const key = "DSK-A1B2-C3D4-E5F6-G7H8"
 	fp := "fingerprint-0123456789"
-	filed, err := NewClient(WithValidationCache(f, time.Hour))
+	filed, err := NewClient(WithValidationCache(f), WithCacheTTL(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}

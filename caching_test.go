@@ -127,9 +127,29 @@ func TestCacheTTLOption(t *testing.T) {
 		t.Errorf("without a cache: %d requests for 2 validations", n)
 	}
 
+	// WithoutValidationCache wins wherever it stands among the options.
+	store := cache.NewMemory()
+	for name, opts := range map[string][]licentric.Option{
+		"before": {licentric.WithoutValidationCache(), licentric.WithValidationCache(store), licentric.WithCacheTTL(time.Hour)},
+		"after":  {licentric.WithValidationCache(store), licentric.WithCacheTTL(time.Hour), licentric.WithoutValidationCache()},
+	} {
+		off := s.client(t, opts...)
+		before := s.validations()
+		mustValidate(t, off, l.Key)
+		if v := mustValidate(t, off, l.Key); v.FromCache {
+			t.Errorf("WithoutValidationCache %s WithValidationCache: answered from the cache", name)
+		}
+		if n := s.validations() - before; n != 2 {
+			t.Errorf("WithoutValidationCache %s WithValidationCache: %d requests for 2 validations", name, n)
+		}
+	}
+	if n := store.Len(); n != 0 {
+		t.Errorf("the store given with WithoutValidationCache holds %d entries", n)
+	}
+
 	for _, opt := range []licentric.Option{
 		licentric.WithCacheTTL(0), licentric.WithCacheTTL(-time.Second),
-		licentric.WithValidationCache(nil, time.Minute), licentric.WithValidationCache(cache.NewMemory(), 0),
+		licentric.WithValidationCache(nil),
 		licentric.WithStaleIfError(-time.Second),
 		licentric.WithRateBudget("PUBLIC", 10), licentric.WithRateBudget(licentric.TierValidation, -1),
 	} {
@@ -182,8 +202,8 @@ func TestCacheKeyCoversTheRequest(t *testing.T) {
 	// Environments: a live client sharing the store must not see the test
 	// client's result; the license is not found in live.
 	store := cache.NewMemory()
-	testC := s.client(t, licentric.WithValidationCache(store, time.Hour))
-	liveC := s.client(t, licentric.WithValidationCache(store, time.Hour), licentric.WithAPIKey(s.srv.LiveAPIKey()))
+	testC := s.client(t, licentric.WithValidationCache(store), licentric.WithCacheTTL(time.Hour))
+	liveC := s.client(t, licentric.WithValidationCache(store), licentric.WithCacheTTL(time.Hour), licentric.WithAPIKey(s.srv.LiveAPIKey()))
 	expect(t, mustValidate(t, testC, key), true, licentric.CodeValid, nil)
 	v := mustValidate(t, liveC, key)
 	expect(t, v, false, licentric.CodeNotFound, licentric.ErrNotFound)
@@ -599,11 +619,11 @@ func TestSharedStoreFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := s.client(t, licentric.WithValidationCache(f, 30*time.Minute))
+	c := s.client(t, licentric.WithValidationCache(f), licentric.WithCacheTTL(30*time.Minute))
 	l := s.license(t, licentric.LicenseRequest{})
 	mustValidate(t, c, l.Key, licentric.WithFingerprint(fpA))
 	// A second client (a restarted process) reads the same file.
-	c2 := s.client(t, licentric.WithValidationCache(f, 30*time.Minute))
+	c2 := s.client(t, licentric.WithValidationCache(f), licentric.WithCacheTTL(30*time.Minute))
 	v := mustValidate(t, c2, l.Key, licentric.WithFingerprint(fpA))
 	if !v.FromCache || v.Code != licentric.CodeFingerprintNotFound || v.License == nil || v.License.ID != l.ID {
 		t.Fatalf("from the file: %+v", v)

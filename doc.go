@@ -55,6 +55,14 @@
 // from, budget waits, fleet fallbacks, guard states. Package licentricotel
 // implements it on OpenTelemetry; without one nothing is called.
 //
+// Options follow one pattern. What is built takes its own option type:
+// NewClient an Option, NewGuard a GuardOption, StartHeartbeat a
+// HeartbeatOption; a single call takes a value of its own (ValidateOption,
+// AnalyticsOption, AgentVerifyOption). With* sets one thing, On* registers
+// a callback, and Without* turns a thing off whatever the other options
+// say, wherever it stands among them. An idea has one name: WithEntitlements
+// requires entitlements of a Validate call and of a Guard's every decision.
+//
 // Package licentrictest runs a complete in-process server for tests and
 // examples.
 package licentric

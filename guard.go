@@ -221,8 +221,39 @@ type guardConfig struct {
 	fileTTL      time.Duration
 }
 
-// A GuardOption configures NewGuard.
-type GuardOption func(*guardConfig) error
+// A GuardOption configures NewGuard: the options below, and
+// WithEntitlements, the ValidateOption that names the entitlements every
+// decision requires (the other ValidateOptions make NewGuard fail: the
+// guard's fingerprint is WithActivateParams', and it decides when to ask
+// the service itself).
+type GuardOption interface {
+	applyGuard(*guardConfig) error
+}
+
+// guardOptionFunc is the GuardOption of a function.
+type guardOptionFunc func(*guardConfig) error
+
+func (f guardOptionFunc) applyGuard(c *guardConfig) error { return f(c) }
+
+// applyGuard makes WithEntitlements a GuardOption: without every one of the
+// entitlements the license is denied with CodeEntitlementsMissing.
+func (o ValidateOption) applyGuard(c *guardConfig) error {
+	switch o.kind {
+	case optEntitlements:
+		for _, code := range o.entitlements {
+			if code == "" {
+				return fmt.Errorf("%w: empty entitlement code", ErrInvalidArgument)
+			}
+		}
+		c.ents = append(c.ents, o.entitlements...)
+		return nil
+	case optFingerprint:
+		return fmt.Errorf("%w: WithFingerprint is not a guard option (set the fingerprint with WithActivateParams)", ErrInvalidArgument)
+	case optFresh:
+		return fmt.Errorf("%w: WithFreshValidation is not a guard option", ErrInvalidArgument)
+	}
+	return fmt.Errorf("%w: the zero ValidateOption is not a guard option", ErrInvalidArgument)
+}
 
 // WithLicenseFile keeps an offline license file at path as the fallback
 // when the service cannot be reached (see Guard). publicKeys are the
@@ -237,7 +268,7 @@ type GuardOption func(*guardConfig) error
 // that refuses a clock set back and files withdrawn by a denial. It creates
 // path's directory (0700) when missing; files are written 0600.
 func WithLicenseFile(path string, publicKeys ...string) GuardOption {
-	return func(c *guardConfig) error {
+	return guardOptionFunc(func(c *guardConfig) error {
 		if path == "" || len(publicKeys) == 0 {
 			return fmt.Errorf("%w: WithLicenseFile needs a path and at least one public key", ErrInvalidArgument)
 		}
@@ -248,7 +279,7 @@ func WithLicenseFile(path string, publicKeys ...string) GuardOption {
 		}
 		c.filePath, c.publicKeys, c.verifier = path, slices.Clone(publicKeys), nil
 		return nil
-	}
+	})
 }
 
 // WithLicenseFileVerifier keeps an offline license file at path, verified
@@ -258,13 +289,13 @@ func WithLicenseFile(path string, publicKeys ...string) GuardOption {
 // offline.RollbackGuard: without one, a clock set back and a file put back
 // after a denial are not detected.
 func WithLicenseFileVerifier(path string, v *offline.Verifier) GuardOption {
-	return func(c *guardConfig) error {
+	return guardOptionFunc(func(c *guardConfig) error {
 		if path == "" || v == nil {
 			return fmt.Errorf("%w: WithLicenseFileVerifier needs a path and a verifier", ErrInvalidArgument)
 		}
 		c.filePath, c.verifier, c.publicKeys = path, v, nil
 		return nil
-	}
+	})
 }
 
 // WithOfflineOnly makes the guard decide from the verified license file
@@ -275,46 +306,32 @@ func WithLicenseFileVerifier(path string, v *offline.Verifier) GuardOption {
 // and excludes WithDeactivateOnClose. For air-gapped sites: the file comes
 // from `licentric offline fulfill`.
 func WithOfflineOnly() GuardOption {
-	return func(c *guardConfig) error {
+	return guardOptionFunc(func(c *guardConfig) error {
 		c.offlineOnly = true
 		return nil
-	}
-}
-
-// WithGuardEntitlements makes the listed entitlements required: without
-// every one of them the license is denied with CodeEntitlementsMissing.
-func WithGuardEntitlements(codes ...string) GuardOption {
-	return func(c *guardConfig) error {
-		for _, code := range codes {
-			if code == "" {
-				return fmt.Errorf("%w: empty entitlement code", ErrInvalidArgument)
-			}
-		}
-		c.ents = append(c.ents, codes...)
-		return nil
-	}
+	})
 }
 
 // WithCheckInterval sets how often an allowed guard asks the service again
 // (default DefaultCheckInterval); at least a minute. A denied guard asks
 // sooner (see Guard).
 func WithCheckInterval(d time.Duration) GuardOption {
-	return func(c *guardConfig) error {
+	return guardOptionFunc(func(c *guardConfig) error {
 		if d < time.Minute {
 			return fmt.Errorf("%w: check interval %v is below a minute", ErrInvalidArgument, d)
 		}
 		c.interval = d
 		return nil
-	}
+	})
 }
 
 // WithDeactivateOnClose makes Close deactivate this machine, freeing its
 // seat (containers that come and go give their seats back).
 func WithDeactivateOnClose() GuardOption {
-	return func(c *guardConfig) error {
+	return guardOptionFunc(func(c *guardConfig) error {
 		c.deactivate = true
 		return nil
-	}
+	})
 }
 
 // OnGuardChange calls f with the first decision, whatever it is, before
@@ -322,45 +339,45 @@ func WithDeactivateOnClose() GuardOption {
 // Source changes, in order, never concurrently with itself. f may call the
 // guard's methods but not Close, and should return promptly.
 func OnGuardChange(f func(GuardState)) GuardOption {
-	return func(c *guardConfig) error {
+	return guardOptionFunc(func(c *guardConfig) error {
 		c.onChange = f
 		return nil
-	}
+	})
 }
 
 // WithActivateParams sets what the guard sends when it activates this
 // machine (name, metadata, or a fingerprint of your own; see Activate for
 // the defaults).
 func WithActivateParams(p ActivateParams) GuardOption {
-	return func(c *guardConfig) error {
+	return guardOptionFunc(func(c *guardConfig) error {
 		c.activate = p
 		return nil
-	}
+	})
 }
 
 // WithStartTimeout bounds Start (default DefaultStartTimeout): by then it
 // has decided from the service, the license file or a denial matching
 // ErrUnavailable. The guard keeps asking in the background.
 func WithStartTimeout(d time.Duration) GuardOption {
-	return func(c *guardConfig) error {
+	return guardOptionFunc(func(c *guardConfig) error {
 		if d <= 0 {
 			return fmt.Errorf("%w: start timeout must be positive", ErrInvalidArgument)
 		}
 		c.startTimeout = d
 		return nil
-	}
+	})
 }
 
 // WithLicenseFileTTL sets the lifetime of the files the guard checks out
 // (default: DefaultCheckoutTTL, or the policy's offlineMaxDays when shorter).
 func WithLicenseFileTTL(d time.Duration) GuardOption {
-	return func(c *guardConfig) error {
+	return guardOptionFunc(func(c *guardConfig) error {
 		if _, err := checkoutTTLSeconds(d); err != nil || d == 0 {
 			return fmt.Errorf("%w: license file TTL %v outside %v..%v", ErrInvalidArgument, d, MinCheckoutTTL, MaxCheckoutTTL)
 		}
 		c.fileTTL = d
 		return nil
-	}
+	})
 }
 
 // NewGuard returns a guard of licenseKey on this machine; Start makes its
@@ -380,7 +397,7 @@ func NewGuard(c *Client, licenseKey string, opts ...GuardOption) (*Guard, error)
 		if o == nil {
 			continue
 		}
-		if err := o(&cfg); err != nil {
+		if err := o.applyGuard(&cfg); err != nil {
 			return nil, err
 		}
 	}

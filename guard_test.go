@@ -362,6 +362,12 @@ func TestGuardEntitlementGrantedOnlineThenOffline(t *testing.T) {
 	admin := e.client(t, licentric.WithAPIKey(e.srv.TestAPIKey()))
 	_, err := admin.Entitlements.Create(t.Context(), &licentric.EntitlementRequest{Code: licentric.Ptr("pdf-export"), Name: licentric.Ptr("PDF")})
 	require.NoError(t, err)
+	// WithEntitlements, given to a guard, makes the entitlement required.
+	strict, st := e.start(t, e.client(t), licentric.WithEntitlements("pdf-export"))
+	assert.False(t, st.Allowed)
+	assert.Equal(t, licentric.CodeEntitlementsMissing, st.Code)
+	require.NoError(t, strict.Close(t.Context()))
+
 	g, st := e.start(t, e.client(t), e.file())
 	require.True(t, st.Allowed)
 	assert.False(t, g.Allows("pdf-export"))
@@ -375,7 +381,7 @@ func TestGuardEntitlementGrantedOnlineThenOffline(t *testing.T) {
 
 	// Offline, the refreshed file grants it too.
 	e.net.down.Store(true)
-	g, st = e.start(t, e.client(t), e.file(), licentric.WithGuardEntitlements("pdf-export"))
+	g, st = e.start(t, e.client(t), e.file(), licentric.WithEntitlements("pdf-export"))
 	assert.Equal(t, licentric.SourceLicenseFile, st.Source)
 	assert.True(t, st.Allowed)
 	assert.True(t, g.Allows("pdf-export"))
@@ -516,6 +522,15 @@ func TestGuardMisuse(t *testing.T) {
 	assert.ErrorIs(t, err, licentric.ErrInvalidArgument)
 	_, err = licentric.NewGuard(c, e.fx.License.Key, licentric.WithOfflineOnly())
 	assert.ErrorIs(t, err, licentric.ErrInvalidArgument, "offline only without a file")
+	// Of the ValidateOptions, only WithEntitlements configures a guard.
+	_, err = licentric.NewGuard(c, e.fx.License.Key, licentric.WithEntitlements("pdf-export", ""))
+	assert.ErrorIs(t, err, licentric.ErrInvalidArgument, "an empty entitlement code")
+	_, err = licentric.NewGuard(c, e.fx.License.Key, licentric.WithFingerprint(strings.Repeat("f", 64)))
+	assert.ErrorIs(t, err, licentric.ErrInvalidArgument, "WithFingerprint")
+	_, err = licentric.NewGuard(c, e.fx.License.Key, licentric.WithFreshValidation())
+	assert.ErrorIs(t, err, licentric.ErrInvalidArgument, "WithFreshValidation")
+	_, err = licentric.NewGuard(c, e.fx.License.Key, licentric.ValidateOption{})
+	assert.ErrorIs(t, err, licentric.ErrInvalidArgument, "the zero ValidateOption")
 	_, err = licentric.NewGuard(c, e.fx.License.Key, licentric.WithOfflineOnly(), e.file(), licentric.WithDeactivateOnClose())
 	assert.ErrorIs(t, err, licentric.ErrInvalidArgument, "offline only cannot deactivate")
 	noFP, err := licentric.NewClient(licentric.WithBaseURL(e.srv.URL))

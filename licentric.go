@@ -130,6 +130,7 @@ type config struct {
 	staleMaxAge time.Duration
 	staleSet    bool
 	budgets     [3]budgetSetting
+	budgetOff   bool // WithoutRateBudget: wins over budgets
 }
 
 // An Option configures NewClient. Options check their input and make
@@ -165,6 +166,9 @@ func NewClient(opts ...Option) (*Client, error) {
 	}
 	if cfg.cacheTTL == 0 {
 		cfg.cacheTTL = DefaultCacheTTL
+	}
+	if cfg.budgetOff {
+		cfg.budgets = [3]budgetSetting{{set: true}, {set: true}, {set: true}}
 	}
 	c := &Client{cfg: cfg}
 	b := newBudget(cfg.clock, cfg.retry.MaxWait, cfg.budgets, cfg.fleet, cfg.logger)

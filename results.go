@@ -615,25 +615,22 @@ func (r *results) indexLicense(id, key string) {
 }
 
 // WithValidationCache makes Validate answer repeated validations from store
-// for ttl (see Validate). The default is an in-memory cache.Memory with
-// DefaultCacheTTL. A cache.File keeps results across restarts (15–60
-// minutes is a sensible ttl for it); its keys hold hashes of license keys,
-// never the keys themselves.
-func WithValidationCache(store cache.Store, ttl time.Duration) Option {
+// (see Validate) for the cache TTL (WithCacheTTL). The default is an
+// in-memory cache.Memory. A cache.File keeps results across restarts (with
+// a WithCacheTTL of 15–60 minutes, say); its keys hold hashes of license
+// keys, never the keys themselves. WithoutValidationCache overrides it.
+func WithValidationCache(store cache.Store) Option {
 	return func(c *config) error {
 		if store == nil {
 			return fmt.Errorf("%w: nil cache store", ErrInvalidArgument)
 		}
-		if ttl <= 0 {
-			return fmt.Errorf("%w: cache TTL must be positive", ErrInvalidArgument)
-		}
-		c.cacheStore, c.cacheTTL, c.cacheOff = store, ttl, false
+		c.cacheStore = store
 		return nil
 	}
 }
 
-// WithCacheTTL sets how long a validation result is answered from the cache
-// (default DefaultCacheTTL). It must be positive.
+// WithCacheTTL sets how long a validation result is answered from the
+// validation cache (default DefaultCacheTTL). It must be positive.
 func WithCacheTTL(ttl time.Duration) Option {
 	return func(c *config) error {
 		if ttl <= 0 {
@@ -646,7 +643,8 @@ func WithCacheTTL(ttl time.Duration) Option {
 
 // WithoutValidationCache turns the validation cache off: every Validate
 // asks the service (concurrent identical calls still share one request),
-// and no stale result can be served when it fails.
+// and no stale result can be served when it fails. It wins over
+// WithValidationCache wherever either appears among the options.
 func WithoutValidationCache() Option {
 	return func(c *config) error {
 		c.cacheOff = true

@@ -185,7 +185,7 @@ func benchValidate(b *testing.B, c *licentric.Client, key string) {
 // BenchmarkValidateFromRedis is a Validate that misses the local cache
 // (of the default kind, a store of values) and is answered from Redis.
 func BenchmarkValidateFromRedis(b *testing.B) {
-	c, key, srv := benchClient(b, true, licentric.WithValidationCache(missValueStore{}, time.Hour))
+	c, key, srv := benchClient(b, true, licentric.WithValidationCache(missValueStore{}), licentric.WithCacheTTL(time.Hour))
 	benchValidate(b, c, key)
 	if n := srv.CountRequests("POST", validatePath); n != 1 {
 		b.Fatalf("%d validate-key requests: the results were not answered from Redis", n)
@@ -195,7 +195,7 @@ func BenchmarkValidateFromRedis(b *testing.B) {
 // BenchmarkValidateFromRedisByteStore is the same with a local store of
 // bytes (such as cache.File), which encodes the result again to keep it.
 func BenchmarkValidateFromRedisByteStore(b *testing.B) {
-	c, key, srv := benchClient(b, true, licentric.WithValidationCache(missStore{}, time.Hour))
+	c, key, srv := benchClient(b, true, licentric.WithValidationCache(missStore{}), licentric.WithCacheTTL(time.Hour))
 	benchValidate(b, c, key)
 	if n := srv.CountRequests("POST", validatePath); n != 1 {
 		b.Fatalf("%d validate-key requests: the results were not answered from Redis", n)

@@ -62,7 +62,7 @@ func BenchmarkValidateCachedObserved(b *testing.B) {
 	} {
 		b.Run("observer="+bc.name, func(b *testing.B) {
 			c, err := licentric.NewClient(append([]licentric.Option{licentric.WithBaseURL(srv.URL),
-				licentric.WithHTTPClient(srv.Client()), licentric.WithValidationCache(cache.NewMemory(), time.Hour)},
+				licentric.WithHTTPClient(srv.Client()), licentric.WithValidationCache(cache.NewMemory()), licentric.WithCacheTTL(time.Hour)},
 				bc.opts...)...)
 			if err != nil {
 				b.Fatal(err)
