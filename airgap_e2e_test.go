@@ -251,7 +251,7 @@ func TestAirGappedGuardFollowsItsFile(t *testing.T) {
 		srv := licentrictest.NewServer(licentrictest.WithInMemory())
 		defer srv.Close()
 		fx, err := srv.Seed(licentrictest.Seed{Env: licentrictest.EnvLive, Policy: licentric.PolicyRequest{
-			OfflineAllowed: licentric.Ptr(true), OfflineMaxDays: licentric.Ptr(30), MaxMachines: licentric.Value(1)}})
+			OfflineAllowed: licentric.Value(true), OfflineMaxDays: licentric.Value(30), MaxMachines: licentric.Value(1)}})
 		require.NoError(t, err)
 		machine := noDialClient(t, licentric.WithFingerprinter(func() (string, error) { return agFP, nil }))
 		operator, err := licentric.NewClient(licentric.WithBaseURL(srv.URL), licentric.WithHTTPClient(srv.Client()))

@@ -30,11 +30,11 @@ func agServer(t *testing.T, env string, maxDays, machines int) (*licentrictest.S
 	srv := licentrictest.NewServer(licentrictest.WithoutRateLimits(), licentrictest.WithFrozenClock(time.Now()))
 	t.Cleanup(srv.Close)
 	pol := licentrictest.PolicyRequest{
-		OfflineAllowed: licentric.Ptr(maxDays > 0),
+		OfflineAllowed: licentric.Value(maxDays > 0),
 		MaxMachines:    licentric.Value(machines),
 	}
 	if maxDays > 0 {
-		pol.OfflineMaxDays = licentric.Ptr(maxDays)
+		pol.OfflineMaxDays = licentric.Value(maxDays)
 	}
 	fx, err := srv.Seed(licentrictest.Seed{Env: env, Policy: pol})
 	require.NoError(t, err)
@@ -311,7 +311,7 @@ func TestEnsureActivated(t *testing.T) {
 	// Under PER_POLICY uniqueness a fingerprint on another license conflicts.
 	srv2 := licentrictest.NewServer(licentrictest.WithoutRateLimits())
 	defer srv2.Close()
-	one, err := srv2.Seed(licentrictest.Seed{Policy: licentrictest.PolicyRequest{FingerprintUniqueness: licentric.Ptr(licentric.UniquePerPolicy)}})
+	one, err := srv2.Seed(licentrictest.Seed{Policy: licentrictest.PolicyRequest{FingerprintUniqueness: licentric.Value(licentric.UniquePerPolicy)}})
 	require.NoError(t, err)
 	two, err := srv2.AddLicense(one.Env, one.Policy.ID, licentrictest.LicenseRequest{})
 	require.NoError(t, err)

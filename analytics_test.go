@@ -121,9 +121,9 @@ func TestAnalyticsCountsDeadMachines(t *testing.T) {
 	srv := anServer(t)
 	ctx := t.Context()
 	fx, err := srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{
-		RequireHeartbeat:         licentric.Ptr(true),
-		HeartbeatIntervalMinutes: licentric.Ptr(60),
-		HeartbeatCullStrategy:    licentric.Ptr(licentric.CullKeepDead),
+		RequireHeartbeat:         licentric.Value(true),
+		HeartbeatIntervalMinutes: licentric.Value(60),
+		HeartbeatCullStrategy:    licentric.Value(licentric.CullKeepDead),
 	}})
 	require.NoError(t, err)
 	c := anClient(t, srv, srv.TestAPIKey())

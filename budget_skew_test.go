@@ -65,7 +65,7 @@ func TestBudgetFollowsServiceWindowsUnderSkew(t *testing.T) {
 				t.Cleanup(srv.Close)
 				keys := make([]string, 100)
 				for i := range keys {
-					fx, err := srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Ptr(false)}})
+					fx, err := srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Value(false)}})
 					require.NoError(t, err)
 					keys[i] = fx.License.Key
 				}
@@ -136,7 +136,7 @@ func TestBudgetFollowsServiceWindowsUnderSkew(t *testing.T) {
 func TestBudgetWaitPastContextIsBudgetExhausted(t *testing.T) {
 	srv := licentrictest.NewServer(licentrictest.WithFrozenClock(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)))
 	t.Cleanup(srv.Close)
-	fx, err := srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Ptr(false)}})
+	fx, err := srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Value(false)}})
 	require.NoError(t, err)
 	c, err := licentric.NewClient(licentric.WithBaseURL(srv.URL), licentric.WithHTTPClient(srv.Client()),
 		licentric.WithAPIKey(srv.TestAPIKey()), licentric.WithClock(srv.Clock()),

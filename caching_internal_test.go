@@ -57,7 +57,7 @@ func gatedClient(t *testing.T, opts ...Option) (*Client, *licentrictest.Server, 
 	t.Helper()
 	srv := licentrictest.NewServer(licentrictest.WithoutRateLimits())
 	t.Cleanup(srv.Close)
-	fx, err := srv.Seed(licentrictest.Seed{Env: licentrictest.EnvLive, Policy: PolicyRequest{RequireFingerprint: Ptr(false)}})
+	fx, err := srv.Seed(licentrictest.Seed{Env: licentrictest.EnvLive, Policy: PolicyRequest{RequireFingerprint: Value(false)}})
 	if err != nil {
 		t.Fatal(err)
 	}

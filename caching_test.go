@@ -62,7 +62,7 @@ func (s *sim) client(t *testing.T, opts ...licentric.Option) *licentric.Client {
 // license seeds a license that needs no fingerprint.
 func (s *sim) license(t *testing.T, req licentric.LicenseRequest) *licentrictest.License {
 	t.Helper()
-	fx, err := s.srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Ptr(false)}, License: req})
+	fx, err := s.srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Value(false)}, License: req})
 	if err != nil {
 		t.Fatalf("Seed: %v", err)
 	}
@@ -162,7 +162,7 @@ func TestCacheTTLOption(t *testing.T) {
 func TestCacheKeyCoversTheRequest(t *testing.T) {
 	s := newSim(t)
 	c := s.client(t)
-	fx, err := s.srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Ptr(false)}})
+	fx, err := s.srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Value(false)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,7 +410,7 @@ func TestWebhookSuspensionSeenAtOnce(t *testing.T) {
 	h := handlerFor(t, c, &mu, &seen)
 	hs := httptest.NewServer(h.handler)
 	t.Cleanup(hs.Close)
-	wh, err := admin.Webhooks.Create(t.Context(), &licentric.WebhookRequest{URL: licentric.Ptr(hs.URL), Events: []string{"*"}})
+	wh, err := admin.Webhooks.Create(t.Context(), &licentric.WebhookRequest{URL: licentric.Value(hs.URL), Events: []string{"*"}})
 	if err != nil {
 		t.Fatal(err)
 	}

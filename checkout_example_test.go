@@ -21,7 +21,7 @@ func ExampleClient_RefreshLicenseFile() {
 	defer srv.Close()
 	fx, err := srv.Seed(licentrictest.Seed{
 		Env:    licentrictest.EnvLive,
-		Policy: licentric.PolicyRequest{OfflineAllowed: licentric.Ptr(true)},
+		Policy: licentric.PolicyRequest{OfflineAllowed: licentric.Value(true)},
 	})
 	if err != nil {
 		log.Fatal(err)

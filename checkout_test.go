@@ -35,8 +35,8 @@ func coSetup(t *testing.T, maxDays int) (*licentrictest.Server, *licentric.Clien
 	srv := licentrictest.NewServer(licentrictest.WithoutRateLimits(), licentrictest.WithFrozenClock(time.Now()))
 	t.Cleanup(srv.Close)
 	fx, err := srv.Seed(licentrictest.Seed{Policy: licentrictest.PolicyRequest{
-		OfflineAllowed: licentric.Ptr(true),
-		OfflineMaxDays: licentric.Ptr(maxDays),
+		OfflineAllowed: licentric.Value(true),
+		OfflineMaxDays: licentric.Value(maxDays),
 	}})
 	if err != nil {
 		t.Fatalf("Seed: %v", err)
@@ -332,7 +332,7 @@ func TestCheckoutRefusals(t *testing.T) {
 		code     string
 	}{
 		{"offline not allowed", func(t *testing.T, srv *licentrictest.Server, fx *licentrictest.Fixture) (licentric.CheckoutParams, string) {
-			fx2, err := srv.Seed(licentrictest.Seed{Policy: licentrictest.PolicyRequest{OfflineAllowed: licentric.Ptr(false)}})
+			fx2, err := srv.Seed(licentrictest.Seed{Policy: licentrictest.PolicyRequest{OfflineAllowed: licentric.Value(false)}})
 			if err != nil {
 				t.Fatal(err)
 			}

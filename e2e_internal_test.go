@@ -26,7 +26,7 @@ func TestE2ECreatingPOSTRetriedOnlyOn429(t *testing.T) {
 		n++
 		p, _, err := callData[Product](t.Context(), c, &request{
 			method: http.MethodPost, path: wire.PathProducts, auth: authAPIKey,
-			body: &ProductRequest{Name: Ptr("Pro"), Code: Ptr(fmt.Sprintf("pro-%d", n))},
+			body: &ProductRequest{Name: Value("Pro"), Code: Value(fmt.Sprintf("pro-%d", n))},
 		})
 		return p, err
 	}

@@ -86,7 +86,7 @@ func expect(t *testing.T, v *licentric.Validation, valid bool, code licentric.Co
 func TestE2EValidationStatusCodes(t *testing.T) {
 	s := newServer(t)
 	c := newClient(t, s, licentrictest.EnvTest)
-	noFP := licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Ptr(false)}}
+	noFP := licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Value(false)}}
 
 	fx := seed(t, s, noFP)
 	v := mustValidate(t, c, fx.License.Key)
@@ -117,7 +117,7 @@ func TestE2EValidationStatusCodes(t *testing.T) {
 	expect(t, mustValidate(t, c, fx.License.Key), false, licentric.CodeBanned, licentric.ErrBanned)
 
 	// Uses: maxUses 2 allows two validations.
-	fx = seed(t, s, licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Ptr(false), MaxUses: licentric.Value(2)}})
+	fx = seed(t, s, licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Value(false), MaxUses: licentric.Value(2)}})
 	expect(t, mustValidate(t, c, fx.License.Key), true, licentric.CodeValid, nil)
 	expect(t, mustValidate(t, c, fx.License.Key), true, licentric.CodeValid, nil)
 	expect(t, mustValidate(t, c, fx.License.Key), false, licentric.CodeUsesExceeded, licentric.ErrUsesExceeded)
@@ -146,7 +146,7 @@ func TestE2EExpirationStrategies(t *testing.T) {
 	c := newClient(t, s, licentrictest.EnvTest)
 	mk := func(strategy string) *licentrictest.Fixture {
 		return seed(t, s, licentrictest.Seed{Policy: licentric.PolicyRequest{
-			RequireFingerprint: licentric.Ptr(false), DurationDays: licentric.Value(1), ExpirationStrategy: licentric.Ptr(strategy)}})
+			RequireFingerprint: licentric.Value(false), DurationDays: licentric.Value(1), ExpirationStrategy: licentric.Value(strategy)}})
 	}
 	restrict, allow, revoke := mk(licentric.StrategyRestrictAccess), mk(licentric.StrategyAllowAccess), mk(licentric.StrategyRevoke)
 	for _, fx := range []*licentrictest.Fixture{restrict, allow, revoke} {
@@ -232,7 +232,7 @@ func patchLicense(t *testing.T, s *licentrictest.Server, id, body string) {
 func TestE2EFingerprintUniqueness(t *testing.T) {
 	s := newServer(t)
 	c := newClient(t, s, licentrictest.EnvTest)
-	fx := seed(t, s, licentrictest.Seed{Policy: licentric.PolicyRequest{FingerprintUniqueness: licentric.Ptr(licentric.UniquePerPolicy)}})
+	fx := seed(t, s, licentrictest.Seed{Policy: licentric.PolicyRequest{FingerprintUniqueness: licentric.Value(licentric.UniquePerPolicy)}})
 	first, err := c.Activate(t.Context(), fx.License.Key, licentric.ActivateParams{Fingerprint: fpA})
 	if err != nil {
 		t.Fatal(err)
@@ -270,7 +270,7 @@ func TestE2EHeartbeatDeathAndRevival(t *testing.T) {
 	c := newClient(t, s, licentrictest.EnvTest)
 	policy := func(cull string) licentrictest.Seed {
 		return licentrictest.Seed{Policy: licentric.PolicyRequest{
-			RequireHeartbeat: licentric.Ptr(true), HeartbeatIntervalMinutes: licentric.Ptr(10), HeartbeatCullStrategy: licentric.Ptr(cull)}}
+			RequireHeartbeat: licentric.Value(true), HeartbeatIntervalMinutes: licentric.Value(10), HeartbeatCullStrategy: licentric.Value(cull)}}
 	}
 	keep := seed(t, s, policy(licentric.CullKeepDead))
 	culled := seed(t, s, policy(licentric.CullDeactivateDead))
@@ -304,7 +304,7 @@ func TestE2EHeartbeatMonitorKeepsMachineAlive(t *testing.T) {
 	clk := clocktest.New(s.Now())
 	c := newClient(t, s, licentrictest.EnvTest, licentric.WithClock(clk))
 	fx := seed(t, s, licentrictest.Seed{Policy: licentric.PolicyRequest{
-		RequireHeartbeat: licentric.Ptr(true), HeartbeatIntervalMinutes: licentric.Ptr(10)}})
+		RequireHeartbeat: licentric.Value(true), HeartbeatIntervalMinutes: licentric.Value(10)}})
 	m, err := c.Activate(t.Context(), fx.License.Key, licentric.ActivateParams{Fingerprint: fpA})
 	if err != nil {
 		t.Fatal(err)
@@ -348,8 +348,8 @@ func TestE2EHeartbeatMonitorKeepsMachineAlive(t *testing.T) {
 
 func TestE2EEnvironmentIsolation(t *testing.T) {
 	s := newServer(t)
-	live := seed(t, s, licentrictest.Seed{Env: licentrictest.EnvLive, Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Ptr(false)}})
-	test := seed(t, s, licentrictest.Seed{Env: licentrictest.EnvTest, Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Ptr(false)}})
+	live := seed(t, s, licentrictest.Seed{Env: licentrictest.EnvLive, Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Value(false)}})
+	test := seed(t, s, licentrictest.Seed{Env: licentrictest.EnvTest, Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Value(false)}})
 	none, liveC, testC := newClient(t, s, ""), newClient(t, s, licentrictest.EnvLive), newClient(t, s, licentrictest.EnvTest)
 	if testC.Environment() != licentric.EnvironmentTest || liveC.Environment() != licentric.EnvironmentLive || none.Environment() != licentric.EnvironmentNone {
 		t.Fatal("Environment() mismatch")
@@ -389,7 +389,7 @@ func TestE2EEnvironmentIsolation(t *testing.T) {
 func TestE2ERetriesAfterInjectedFaults(t *testing.T) {
 	s := newServer(t)
 	c := newClient(t, s, licentrictest.EnvTest)
-	fx := seed(t, s, licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Ptr(false)}})
+	fx := seed(t, s, licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Value(false)}})
 	vk := wire.PathValidateKey
 
 	for _, f := range []licentrictest.Fault{
@@ -444,7 +444,7 @@ func TestE2ERateLimitHeadersRecorded(t *testing.T) {
 	s := licentrictest.NewServer()
 	t.Cleanup(s.Close)
 	c := newClient(t, s, licentrictest.EnvTest)
-	fx := seed(t, s, licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Ptr(false)}})
+	fx := seed(t, s, licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Value(false)}})
 	mustValidate(t, c, fx.License.Key)
 	mustValidate(t, c, fx.License.Key)
 	rl, ok := c.RateLimit(licentric.TierValidation)
@@ -468,7 +468,7 @@ func (t cancelAfterFirst) RoundTrip(req *http.Request) (*http.Response, error) {
 
 func TestE2ECancellationDuringBackoff(t *testing.T) {
 	s := newServer(t)
-	fx := seed(t, s, licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Ptr(false)}})
+	fx := seed(t, s, licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Value(false)}})
 	ctx, cancel := context.WithCancel(t.Context())
 	hc := &http.Client{Transport: cancelAfterFirst{next: s.Client().Transport, cancel: cancel}}
 	if hc.Transport.(cancelAfterFirst).next == nil {
@@ -583,7 +583,7 @@ func TestE2ECallerHTTPClientNotMutated(t *testing.T) {
 	hc := s.Client()
 	before := *hc
 	c := newClient(t, s, licentrictest.EnvTest, licentric.WithHTTPClient(hc))
-	fx := seed(t, s, licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Ptr(false)}})
+	fx := seed(t, s, licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Value(false)}})
 	s.InjectFault(licentrictest.Fault{Path: wire.PathValidateKey, Status: http.StatusInternalServerError})
 	mustValidate(t, c, fx.License.Key)
 	after := *hc

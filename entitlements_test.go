@@ -13,7 +13,7 @@ func TestEntitlementLifecycle(t *testing.T) {
 	c := mgmtClient(t, srv, srv.TestAPIKey())
 	ctx := t.Context()
 
-	e, err := c.Entitlements.Create(ctx, &licentric.EntitlementRequest{Code: licentric.Ptr("export-pdf"), Name: licentric.Ptr("PDF export")})
+	e, err := c.Entitlements.Create(ctx, &licentric.EntitlementRequest{Code: licentric.Value("export-pdf"), Name: licentric.Value("PDF export")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,13 +27,13 @@ func TestEntitlementLifecycle(t *testing.T) {
 	if !slices.ContainsFunc(listed, func(x *licentric.Entitlement) bool { return x.ID == e.ID }) {
 		t.Error("List lacks the entitlement")
 	}
-	if upd, err := c.Entitlements.Update(ctx, e.ID, &licentric.EntitlementRequest{Name: licentric.Ptr("Export to PDF")}); err != nil || upd.Name != "Export to PDF" || upd.Code != "export-pdf" {
+	if upd, err := c.Entitlements.Update(ctx, e.ID, &licentric.EntitlementRequest{Name: licentric.Value("Export to PDF")}); err != nil || upd.Name != "Export to PDF" || upd.Code != "export-pdf" {
 		t.Fatalf("Update: %+v, %v", upd, err)
 	}
-	if _, err := c.Entitlements.Create(ctx, &licentric.EntitlementRequest{Code: licentric.Ptr("export-pdf"), Name: licentric.Ptr("again")}); !errors.Is(err, licentric.ErrConflict) {
+	if _, err := c.Entitlements.Create(ctx, &licentric.EntitlementRequest{Code: licentric.Value("export-pdf"), Name: licentric.Value("again")}); !errors.Is(err, licentric.ErrConflict) {
 		t.Errorf("duplicate code: %v", err)
 	}
-	if _, err := c.Entitlements.Create(ctx, &licentric.EntitlementRequest{Code: licentric.Ptr("Upper"), Name: licentric.Ptr("x")}); !errors.Is(err, licentric.ErrInvalidRequest) {
+	if _, err := c.Entitlements.Create(ctx, &licentric.EntitlementRequest{Code: licentric.Value("Upper"), Name: licentric.Value("x")}); !errors.Is(err, licentric.ErrInvalidRequest) {
 		t.Errorf("uppercase code: %v", err)
 	}
 	if err := c.Entitlements.Delete(ctx, e.ID); err != nil {

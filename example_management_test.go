@@ -81,8 +81,8 @@ func ExamplePoliciesService_CreateFromTemplate() {
 	defer srv.Close()
 
 	p, err := c.Policies.CreateFromTemplate(context.Background(), licentric.PolicyTemplateCLITool, &licentric.PolicyRequest{
-		ProductID: &fx.Product.ID,
-		Name:      licentric.Ptr("CLI"),
+		ProductID: licentric.Value(fx.Product.ID),
+		Name:      licentric.Value("CLI"),
 	})
 	if err != nil {
 		fmt.Println("error:", err)

@@ -18,11 +18,11 @@ func exampleServer() (*licentrictest.Server, *licentrictest.Fixture) {
 	srv := licentrictest.NewServer(licentrictest.WithFrozenClock(time.Now())) // time moves only with srv.Advance
 	fx, err := srv.Seed(licentrictest.Seed{
 		Env:     licentrictest.EnvLive,
-		Product: licentric.ProductRequest{KeyPrefix: licentric.Ptr("DSK")},
+		Product: licentric.ProductRequest{KeyPrefix: licentric.Value("DSK")},
 		Policy: licentric.PolicyRequest{
 			MaxMachines:              licentric.Value(2),
-			RequireHeartbeat:         licentric.Ptr(true),
-			HeartbeatIntervalMinutes: licentric.Ptr(10),
+			RequireHeartbeat:         licentric.Value(true),
+			HeartbeatIntervalMinutes: licentric.Value(10),
 		},
 	})
 	if err != nil {

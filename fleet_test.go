@@ -78,7 +78,7 @@ func TestFleetDownKeepsToLocalShareAndOwesBothWindowsAtABoundary(t *testing.T) {
 	window := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC) // the end of the first window
 	srv := licentrictest.NewServer(licentrictest.WithFrozenClock(window.Add(-30 * time.Second)))
 	t.Cleanup(srv.Close)
-	fx, err := srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Ptr(false)}})
+	fx, err := srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Value(false)}})
 	require.NoError(t, err)
 	keys := []string{fx.License.Key}
 	for range 4 {
@@ -140,7 +140,7 @@ func TestFleetFailingMidWindowCountsTheOthers(t *testing.T) {
 	window := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	srv := licentrictest.NewServer(licentrictest.WithFrozenClock(window.Add(-50 * time.Second)))
 	t.Cleanup(srv.Close)
-	fx, err := srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Ptr(false)}})
+	fx, err := srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Value(false)}})
 	require.NoError(t, err)
 	keys := []string{fx.License.Key}
 	for range 16 {
@@ -271,7 +271,7 @@ func (f *memFleet) getCount() int {
 func TestFleetMemberWithoutLocalCopyIsAnsweredFromTheFleet(t *testing.T) {
 	srv := licentrictest.NewServer(licentrictest.WithoutRateLimits())
 	t.Cleanup(srv.Close)
-	fx, err := srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Ptr(false)}})
+	fx, err := srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Value(false)}})
 	require.NoError(t, err)
 	f := &memFleet{}
 	newMember := func() *licentric.Client {

@@ -88,7 +88,7 @@ func BenchmarkAtomicLoad(b *testing.B) {
 // Start took to decide from the file.
 func BenchmarkGuardStartOffline(b *testing.B) {
 	srv := licentrictest.NewServer(licentrictest.WithoutRateLimits())
-	fx, err := srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{OfflineAllowed: licentric.Ptr(true)}})
+	fx, err := srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{OfflineAllowed: licentric.Value(true)}})
 	if err != nil {
 		b.Fatal(err)
 	}

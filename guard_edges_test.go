@@ -277,7 +277,7 @@ func TestGuardSaysWhyThereIsNoLicenseFile(t *testing.T) {
 	assert.Equal(t, 1, logs.count("licentric: guard: no usable license file"), "warned once per cause")
 
 	// A policy without offline use says so too.
-	e2 := newGuardEnv(t, licentric.PolicyRequest{OfflineAllowed: licentric.Ptr(false)})
+	e2 := newGuardEnv(t, licentric.PolicyRequest{OfflineAllowed: licentric.Value(false)})
 	_, st = e2.start(t, e2.client(t), e2.file())
 	assert.True(t, st.Allowed)
 	assert.ErrorIs(t, st.FileErr, licentric.ErrOfflineNotAllowed)
@@ -347,7 +347,7 @@ func TestGuardHangingDecisionBlocksNothing(t *testing.T) {
 	h, err := c.WebhookHandler([]string{"placeholder"}, nil)
 	require.NoError(t, err)
 	hs := newHookServer(t, h)
-	wh, err := admin.Webhooks.Create(t.Context(), &licentric.WebhookRequest{URL: licentric.Ptr(hs.URL), Events: []string{"*"}})
+	wh, err := admin.Webhooks.Create(t.Context(), &licentric.WebhookRequest{URL: licentric.Value(hs.URL), Events: []string{"*"}})
 	require.NoError(t, err)
 	h2, err := c.WebhookHandler([]string{wh.Secret}, nil)
 	require.NoError(t, err)

@@ -78,8 +78,8 @@ func TestGuardAsksAgainAfterOutagesOfHours(t *testing.T) {
 				srv := licentrictest.NewServer(licentrictest.WithInMemory())
 				defer srv.Close()
 				fx, err := srv.Seed(licentrictest.Seed{Env: licentrictest.EnvLive, Policy: licentric.PolicyRequest{
-					MaxMachines: licentric.Value(3), OfflineAllowed: licentric.Ptr(true), RequireHeartbeat: licentric.Ptr(true),
-					HeartbeatIntervalMinutes: licentric.Ptr(10), HeartbeatCullStrategy: licentric.Ptr(licentric.CullDeactivateDead)}})
+					MaxMachines: licentric.Value(3), OfflineAllowed: licentric.Value(true), RequireHeartbeat: licentric.Value(true),
+					HeartbeatIntervalMinutes: licentric.Value(10), HeartbeatCullStrategy: licentric.Value(licentric.CullDeactivateDead)}})
 				require.NoError(t, err)
 				path := filepath.Join(t.TempDir(), "license.lic")
 				g, st := bubbleGuard(t, srv, fx.License.Key, "replica-0-machine",

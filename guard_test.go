@@ -61,8 +61,8 @@ func newGuardEnv(t *testing.T, pol licentric.PolicyRequest) *guardEnv {
 	if pol.MaxMachines.IsZero() {
 		pol.MaxMachines = licentric.Value(2)
 	}
-	if pol.OfflineAllowed == nil {
-		pol.OfflineAllowed = licentric.Ptr(true)
+	if pol.OfflineAllowed.IsZero() {
+		pol.OfflineAllowed = licentric.Value(true)
 	}
 	fx, err := srv.Seed(licentrictest.Seed{Policy: pol})
 	require.NoError(t, err)
@@ -157,8 +157,8 @@ func TestGuardMachineLimitIsADenial(t *testing.T) {
 }
 
 func TestGuardReactivatesACulledMachine(t *testing.T) {
-	e := newGuardEnv(t, licentric.PolicyRequest{RequireHeartbeat: licentric.Ptr(true), HeartbeatIntervalMinutes: licentric.Ptr(10),
-		HeartbeatCullStrategy: licentric.Ptr(licentric.CullDeactivateDead)})
+	e := newGuardEnv(t, licentric.PolicyRequest{RequireHeartbeat: licentric.Value(true), HeartbeatIntervalMinutes: licentric.Value(10),
+		HeartbeatCullStrategy: licentric.Value(licentric.CullDeactivateDead)})
 	c := e.client(t)
 	g, st := e.start(t, c)
 	require.True(t, st.Allowed)
@@ -177,8 +177,8 @@ func TestGuardReactivatesACulledMachine(t *testing.T) {
 }
 
 func TestGuardRevivesADeadMachine(t *testing.T) {
-	e := newGuardEnv(t, licentric.PolicyRequest{RequireHeartbeat: licentric.Ptr(true), HeartbeatIntervalMinutes: licentric.Ptr(10),
-		HeartbeatCullStrategy: licentric.Ptr(licentric.CullKeepDead)})
+	e := newGuardEnv(t, licentric.PolicyRequest{RequireHeartbeat: licentric.Value(true), HeartbeatIntervalMinutes: licentric.Value(10),
+		HeartbeatCullStrategy: licentric.Value(licentric.CullKeepDead)})
 	g, st := e.start(t, e.client(t))
 	require.True(t, st.Allowed)
 	id := st.Machine.ID
@@ -193,8 +193,8 @@ func TestGuardRevivesADeadMachine(t *testing.T) {
 }
 
 func TestGuardHeartbeatsForItsWholeLife(t *testing.T) {
-	e := newGuardEnv(t, licentric.PolicyRequest{RequireHeartbeat: licentric.Ptr(true), HeartbeatIntervalMinutes: licentric.Ptr(10),
-		HeartbeatCullStrategy: licentric.Ptr(licentric.CullDeactivateDead)})
+	e := newGuardEnv(t, licentric.PolicyRequest{RequireHeartbeat: licentric.Value(true), HeartbeatIntervalMinutes: licentric.Value(10),
+		HeartbeatCullStrategy: licentric.Value(licentric.CullDeactivateDead)})
 	ctx, cancel := context.WithCancel(t.Context())
 	g, err := licentric.NewGuard(e.client(t), e.fx.License.Key)
 	require.NoError(t, err)
@@ -326,7 +326,7 @@ func TestGuardSeesSuspensionByWebhookAtOnce(t *testing.T) {
 	h, err := c.WebhookHandler([]string{"placeholder"}, nil)
 	require.NoError(t, err)
 	hs := newHookServer(t, h)
-	wh, err := admin.Webhooks.Create(t.Context(), &licentric.WebhookRequest{URL: licentric.Ptr(hs.URL), Events: []string{"*"}})
+	wh, err := admin.Webhooks.Create(t.Context(), &licentric.WebhookRequest{URL: licentric.Value(hs.URL), Events: []string{"*"}})
 	require.NoError(t, err)
 	h2, err := c.WebhookHandler([]string{wh.Secret}, nil)
 	require.NoError(t, err)
@@ -360,7 +360,7 @@ func TestGuardSeesSuspensionByRecheck(t *testing.T) {
 func TestGuardEntitlementGrantedOnlineThenOffline(t *testing.T) {
 	e := newGuardEnv(t, licentric.PolicyRequest{})
 	admin := e.client(t, licentric.WithAPIKey(e.srv.TestAPIKey()))
-	_, err := admin.Entitlements.Create(t.Context(), &licentric.EntitlementRequest{Code: licentric.Ptr("pdf-export"), Name: licentric.Ptr("PDF")})
+	_, err := admin.Entitlements.Create(t.Context(), &licentric.EntitlementRequest{Code: licentric.Value("pdf-export"), Name: licentric.Value("PDF")})
 	require.NoError(t, err)
 	// WithEntitlements, given to a guard, makes the entitlement required.
 	strict, st := e.start(t, e.client(t), licentric.WithEntitlements("pdf-export"))
@@ -483,7 +483,7 @@ func TestGuardStateUnderConcurrentChanges(t *testing.T) {
 }
 
 func TestGuardLeavesNoGoroutine(t *testing.T) {
-	e := newGuardEnv(t, licentric.PolicyRequest{RequireHeartbeat: licentric.Ptr(true), HeartbeatIntervalMinutes: licentric.Ptr(10)})
+	e := newGuardEnv(t, licentric.PolicyRequest{RequireHeartbeat: licentric.Value(true), HeartbeatIntervalMinutes: licentric.Value(10)})
 	c := e.client(t)
 	warm, err := licentric.NewGuard(c, e.fx.License.Key)
 	require.NoError(t, err)

@@ -119,7 +119,7 @@ func TestRedirectsNeverLeaveTheOrigin(t *testing.T) {
 			require.NoError(t, err)
 			_, err = c.Validate(t.Context(), "DSK-AAAA-BBBB-CCCC-DDDD")
 			assert.Error(t, err, "redirect %d followed", code)
-			_, err = c.Products.Create(t.Context(), &licentric.ProductRequest{Name: licentric.Ptr("x"), Code: licentric.Ptr("x")})
+			_, err = c.Products.Create(t.Context(), &licentric.ProductRequest{Name: licentric.Value("x"), Code: licentric.Value("x")})
 			assert.Error(t, err)
 		}
 		base.Close()

@@ -34,8 +34,8 @@ func newInvFixture(t *testing.T) *invFixture {
 	c, err := licentric.NewClient(licentric.WithBaseURL(srv.URL), licentric.WithHTTPClient(srv.Client()),
 		licentric.WithAPIKey(srv.TestAPIKey()), licentric.WithClock(srv.Clock()))
 	require.NoError(t, err)
-	pol := licentric.PolicyRequest{RequireFingerprint: licentric.Ptr(false), OfflineAllowed: licentric.Ptr(true),
-		RequireHeartbeat: licentric.Ptr(true), HeartbeatIntervalMinutes: licentric.Ptr(10), MaxMachines: licentric.Value(5),
+	pol := licentric.PolicyRequest{RequireFingerprint: licentric.Value(false), OfflineAllowed: licentric.Value(true),
+		RequireHeartbeat: licentric.Value(true), HeartbeatIntervalMinutes: licentric.Value(10), MaxMachines: licentric.Value(5),
 		DurationDays: licentric.Value(30)}
 	a, err := srv.Seed(licentrictest.Seed{Policy: pol})
 	require.NoError(t, err)
@@ -45,10 +45,10 @@ func newInvFixture(t *testing.T) *invFixture {
 		policyID: a.Policy.ID, productID: a.Product.ID}
 	f.machA, err = c.Activate(t.Context(), a.License.Key, licentric.ActivateParams{Fingerprint: f.fpA})
 	require.NoError(t, err)
-	ent, err := c.Entitlements.Create(t.Context(), &licentric.EntitlementRequest{Code: licentric.Ptr("pdf-export"), Name: licentric.Ptr("PDF")})
+	ent, err := c.Entitlements.Create(t.Context(), &licentric.EntitlementRequest{Code: licentric.Value("pdf-export"), Name: licentric.Value("PDF")})
 	require.NoError(t, err)
 	f.entID = ent.ID
-	wh, err := c.Webhooks.Create(t.Context(), &licentric.WebhookRequest{URL: licentric.Ptr("http://127.0.0.1:1/hook")})
+	wh, err := c.Webhooks.Create(t.Context(), &licentric.WebhookRequest{URL: licentric.Value("http://127.0.0.1:1/hook")})
 	require.NoError(t, err)
 	f.webhookID = wh.ID
 	return f
@@ -113,11 +113,11 @@ func TestEveryWriteSaysWhatItDrops(t *testing.T) {
 			return err
 		}, none},
 		{"Licenses.Create", func(t *testing.T, f *invFixture) error {
-			_, err := f.c.Licenses.Create(ctx, &licentric.LicenseRequest{ProductID: &f.productID, PolicyID: &f.policyID})
+			_, err := f.c.Licenses.Create(ctx, &licentric.LicenseRequest{ProductID: licentric.Value(f.productID), PolicyID: licentric.Value(f.policyID)})
 			return err
 		}, none},
 		{"Licenses.Update", func(t *testing.T, f *invFixture) error {
-			_, err := f.c.Licenses.Update(ctx, f.a.License.ID, &licentric.LicenseRequest{Name: licentric.Ptr("renamed")})
+			_, err := f.c.Licenses.Update(ctx, f.a.License.ID, &licentric.LicenseRequest{Name: licentric.Value("renamed")})
 			return err
 		}, licenseA},
 		{"Licenses.Suspend", func(t *testing.T, f *invFixture) error {
@@ -153,11 +153,11 @@ func TestEveryWriteSaysWhatItDrops(t *testing.T) {
 		}, licenseA},
 		{"Machines.Delete", func(t *testing.T, f *invFixture) error { return f.c.Machines.Delete(ctx, f.machA.ID) }, all},
 		{"Policies.Create", func(t *testing.T, f *invFixture) error {
-			_, err := f.c.Policies.Create(ctx, &licentric.PolicyRequest{ProductID: &f.productID, Name: licentric.Ptr("p2"), MaxMachines: licentric.Value(1)})
+			_, err := f.c.Policies.Create(ctx, &licentric.PolicyRequest{ProductID: licentric.Value(f.productID), Name: licentric.Value("p2"), MaxMachines: licentric.Value(1)})
 			return err
 		}, none},
 		{"Policies.Update", func(t *testing.T, f *invFixture) error {
-			_, err := f.c.Policies.Update(ctx, f.policyID, &licentric.PolicyRequest{Name: licentric.Ptr("renamed")})
+			_, err := f.c.Policies.Update(ctx, f.policyID, &licentric.PolicyRequest{Name: licentric.Value("renamed")})
 			return err
 		}, all},
 		{"Policies.AttachEntitlements", func(t *testing.T, f *invFixture) error {
@@ -170,25 +170,25 @@ func TestEveryWriteSaysWhatItDrops(t *testing.T) {
 		}, all},
 		{"Policies.Delete", func(t *testing.T, f *invFixture) error { return f.c.Policies.Delete(ctx, f.b.Policy.ID) }, all},
 		{"Products.Create", func(t *testing.T, f *invFixture) error {
-			_, err := f.c.Products.Create(ctx, &licentric.ProductRequest{Name: licentric.Ptr("P2"), Code: licentric.Ptr("p2")})
+			_, err := f.c.Products.Create(ctx, &licentric.ProductRequest{Name: licentric.Value("P2"), Code: licentric.Value("p2")})
 			return err
 		}, none},
 		{"Products.Update", func(t *testing.T, f *invFixture) error {
-			_, err := f.c.Products.Update(ctx, f.productID, &licentric.ProductRequest{Name: licentric.Ptr("renamed")})
+			_, err := f.c.Products.Update(ctx, f.productID, &licentric.ProductRequest{Name: licentric.Value("renamed")})
 			return err
 		}, all},
 		{"Products.Delete", func(t *testing.T, f *invFixture) error { return f.c.Products.Delete(ctx, f.b.Product.ID) }, all},
 		{"Entitlements.Create", func(t *testing.T, f *invFixture) error {
-			_, err := f.c.Entitlements.Create(ctx, &licentric.EntitlementRequest{Code: licentric.Ptr("other"), Name: licentric.Ptr("Other")})
+			_, err := f.c.Entitlements.Create(ctx, &licentric.EntitlementRequest{Code: licentric.Value("other"), Name: licentric.Value("Other")})
 			return err
 		}, none},
 		{"Entitlements.Update", func(t *testing.T, f *invFixture) error {
-			_, err := f.c.Entitlements.Update(ctx, f.entID, &licentric.EntitlementRequest{Name: licentric.Ptr("renamed")})
+			_, err := f.c.Entitlements.Update(ctx, f.entID, &licentric.EntitlementRequest{Name: licentric.Value("renamed")})
 			return err
 		}, all},
 		{"Entitlements.Delete", func(t *testing.T, f *invFixture) error { return f.c.Entitlements.Delete(ctx, f.entID) }, all},
 		{"Webhooks.Create", func(t *testing.T, f *invFixture) error {
-			_, err := f.c.Webhooks.Create(ctx, &licentric.WebhookRequest{URL: licentric.Ptr("http://127.0.0.1:1/other")})
+			_, err := f.c.Webhooks.Create(ctx, &licentric.WebhookRequest{URL: licentric.Value("http://127.0.0.1:1/other")})
 			return err
 		}, none},
 		{"Webhooks.Update", func(t *testing.T, f *invFixture) error {
@@ -233,7 +233,8 @@ func TestResultsAreValues(t *testing.T) {
 		v.Entitlements = append(v.Entitlements, "stolen")
 		v.Entitlements[0] = "overwritten"
 		v.License.Status = licentric.StatusBanned
-		v.License.Policy.MaxMachines = licentric.Ptr(9999)
+		v.License.Policy.MaxMachines = new(int)
+		*v.License.Policy.MaxMachines = 9999
 		v.License.Policy.Entitlements = append(v.License.Policy.Entitlements, "stolen")
 		v.License.Metadata = licentric.Metadata{"x": 1}
 		v.Machine.Fingerprint = "changed"

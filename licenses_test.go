@@ -19,13 +19,13 @@ func TestLicenseLifecycle(t *testing.T) {
 	c := mgmtClient(t, srv, key)
 	ctx := t.Context()
 	fx := mgmtSeed(t, srv, licentrictest.Seed{
-		Product: licentric.ProductRequest{KeyPrefix: licentric.Ptr("DSK")},
+		Product: licentric.ProductRequest{KeyPrefix: licentric.Value("DSK")},
 		Policy:  licentric.PolicyRequest{DurationDays: licentric.Value(30), MaxMachines: licentric.Value(2)},
 	})
 
 	l, err := c.Licenses.Create(ctx, &licentric.LicenseRequest{
-		ProductID: &fx.Product.ID, PolicyID: &fx.Policy.ID,
-		Name: licentric.Ptr("Ada"), UserEmail: licentric.Ptr("ada@example.com"),
+		ProductID: licentric.Value(fx.Product.ID), PolicyID: licentric.Value(fx.Policy.ID),
+		Name: licentric.Value("Ada"), UserEmail: licentric.Value("ada@example.com"),
 		MaxMachinesOverride: licentric.Value(0),
 	})
 	if err != nil {
@@ -50,7 +50,7 @@ func TestLicenseLifecycle(t *testing.T) {
 		t.Error("List lacks the license")
 	}
 	// Update: a set field changes, Null clears, unset fields stay.
-	upd, err := c.Licenses.Update(ctx, l.ID, &licentric.LicenseRequest{UserName: licentric.Ptr("Ada L."), MaxMachinesOverride: licentric.Null[int](), ExpiresAt: licentric.Null[licentric.Timestamp]()})
+	upd, err := c.Licenses.Update(ctx, l.ID, &licentric.LicenseRequest{UserName: licentric.Value("Ada L."), MaxMachinesOverride: licentric.Null[int](), ExpiresAt: licentric.Null[licentric.Timestamp]()})
 	if err != nil || upd.UserName != "Ada L." || upd.Name != "Ada" || upd.MaxMachinesOverride != nil || !upd.ExpiresAt.IsZero() {
 		t.Fatalf("Update: %+v, %v", upd, err)
 	}
@@ -83,7 +83,7 @@ func TestLicenseDate(t *testing.T) {
 	fx := mgmtSeed(t, srv, licentrictest.Seed{Policy: licentric.PolicyRequest{DurationDays: licentric.Value(30)}})
 	renewal := srv.Now().In(time.FixedZone("UTC+2", 2*3600)).Add(90*24*time.Hour + 1234567*time.Nanosecond)
 	l, err := c.Licenses.Create(ctx, &licentric.LicenseRequest{
-		ProductID: &fx.Product.ID, PolicyID: &fx.Policy.ID, ExpiresAt: licentric.Date(renewal),
+		ProductID: licentric.Value(fx.Product.ID), PolicyID: licentric.Value(fx.Policy.ID), ExpiresAt: licentric.Date(renewal),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +107,7 @@ func TestLicenseCustomKey(t *testing.T) {
 	srv := mgmtServer(t)
 	c := mgmtClient(t, srv, srv.TestAPIKey())
 	fx := mgmtSeed(t, srv, licentrictest.Seed{})
-	req := &licentric.LicenseRequest{ProductID: &fx.Product.ID, PolicyID: &fx.Policy.ID, Key: licentric.Ptr("LEGACY-0001-XYZ")}
+	req := &licentric.LicenseRequest{ProductID: licentric.Value(fx.Product.ID), PolicyID: licentric.Value(fx.Policy.ID), Key: licentric.Value("LEGACY-0001-XYZ")}
 	l, err := c.Licenses.Create(t.Context(), req)
 	if err != nil || l.Key != "LEGACY-0001-XYZ" {
 		t.Fatalf("custom key: %v, %v", l, err)
@@ -117,7 +117,7 @@ func TestLicenseCustomKey(t *testing.T) {
 	}
 	// A policy of another product is a validation error naming policyId.
 	other := mgmtSeed(t, srv, licentrictest.Seed{})
-	_, err = c.Licenses.Create(t.Context(), &licentric.LicenseRequest{ProductID: &fx.Product.ID, PolicyID: &other.Policy.ID})
+	_, err = c.Licenses.Create(t.Context(), &licentric.LicenseRequest{ProductID: licentric.Value(fx.Product.ID), PolicyID: licentric.Value(other.Policy.ID)})
 	if fe := fieldErrors(err); !errors.Is(err, licentric.ErrInvalidRequest) || len(fe) != 1 || fe[0].Field != "policyId" {
 		t.Errorf("policy of another product: %v", err)
 	}
@@ -270,9 +270,9 @@ func TestLicenseEntitlements(t *testing.T) {
 	srv := mgmtServer(t)
 	c := mgmtClient(t, srv, srv.TestAPIKey())
 	ctx := t.Context()
-	fx := mgmtSeed(t, srv, licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Ptr(false)}})
+	fx := mgmtSeed(t, srv, licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Value(false)}})
 	for _, code := range []string{"pro", "beta"} {
-		if _, err := c.Entitlements.Create(ctx, &licentric.EntitlementRequest{Code: licentric.Ptr(code), Name: licentric.Ptr(code)}); err != nil {
+		if _, err := c.Entitlements.Create(ctx, &licentric.EntitlementRequest{Code: licentric.Value(code), Name: licentric.Value(code)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -308,11 +308,11 @@ func TestLicenseScopedKeyIsReadOnly(t *testing.T) {
 	}
 	writes := map[string]func() error{
 		"Create": func() error {
-			_, err := ro.Licenses.Create(ctx, &licentric.LicenseRequest{ProductID: &fx.Product.ID, PolicyID: &fx.Policy.ID})
+			_, err := ro.Licenses.Create(ctx, &licentric.LicenseRequest{ProductID: licentric.Value(fx.Product.ID), PolicyID: licentric.Value(fx.Policy.ID)})
 			return err
 		},
 		"Update": func() error {
-			_, err := ro.Licenses.Update(ctx, fx.License.ID, &licentric.LicenseRequest{Name: licentric.Ptr("x")})
+			_, err := ro.Licenses.Update(ctx, fx.License.ID, &licentric.LicenseRequest{Name: licentric.Value("x")})
 			return err
 		},
 		"Suspend": func() error { _, err := ro.Licenses.Suspend(ctx, fx.License.ID); return err },

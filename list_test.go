@@ -108,7 +108,7 @@ func seedLicenses(t *testing.T, srv *licentrictest.Server, n int) (*licentrictes
 	fx := mgmtSeed(t, srv, licentrictest.Seed{})
 	ids := []string{fx.License.ID}
 	for i := 1; i < n; i++ {
-		l, err := srv.AddLicense(licentrictest.EnvTest, fx.Policy.ID, licentric.LicenseRequest{Name: licentric.Ptr(fmt.Sprint("license ", i))})
+		l, err := srv.AddLicense(licentrictest.EnvTest, fx.Policy.ID, licentric.LicenseRequest{Name: licentric.Value(fmt.Sprint("license ", i))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -366,7 +366,7 @@ func TestManagementNeedsAPIKey(t *testing.T) {
 	ctx := t.Context()
 	calls := map[string]func() error{
 		"Products.Create": func() error {
-			_, err := c.Products.Create(ctx, &licentric.ProductRequest{Name: licentric.Ptr("x"), Code: licentric.Ptr("x")})
+			_, err := c.Products.Create(ctx, &licentric.ProductRequest{Name: licentric.Value("x"), Code: licentric.Value("x")})
 			return err
 		},
 		"Products.ListPage": func() error { _, err := c.Products.ListPage(ctx, nil); return err },

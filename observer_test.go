@@ -139,20 +139,20 @@ func TestObserverNamesEveryCallByItsTemplate(t *testing.T) {
 	ctx := t.Context()
 	must := func(_ any, err error) { t.Helper(); require.NoError(t, err) }
 
-	p, err := c.Products.Create(ctx, &licentric.ProductRequest{Name: licentric.Ptr("P"), Code: licentric.Ptr("p-otel")})
+	p, err := c.Products.Create(ctx, &licentric.ProductRequest{Name: licentric.Value("P"), Code: licentric.Value("p-otel")})
 	require.NoError(t, err)
 	must(c.Products.Get(ctx, p.ID))
-	must(c.Products.Update(ctx, p.ID, &licentric.ProductRequest{Name: licentric.Ptr("P2")}))
+	must(c.Products.Update(ctx, p.ID, &licentric.ProductRequest{Name: licentric.Value("P2")}))
 	must(c.Products.ListPage(ctx, nil))
-	e, err := c.Entitlements.Create(ctx, &licentric.EntitlementRequest{Code: licentric.Ptr("pro"), Name: licentric.Ptr("Pro")})
+	e, err := c.Entitlements.Create(ctx, &licentric.EntitlementRequest{Code: licentric.Value("pro"), Name: licentric.Value("Pro")})
 	require.NoError(t, err)
 	must(c.Entitlements.Get(ctx, e.ID))
-	pol, err := c.Policies.Create(ctx, &licentric.PolicyRequest{ProductID: &p.ID, Name: licentric.Ptr("Pol"),
-		MaxMachines: licentric.Value(3), OfflineAllowed: licentric.Ptr(true), DurationDays: licentric.Value(30)})
+	pol, err := c.Policies.Create(ctx, &licentric.PolicyRequest{ProductID: licentric.Value(p.ID), Name: licentric.Value("Pol"),
+		MaxMachines: licentric.Value(3), OfflineAllowed: licentric.Value(true), DurationDays: licentric.Value(30)})
 	require.NoError(t, err)
 	must(c.Policies.AttachEntitlements(ctx, pol.ID, "pro"))
 	must(c.Policies.DetachEntitlements(ctx, pol.ID, "pro"))
-	lic, err := c.Licenses.Create(ctx, &licentric.LicenseRequest{ProductID: &p.ID, PolicyID: &pol.ID})
+	lic, err := c.Licenses.Create(ctx, &licentric.LicenseRequest{ProductID: licentric.Value(p.ID), PolicyID: licentric.Value(pol.ID)})
 	require.NoError(t, err)
 	must(c.Licenses.Get(ctx, lic.ID))
 	must(c.Licenses.GetByKey(ctx, lic.Key))
@@ -170,7 +170,7 @@ func TestObserverNamesEveryCallByItsTemplate(t *testing.T) {
 	must(c.Licenses.Renew(ctx, lic.ID))
 	must(c.Licenses.Revoke(ctx, lic.ID))
 	require.NoError(t, c.Licenses.Delete(ctx, lic.ID))
-	wh, err := c.Webhooks.Create(ctx, &licentric.WebhookRequest{URL: licentric.Ptr("https://example.com/hook")})
+	wh, err := c.Webhooks.Create(ctx, &licentric.WebhookRequest{URL: licentric.Value("https://example.com/hook")})
 	require.NoError(t, err)
 	require.NoError(t, c.Webhooks.Delete(ctx, wh.ID))
 	must(c.Keys.GetSigningKey(ctx))
@@ -214,7 +214,7 @@ func TestObserverCannotChangeACall(t *testing.T) {
 	srv := licentrictest.NewServer(licentrictest.WithoutRateLimits())
 	t.Cleanup(srv.Close)
 	fx, err := srv.Seed(licentrictest.Seed{Env: licentrictest.EnvLive,
-		Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Ptr(false)}})
+		Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Value(false)}})
 	require.NoError(t, err)
 	var mu sync.Mutex
 	var got []http.Header
@@ -260,7 +260,7 @@ func TestObserverCannotChangeACall(t *testing.T) {
 func TestPanickingObserverLeavesTheClientUsable(t *testing.T) {
 	srv := licentrictest.NewServer(licentrictest.WithoutRateLimits())
 	t.Cleanup(srv.Close)
-	fx, err := srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Ptr(false)}})
+	fx, err := srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Value(false)}})
 	require.NoError(t, err)
 	obs := &recorder{}
 	c := observedClient(t, srv, obs, licentric.WithRateBudget(licentric.TierManagement, 3))
@@ -443,7 +443,7 @@ func TestGuardReportsToTheClientsObserver(t *testing.T) {
 func TestCachedValidateWithoutObserverAllocatesAsBefore(t *testing.T) {
 	srv := licentrictest.NewServer(licentrictest.WithoutRateLimits())
 	t.Cleanup(srv.Close)
-	fx, err := srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Ptr(false)}})
+	fx, err := srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Value(false)}})
 	require.NoError(t, err)
 	c, err := licentric.NewClient(licentric.WithBaseURL(srv.URL), licentric.WithHTTPClient(srv.Client()), licentric.WithAPIKey(srv.TestAPIKey()))
 	require.NoError(t, err)

@@ -48,7 +48,7 @@ func checkPolicyResource(p *Policy) error { return needID("policy", p.ID) }
 
 // Create creates a policy. ProductID and Name are required, and so is
 // MaxMachines unless the template sets it: Value(0) allows no machines,
-// Null() (with AllowUnlimitedActivations: Ptr(true)) allows any number.
+// Null() (with AllowUnlimitedActivations: Value(true)) allows any number.
 func (s *PoliciesService) Create(ctx context.Context, req *PolicyRequest) (*Policy, error) {
 	return createResource(ctx, s.client, wire.PathPolicies, req, dropsNothing(), checkPolicyResource)
 }
@@ -64,7 +64,7 @@ func (s *PoliciesService) CreateFromTemplate(ctx context.Context, t PolicyTempla
 		return nil, fmt.Errorf("%w: nil request", ErrInvalidArgument)
 	}
 	r := *req
-	r.Template = Ptr(string(t))
+	r.Template = Value(string(t))
 	return s.Create(ctx, &r)
 }
 

@@ -12,7 +12,7 @@ import (
 // newProduct creates a product through the API and returns its id.
 func newProduct(t *testing.T, c *licentric.Client, code string) string {
 	t.Helper()
-	p, err := c.Products.Create(t.Context(), &licentric.ProductRequest{Name: licentric.Ptr("Product " + code), Code: licentric.Ptr(code)})
+	p, err := c.Products.Create(t.Context(), &licentric.ProductRequest{Name: licentric.Value("Product " + code), Code: licentric.Value(code)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,11 +26,11 @@ func TestPolicyLifecycle(t *testing.T) {
 	prod := newProduct(t, c, "app")
 
 	p, err := c.Policies.Create(ctx, &licentric.PolicyRequest{
-		ProductID:          licentric.Ptr(prod),
-		Name:               licentric.Ptr("Yearly"),
+		ProductID:          licentric.Value(prod),
+		Name:               licentric.Value("Yearly"),
 		MaxMachines:        licentric.Value(3),
 		DurationDays:       licentric.Value(365),
-		ExpirationStrategy: licentric.Ptr(licentric.StrategyAllowAccess),
+		ExpirationStrategy: licentric.Value(licentric.StrategyAllowAccess),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +44,7 @@ func TestPolicyLifecycle(t *testing.T) {
 	if !slices.ContainsFunc(collect(t, c.Policies.List(ctx, nil)), func(x *licentric.Policy) bool { return x.ID == p.ID }) {
 		t.Error("List lacks the policy")
 	}
-	upd, err := c.Policies.Update(ctx, p.ID, &licentric.PolicyRequest{Name: licentric.Ptr("Yearly v2"), DurationDays: licentric.Null[int]()})
+	upd, err := c.Policies.Update(ctx, p.ID, &licentric.PolicyRequest{Name: licentric.Value("Yearly v2"), DurationDays: licentric.Null[int]()})
 	if err != nil || upd.Name != "Yearly v2" || upd.DurationDays != nil || upd.MaxMachines == nil || *upd.MaxMachines != 3 {
 		t.Fatalf("Update: %+v, %v", upd, err)
 	}
@@ -81,12 +81,12 @@ func TestPolicyTemplateDefaults(t *testing.T) {
 		licentric.PolicyTemplateTrial:      {1, nil, true, false, 14, false, false, true, 60},
 	}
 	for tpl, w := range cases {
-		req := &licentric.PolicyRequest{ProductID: licentric.Ptr(prod), Name: licentric.Ptr(string(tpl))}
+		req := &licentric.PolicyRequest{ProductID: licentric.Value(prod), Name: licentric.Value(string(tpl))}
 		p, err := c.Policies.CreateFromTemplate(t.Context(), tpl, req)
 		if err != nil {
 			t.Fatalf("%s: %v", tpl, err)
 		}
-		if req.Template != nil {
+		if !req.Template.IsZero() {
 			t.Errorf("%s: CreateFromTemplate modified the request", tpl)
 		}
 		got := want{intOf(p.MaxMachines), intOf(p.DurationDays), p.RequireFingerprint, p.OfflineAllowed, p.OfflineMaxDays,
@@ -97,13 +97,13 @@ func TestPolicyTemplateDefaults(t *testing.T) {
 	}
 	// A field the request sets wins over the template.
 	p, err := c.Policies.CreateFromTemplate(t.Context(), licentric.PolicyTemplateDesktopApp, &licentric.PolicyRequest{
-		ProductID: licentric.Ptr(prod), Name: licentric.Ptr("big desktop"), MaxMachines: licentric.Value(10), OfflineAllowed: licentric.Ptr(false),
+		ProductID: licentric.Value(prod), Name: licentric.Value("big desktop"), MaxMachines: licentric.Value(10), OfflineAllowed: licentric.Value(false),
 	})
 	if err != nil || *p.MaxMachines != 10 || p.OfflineAllowed || !p.RequireFingerprint {
 		t.Errorf("override: %+v, %v", p, err)
 	}
 	// Custom has no maxMachines default: the field is required.
-	_, err = c.Policies.CreateFromTemplate(t.Context(), licentric.PolicyTemplateCustom, &licentric.PolicyRequest{ProductID: licentric.Ptr(prod), Name: licentric.Ptr("c")})
+	_, err = c.Policies.CreateFromTemplate(t.Context(), licentric.PolicyTemplateCustom, &licentric.PolicyRequest{ProductID: licentric.Value(prod), Name: licentric.Value("c")})
 	if fe := fieldErrors(err); !errors.Is(err, licentric.ErrInvalidRequest) || len(fe) != 1 || fe[0].Field != "maxMachines" {
 		t.Errorf("custom without maxMachines: %v %v", err, fe)
 	}
@@ -136,12 +136,12 @@ func TestPolicyMaxMachinesZeroIsNotUnlimited(t *testing.T) {
 	ctx := t.Context()
 	prod := newProduct(t, c, "zero")
 
-	zero, err := c.Policies.Create(ctx, &licentric.PolicyRequest{ProductID: &prod, Name: licentric.Ptr("none"), MaxMachines: licentric.Value(0)})
+	zero, err := c.Policies.Create(ctx, &licentric.PolicyRequest{ProductID: licentric.Value(prod), Name: licentric.Value("none"), MaxMachines: licentric.Value(0)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	unlimited, err := c.Policies.Create(ctx, &licentric.PolicyRequest{
-		ProductID: &prod, Name: licentric.Ptr("any"), MaxMachines: licentric.Null[int](), AllowUnlimitedActivations: licentric.Ptr(true),
+		ProductID: licentric.Value(prod), Name: licentric.Value("any"), MaxMachines: licentric.Null[int](), AllowUnlimitedActivations: licentric.Value(true),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -161,13 +161,13 @@ func TestPolicyMaxMachinesZeroIsNotUnlimited(t *testing.T) {
 		t.Errorf("Null() stored %v, want null", v)
 	}
 	// Null without the flag is refused, and names the field.
-	_, err = c.Policies.Create(ctx, &licentric.PolicyRequest{ProductID: &prod, Name: licentric.Ptr("x"), MaxMachines: licentric.Null[int]()})
+	_, err = c.Policies.Create(ctx, &licentric.PolicyRequest{ProductID: licentric.Value(prod), Name: licentric.Value("x"), MaxMachines: licentric.Null[int]()})
 	if fe := fieldErrors(err); len(fe) != 1 || fe[0].Field != "maxMachines" {
 		t.Errorf("null without allowUnlimitedActivations: %v", err)
 	}
 	// A PATCH that leaves MaxMachines unset keeps 0; Value(5) changes it;
 	// Null clears it.
-	if _, err := c.Policies.Update(ctx, zero.ID, &licentric.PolicyRequest{Name: licentric.Ptr("renamed")}); err != nil {
+	if _, err := c.Policies.Update(ctx, zero.ID, &licentric.PolicyRequest{Name: licentric.Value("renamed")}); err != nil {
 		t.Fatal(err)
 	}
 	if v := stored(zero.ID); v != float64(0) {
@@ -179,7 +179,7 @@ func TestPolicyMaxMachinesZeroIsNotUnlimited(t *testing.T) {
 	if v := stored(zero.ID); v != float64(5) {
 		t.Errorf("Value(5) stored %v", v)
 	}
-	if _, err := c.Policies.Update(ctx, zero.ID, &licentric.PolicyRequest{MaxMachines: licentric.Null[int](), AllowUnlimitedActivations: licentric.Ptr(true)}); err != nil {
+	if _, err := c.Policies.Update(ctx, zero.ID, &licentric.PolicyRequest{MaxMachines: licentric.Null[int](), AllowUnlimitedActivations: licentric.Value(true)}); err != nil {
 		t.Fatal(err)
 	}
 	if v := stored(zero.ID); v != nil {
@@ -187,7 +187,7 @@ func TestPolicyMaxMachinesZeroIsNotUnlimited(t *testing.T) {
 	}
 	// The difference is what a user notices: a license under the
 	// zero-machine policy can't activate; one under the unlimited can.
-	zero2, err := c.Policies.Create(ctx, &licentric.PolicyRequest{ProductID: &prod, Name: licentric.Ptr("none2"), MaxMachines: licentric.Value(0)})
+	zero2, err := c.Policies.Create(ctx, &licentric.PolicyRequest{ProductID: licentric.Value(prod), Name: licentric.Value("none2"), MaxMachines: licentric.Value(0)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func TestPolicyMaxMachinesZeroIsNotUnlimited(t *testing.T) {
 		policy string
 		want   error
 	}{{zero2.ID, licentric.ErrMachineLimitExceeded}, {unlimited.ID, nil}} {
-		l, err := c.Licenses.Create(ctx, &licentric.LicenseRequest{ProductID: &prod, PolicyID: &tc.policy})
+		l, err := c.Licenses.Create(ctx, &licentric.LicenseRequest{ProductID: licentric.Value(prod), PolicyID: licentric.Value(tc.policy)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -212,7 +212,7 @@ func TestPolicyEntitlements(t *testing.T) {
 	ctx := t.Context()
 	fx := mgmtSeed(t, srv, licentrictest.Seed{})
 	for _, code := range []string{"sso", "audit-log", "api"} {
-		if _, err := c.Entitlements.Create(ctx, &licentric.EntitlementRequest{Code: licentric.Ptr(code), Name: licentric.Ptr(code)}); err != nil {
+		if _, err := c.Entitlements.Create(ctx, &licentric.EntitlementRequest{Code: licentric.Value(code), Name: licentric.Value(code)}); err != nil {
 			t.Fatal(err)
 		}
 	}

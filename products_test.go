@@ -16,9 +16,9 @@ func TestProductLifecycle(t *testing.T) {
 	ctx := t.Context()
 
 	p, err := c.Products.Create(ctx, &licentric.ProductRequest{
-		Name:      licentric.Ptr("Desktop Pro"),
-		Code:      licentric.Ptr("desktop-pro"),
-		KeyPrefix: licentric.Ptr("DSK"),
+		Name:      licentric.Value("Desktop Pro"),
+		Code:      licentric.Value("desktop-pro"),
+		KeyPrefix: licentric.Value("DSK"),
 		Metadata:  licentric.Metadata{"tier": "pro"},
 	})
 	if err != nil {
@@ -41,7 +41,7 @@ func TestProductLifecycle(t *testing.T) {
 	if !slices.Contains(ids(), p.ID) {
 		t.Error("List lacks the new product")
 	}
-	upd, err := c.Products.Update(ctx, p.ID, &licentric.ProductRequest{Description: licentric.Ptr("now with more")})
+	upd, err := c.Products.Update(ctx, p.ID, &licentric.ProductRequest{Description: licentric.Value("now with more")})
 	if err != nil || upd.Description != "now with more" || upd.Name != "Desktop Pro" {
 		t.Fatalf("Update: %+v, %v", upd, err)
 	}
@@ -63,7 +63,7 @@ func TestProductRefusals(t *testing.T) {
 	srv := mgmtServer(t)
 	c := mgmtClient(t, srv, srv.TestAPIKey())
 	ctx := t.Context()
-	req := &licentric.ProductRequest{Name: licentric.Ptr("A"), Code: licentric.Ptr("dup")}
+	req := &licentric.ProductRequest{Name: licentric.Value("A"), Code: licentric.Value("dup")}
 	if _, err := c.Products.Create(ctx, req); err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestProductRefusals(t *testing.T) {
 		t.Errorf("duplicate code: %v", err)
 	}
 	// Field errors name each bad field.
-	_, err := c.Products.Create(ctx, &licentric.ProductRequest{Code: licentric.Ptr("bad code!"), KeyPrefix: licentric.Ptr("x")})
+	_, err := c.Products.Create(ctx, &licentric.ProductRequest{Code: licentric.Value("bad code!"), KeyPrefix: licentric.Value("x")})
 	var apiErr *licentric.APIError
 	if !errors.Is(err, licentric.ErrInvalidRequest) || !errors.As(err, &apiErr) {
 		t.Fatalf("invalid product: %v", err)
@@ -108,13 +108,13 @@ func TestCreateRetriedOnlyOnRateLimit(t *testing.T) {
 	srv := mgmtServer(t)
 	c := mgmtClient(t, srv, srv.TestAPIKey())
 	srv.InjectFault(licentrictest.Fault{Method: http.MethodPost, Path: "/products", Status: http.StatusBadGateway})
-	_, err := c.Products.Create(t.Context(), &licentric.ProductRequest{Name: licentric.Ptr("A"), Code: licentric.Ptr("a")})
+	_, err := c.Products.Create(t.Context(), &licentric.ProductRequest{Name: licentric.Value("A"), Code: licentric.Value("a")})
 	if !errors.Is(err, licentric.ErrServer) || srv.CountRequests(http.MethodPost, "/products") != 1 {
 		t.Errorf("after a 502: %v, %d attempts", err, srv.CountRequests(http.MethodPost, "/products"))
 	}
 	srv.ResetRequests()
 	srv.InjectFault(licentrictest.Fault{Method: http.MethodPost, Path: "/products", Status: http.StatusTooManyRequests})
-	if _, err := c.Products.Create(t.Context(), &licentric.ProductRequest{Name: licentric.Ptr("A"), Code: licentric.Ptr("a")}); err != nil {
+	if _, err := c.Products.Create(t.Context(), &licentric.ProductRequest{Name: licentric.Value("A"), Code: licentric.Value("a")}); err != nil {
 		t.Errorf("after a 429: %v", err)
 	}
 	if n := srv.CountRequests(http.MethodPost, "/products"); n != 2 {
@@ -123,7 +123,7 @@ func TestCreateRetriedOnlyOnRateLimit(t *testing.T) {
 	// A lost response is not retried either.
 	srv.ResetRequests()
 	srv.InjectFault(licentrictest.Fault{Method: http.MethodPost, Path: "/products", DropResponse: true})
-	if _, err := c.Products.Create(t.Context(), &licentric.ProductRequest{Name: licentric.Ptr("B"), Code: licentric.Ptr("b")}); err == nil {
+	if _, err := c.Products.Create(t.Context(), &licentric.ProductRequest{Name: licentric.Value("B"), Code: licentric.Value("b")}); err == nil {
 		t.Error("lost response: no error")
 	}
 	if n := srv.CountRequests(http.MethodPost, "/products"); n != 1 {

@@ -6,16 +6,11 @@ import (
 	"github.com/licentric/licentric-go/resource"
 )
 
-// Request bodies of the management API. One rule for their optional fields:
-// a zero optional field is left out; set a pointer field with Ptr(v), a
-// Nullable field with Value(v) (or Null to send null, which clears it), and
-// a date with Date(t).
-// Leaving unset fields out lets the same type serve create (POST) and
-// partial update (PATCH).
-
-// Nullable is an optional request field that can also be sent as JSON null:
-// the zero value leaves the field out, Null sends null (for example
-// "unlimited" for maxMachines) and Value sends a value.
+// Nullable is an optional field of a request body. Every optional field is
+// a Nullable: leave it zero to leave it out, set it with Value(v) (Date(t)
+// for a date), or clear it with Null where the field takes null
+// (MaxMachines: unlimited; ExpiresAt: never). Leaving unset fields out lets the same type serve create (POST)
+// and partial update (PATCH).
 type Nullable[T any] = resource.Nullable[T]
 
 // Value returns a Nullable that sends v.
@@ -23,10 +18,6 @@ func Value[T any](v T) Nullable[T] { return resource.Value(v) }
 
 // Null returns a Nullable that sends JSON null.
 func Null[T any]() Nullable[T] { return resource.Null[T]() }
-
-// Ptr returns a pointer to v, for the optional fields of request types
-// (Name: licentric.Ptr("Pro")).
-func Ptr[T any](v T) *T { return &v }
 
 // Date returns what a request's date fields take: a Nullable that sends t
 // (in UTC, to the millisecond, as on the wire), or null when t is zero
@@ -39,10 +30,9 @@ func Date(t time.Time) Nullable[Timestamp] {
 }
 
 // Request bodies of the management API; their fields are documented in
-// package resource, which the test server shares. Their optional fields:
-// a zero optional field is left out; set a pointer field with Ptr(v), a
-// Nullable field with Value(v) (or Null to send null, which clears it), and
-// a date with Date(t).
+// package resource, which the test server shares. Every optional field is a
+// Nullable: leave it zero to leave it out, set it with Value(v) (Date(t) for
+// a date), or clear it with Null where the field takes null.
 type (
 	// ProductRequest creates or updates a product.
 	ProductRequest = resource.ProductRequest

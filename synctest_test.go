@@ -35,8 +35,8 @@ func TestSynctestHeartbeatKeepsAMachineAliveForADay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := licentrictest.NewServer(licentrictest.WithInMemory())
 		defer srv.Close()
-		fx, err := srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{RequireHeartbeat: licentric.Ptr(true),
-			HeartbeatIntervalMinutes: licentric.Ptr(60), HeartbeatCullStrategy: licentric.Ptr(licentric.CullDeactivateDead)}})
+		fx, err := srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{RequireHeartbeat: licentric.Value(true),
+			HeartbeatIntervalMinutes: licentric.Value(60), HeartbeatCullStrategy: licentric.Value(licentric.CullDeactivateDead)}})
 		require.NoError(t, err)
 		c := bubbleClient(t, srv)
 		m, err := c.Activate(t.Context(), fx.License.Key, licentric.ActivateParams{Fingerprint: "bubble-machine-0001"})
@@ -64,7 +64,7 @@ func TestSynctestCachedResultEndsAtExpiry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := licentrictest.NewServer(licentrictest.WithInMemory())
 		defer srv.Close()
-		fx, err := srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Ptr(false), DurationDays: licentric.Value(14)}})
+		fx, err := srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Value(false), DurationDays: licentric.Value(14)}})
 		require.NoError(t, err)
 		c := bubbleClient(t, srv, licentric.WithCacheTTL(time.Hour))
 		v, err := c.Validate(t.Context(), fx.License.Key)
@@ -87,7 +87,7 @@ func TestSynctestLicenseFileRefreshedAtHalfLife(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := licentrictest.NewServer(licentrictest.WithInMemory())
 		defer srv.Close()
-		fx, err := srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{OfflineAllowed: licentric.Ptr(true)}})
+		fx, err := srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{OfflineAllowed: licentric.Value(true)}})
 		require.NoError(t, err)
 		c := bubbleClient(t, srv)
 		const fp = "bubble-machine-0002"

@@ -15,7 +15,7 @@ func TestWebhookLifecycle(t *testing.T) {
 	c := mgmtClient(t, srv, srv.TestAPIKey())
 	ctx := t.Context()
 
-	w, err := c.Webhooks.Create(ctx, &licentric.WebhookRequest{URL: licentric.Ptr("http://127.0.0.1:9/hooks")})
+	w, err := c.Webhooks.Create(ctx, &licentric.WebhookRequest{URL: licentric.Value("http://127.0.0.1:9/hooks")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestWebhookRefusals(t *testing.T) {
 	srv := mgmtServer(t)
 	c := mgmtClient(t, srv, srv.TestAPIKey())
 	_, err := c.Webhooks.Create(t.Context(), &licentric.WebhookRequest{
-		URL:    licentric.Ptr("http://hooks.example.com/x"),
+		URL:    licentric.Value("http://hooks.example.com/x"),
 		Events: []string{"license.created", "license.exploded"},
 	})
 	var apiErr *licentric.APIError
@@ -65,7 +65,7 @@ func TestWebhookRefusals(t *testing.T) {
 	}
 	// Create is not retried after a 5xx: the endpoint may exist already.
 	srv.InjectFault(licentrictest.Fault{Method: http.MethodPost, Path: "/webhooks", Status: http.StatusInternalServerError})
-	if _, err := c.Webhooks.Create(t.Context(), &licentric.WebhookRequest{URL: licentric.Ptr("https://hooks.example.com/x")}); !errors.Is(err, licentric.ErrServer) {
+	if _, err := c.Webhooks.Create(t.Context(), &licentric.WebhookRequest{URL: licentric.Value("https://hooks.example.com/x")}); !errors.Is(err, licentric.ErrServer) {
 		t.Errorf("after a 500: %v", err)
 	}
 	if n := srv.CountRequests(http.MethodPost, "/webhooks"); n != 2 {
@@ -76,7 +76,7 @@ func TestWebhookRefusals(t *testing.T) {
 	if _, err := ro.Webhooks.ListPage(t.Context(), nil); err != nil {
 		t.Errorf("read-only list: %v", err)
 	}
-	if _, err := ro.Webhooks.Create(t.Context(), &licentric.WebhookRequest{URL: licentric.Ptr("https://hooks.example.com/y")}); !errors.Is(err, licentric.ErrForbidden) {
+	if _, err := ro.Webhooks.Create(t.Context(), &licentric.WebhookRequest{URL: licentric.Value("https://hooks.example.com/y")}); !errors.Is(err, licentric.ErrForbidden) {
 		t.Errorf("read-only create: %v", err)
 	}
 }

@@ -148,7 +148,7 @@ var _ licache.ValueStore = missValueStore{}
 func benchClient(b *testing.B, withFleet bool, opts ...licentric.Option) (*licentric.Client, string, *licentrictest.Server) {
 	srv := licentrictest.NewServer(licentrictest.WithoutRateLimits())
 	b.Cleanup(srv.Close)
-	fx, err := srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Ptr(false)}})
+	fx, err := srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Value(false)}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -263,7 +263,7 @@ func TestClusterFleetEndToEnd(t *testing.T) {
 	c := needCluster(t)
 	srv := licentrictest.NewServer(licentrictest.WithoutRateLimits())
 	t.Cleanup(srv.Close)
-	fx, err := srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Ptr(false)}})
+	fx, err := srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Value(false)}})
 	require.NoError(t, err)
 	keys, ids := []string{fx.License.Key}, []string{fx.License.ID}
 	for len(keys) < 10 {

@@ -109,7 +109,7 @@ func newFleetSim(t *testing.T, redisAddr string, licenses int, srvOpts ...licent
 	srv := licentrictest.NewServer(append([]licentrictest.Option{licentrictest.WithFrozenClock(simStart.Add(serverLead))}, srvOpts...)...)
 	t.Cleanup(srv.Close)
 	s := &fleetSim{srv: srv, clk: clocktest.New(simStart), ns: namespace(t), redis: redisAddr, raw: newRDB(t, redisAddr)}
-	fx, err := srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Ptr(false)}})
+	fx, err := srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Value(false)}})
 	require.NoError(t, err)
 	s.keys, s.ids = append(s.keys, fx.License.Key), append(s.ids, fx.License.ID)
 	for len(s.keys) < licenses {

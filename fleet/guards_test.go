@@ -82,7 +82,7 @@ func TestGuardsOfEveryReplicaHearAWebhookToOne(t *testing.T) {
 	var hook http.Handler = h
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hook.ServeHTTP(w, r) }))
 	defer hs.Close()
-	wh, err := s.vendor.Webhooks.Create(t.Context(), &licentric.WebhookRequest{URL: licentric.Ptr(hs.URL), Events: []string{"*"}})
+	wh, err := s.vendor.Webhooks.Create(t.Context(), &licentric.WebhookRequest{URL: licentric.Value(hs.URL), Events: []string{"*"}})
 	require.NoError(t, err)
 	h, err = s.clients[0].WebhookHandler([]string{wh.Secret}, nil)
 	require.NoError(t, err)

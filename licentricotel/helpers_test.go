@@ -226,4 +226,4 @@ func (f *memFleet) err() error {
 }
 
 // openSeed is a license whose validation needs no fingerprint.
-var openSeed = licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Ptr(false)}}
+var openSeed = licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Value(false)}}

@@ -224,7 +224,7 @@ func TestBudgetWaitsCounted(t *testing.T) {
 func TestGuardGauges(t *testing.T) {
 	r := newRig(t, licentrictest.WithoutRateLimits())
 	fx, err := r.srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{
-		MaxMachines: licentric.Value(2), OfflineAllowed: licentric.Ptr(true)}})
+		MaxMachines: licentric.Value(2), OfflineAllowed: licentric.Value(true)}})
 	require.NoError(t, err)
 	const fp = "otel-guard-fingerprint-01"
 	c := r.client(t, licentric.WithFingerprinter(func() (string, error) { return fp, nil }))
@@ -400,12 +400,12 @@ func TestTraceContextReachesTheService(t *testing.T) {
 func TestNoSecretInTelemetry(t *testing.T) {
 	r := newRig(t, licentrictest.WithoutRateLimits())
 	fx, err := r.srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{
-		MaxMachines: licentric.Value(1), OfflineAllowed: licentric.Ptr(true)}})
+		MaxMachines: licentric.Value(1), OfflineAllowed: licentric.Value(true)}})
 	require.NoError(t, err)
 	const fp, otherFP = "secret-fingerprint-0123456789", "other-fingerprint-9876543210"
 	unknown := "LIC-SECR-ETUN-KNOW-N000"
 	odd := "key with spaces/and?query#frag" // a custom key that needs escaping
-	_, err = r.srv.AddLicense(fx.Env, fx.Policy.ID, licentric.LicenseRequest{Key: &odd})
+	_, err = r.srv.AddLicense(fx.Env, fx.Policy.ID, licentric.LicenseRequest{Key: licentric.Value(odd)})
 	require.NoError(t, err)
 	c := r.client(t, licentric.WithFingerprinter(func() (string, error) { return fp, nil }))
 	ctx := t.Context()

@@ -156,15 +156,15 @@ func TestCheckoutOrder(t *testing.T) {
 		{"ttl not an integer", setup{}, map[string]any{"fingerprint": "machine-fp-1", "ttl": 3600.5}, 400, "VALIDATION_ERROR"},
 		{"ttl a string", setup{}, map[string]any{"fingerprint": "machine-fp-1", "ttl": "3600"}, 400, "VALIDATION_ERROR"},
 		{"ttl zero", setup{}, map[string]any{"fingerprint": "machine-fp-1", "ttl": 0}, 400, "VALIDATION_ERROR"},
-		{"suspended beats offline", setup{policy: PolicyRequest{OfflineAllowed: boolp(false)}, state: "suspend"}, map[string]any{"fingerprint": "unknown-fp-1"}, 422, "LICENSE_NOT_ACTIVE"},
+		{"suspended beats offline", setup{policy: PolicyRequest{OfflineAllowed: wire.Value(false)}, state: "suspend"}, map[string]any{"fingerprint": "unknown-fp-1"}, 422, "LICENSE_NOT_ACTIVE"},
 		{"expired (RESTRICT)", setup{state: "expired"}, map[string]any{"fingerprint": "machine-fp-1"}, 422, "LICENSE_NOT_ACTIVE"},
-		{"offline not allowed beats ttl", setup{policy: PolicyRequest{OfflineAllowed: boolp(false), OfflineMaxDays: intp(1)}}, map[string]any{"fingerprint": "unknown-fp-1", "ttl": 7776000}, 422, "OFFLINE_NOT_ALLOWED"},
-		{"ttl over policy beats fingerprint", setup{policy: PolicyRequest{OfflineMaxDays: intp(2)}}, map[string]any{"fingerprint": "unknown-fp-1", "ttl": 2*86400 + 1}, 422, "OFFLINE_TTL_EXCEEDED"},
-		{"default ttl refused, not clamped", setup{policy: PolicyRequest{OfflineMaxDays: intp(7)}}, map[string]any{"fingerprint": "machine-fp-1"}, 422, "OFFLINE_TTL_EXCEEDED"},
+		{"offline not allowed beats ttl", setup{policy: PolicyRequest{OfflineAllowed: wire.Value(false), OfflineMaxDays: wire.Value(1)}}, map[string]any{"fingerprint": "unknown-fp-1", "ttl": 7776000}, 422, "OFFLINE_NOT_ALLOWED"},
+		{"ttl over policy beats fingerprint", setup{policy: PolicyRequest{OfflineMaxDays: wire.Value(2)}}, map[string]any{"fingerprint": "unknown-fp-1", "ttl": 2*86400 + 1}, 422, "OFFLINE_TTL_EXCEEDED"},
+		{"default ttl refused, not clamped", setup{policy: PolicyRequest{OfflineMaxDays: wire.Value(7)}}, map[string]any{"fingerprint": "machine-fp-1"}, 422, "OFFLINE_TTL_EXCEEDED"},
 		{"fingerprint not activated", setup{}, map[string]any{"fingerprint": "unknown-fp-1"}, 422, "FINGERPRINT_NOT_FOUND"},
-		{"ttl at policy max", setup{policy: PolicyRequest{OfflineMaxDays: intp(2)}}, map[string]any{"fingerprint": "machine-fp-1", "ttl": 2 * 86400}, 200, ""},
-		{"ttl bounds", setup{policy: PolicyRequest{OfflineMaxDays: intp(90)}}, map[string]any{"fingerprint": "machine-fp-1", "ttl": 7776000}, 200, ""},
-		{"expired under ALLOW_ACCESS", setup{policy: PolicyRequest{ExpirationStrategy: strp("ALLOW_ACCESS")}, state: "expired"}, map[string]any{"fingerprint": "machine-fp-1"}, 200, ""},
+		{"ttl at policy max", setup{policy: PolicyRequest{OfflineMaxDays: wire.Value(2)}}, map[string]any{"fingerprint": "machine-fp-1", "ttl": 2 * 86400}, 200, ""},
+		{"ttl bounds", setup{policy: PolicyRequest{OfflineMaxDays: wire.Value(90)}}, map[string]any{"fingerprint": "machine-fp-1", "ttl": 7776000}, 200, ""},
+		{"expired under ALLOW_ACCESS", setup{policy: PolicyRequest{ExpirationStrategy: wire.Value("ALLOW_ACCESS")}, state: "expired"}, map[string]any{"fingerprint": "machine-fp-1"}, 200, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := start(t)

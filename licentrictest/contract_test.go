@@ -265,7 +265,7 @@ func TestContractRevokeStrategyBeforeValidation(t *testing.T) {
 	s := start(t)
 	api := bearer(s.TestAPIKey())
 	dur := 10
-	fx := s.seed(Seed{Policy: PolicyRequest{ExpirationStrategy: strp("REVOKE"), DurationDays: wire.Value(dur)}})
+	fx := s.seed(Seed{Policy: PolicyRequest{ExpirationStrategy: wire.Value("REVOKE"), DurationDays: wire.Value(dur)}})
 	s.Advance(11 * 24 * time.Hour)
 	if l := s.ok(200, "GET", "/licenses/"+fx.License.ID, api, nil); l["status"] != "expired" {
 		t.Fatalf("status before validation = %v", l["status"])
@@ -347,8 +347,8 @@ func TestContractWebhookBodyMembers(t *testing.T) {
 // auth, and §11.4: a dead machine kept under KEEP_DEAD can be checked out.
 func TestContractCheckoutMembers(t *testing.T) {
 	s := start(t)
-	fx := s.seed(Seed{Env: EnvLive, Policy: PolicyRequest{RequireHeartbeat: boolp(true), HeartbeatIntervalMinutes: intp(5),
-		HeartbeatCullStrategy: strp("KEEP_DEAD")}})
+	fx := s.seed(Seed{Env: EnvLive, Policy: PolicyRequest{RequireHeartbeat: wire.Value(true), HeartbeatIntervalMinutes: wire.Value(5),
+		HeartbeatCullStrategy: wire.Value("KEEP_DEAD")}})
 	s.activate(fx.License.Key, "machine-fp-1")
 	s.Advance(6 * time.Minute)
 	d := s.ok(200, "POST", "/licenses/"+fx.License.ID+"/checkout", license(fx.License.Key), map[string]any{"fingerprint": "machine-fp-1", "ttl": 3600})

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/licentric/licentric-go/internal/wire"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -34,7 +35,7 @@ func (s *tsrv) ctl(method, pathQuery string) (int, any) {
 func TestControlAPI(t *testing.T) {
 	s := start(t, WithFrozenClock(minuteStart), WithRateLimits(1, 10, 120))
 	assert.Equal(t, s.URL+"/_control", s.ControlURL())
-	fx := s.seed(Seed{Env: EnvLive, Policy: PolicyRequest{RequireFingerprint: boolp(false)}})
+	fx := s.seed(Seed{Env: EnvLive, Policy: PolicyRequest{RequireFingerprint: wire.Value(false)}})
 	body := map[string]any{"key": fx.License.Key}
 
 	// advance

@@ -48,9 +48,9 @@ func hDelete[R record](param func(*call) (R, *apiError)) func(c *call) (int, any
 
 // checkName checks a request's name: 1 to 255 characters, and required on
 // create.
-func checkName(is *issues, name *string, create bool) {
-	if name != nil {
-		if n := len(*name); n < 1 || n > 255 {
+func checkName(is *issues, field wire.Nullable[string], create bool) {
+	if name, ok := field.Get(); ok {
+		if n := len(name); n < 1 || n > 255 {
 			is.add("name", "invalid_string", "Name must be 1 to 255 characters")
 		}
 	} else if create {
@@ -58,11 +58,24 @@ func checkName(is *issues, name *string, create bool) {
 	}
 }
 
-// set copies a request field into dst when the request carried it.
-func set[T any](dst *T, v *T) {
-	if v != nil {
-		*dst = *v
+// set copies a request field into dst when the request carried a value
+// (an explicit null, like an absent field, changes nothing).
+func set[T any](dst *T, v wire.Nullable[T]) {
+	if x, ok := v.Get(); ok {
+		*dst = x
 	}
+}
+
+// has reports that a request field carries a value (not absent, not null).
+func has[T any](n wire.Nullable[T]) bool {
+	_, ok := n.Get()
+	return ok
+}
+
+// get is a request field's value, the zero value when absent or null.
+func get[T any](n wire.Nullable[T]) T {
+	v, _ := n.Get()
+	return v
 }
 
 // setNullable applies a field that may be absent (no change), null (no

@@ -14,7 +14,7 @@ import (
 func TestLicenseGetIncludesMachinesOthersDoNot(t *testing.T) {
 	s := start(t)
 	api := bearer(s.TestAPIKey())
-	fx := s.seed(Seed{Policy: PolicyRequest{RequireFingerprint: boolp(false)}})
+	fx := s.seed(Seed{Policy: PolicyRequest{RequireFingerprint: wire.Value(false)}})
 	id := fx.License.ID
 
 	for _, path := range []string{"/licenses/" + id, wire.LicenseByKeyPath(fx.License.Key)} {

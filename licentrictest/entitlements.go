@@ -21,8 +21,8 @@ func validEntitlementCode(s string) bool {
 
 func checkEntitlement(req *wire.EntitlementRequest, create bool) *apiError {
 	var is issues
-	if req.Code != nil {
-		if !validEntitlementCode(*req.Code) {
+	if has(req.Code) {
+		if !validEntitlementCode(get(req.Code)) {
 			is.add("code", "invalid_string", "Code must be 1 to 100 characters of a-z, 0-9, _ and -")
 		}
 	} else if create {
@@ -38,10 +38,10 @@ func (s *Server) createEntitlement(st *state, env string, req wire.EntitlementRe
 	if e := checkEntitlement(&req, true); e != nil {
 		return nil, e
 	}
-	if st.entitlementByCode(env, *req.Code) != nil {
-		return nil, conflict("An entitlement with code %q already exists", *req.Code)
+	if st.entitlementByCode(env, get(req.Code)) != nil {
+		return nil, conflict("An entitlement with code %q already exists", get(req.Code))
 	}
-	e := &entitlementRec{base: st.newBase(env, now, req.Metadata), code: *req.Code, name: *req.Name}
+	e := &entitlementRec{base: st.newBase(env, now, req.Metadata), code: get(req.Code), name: get(req.Name)}
 	st.entitlements = append(st.entitlements, e)
 	st.byID[e.id] = e
 	return e, nil
@@ -83,11 +83,11 @@ func hUpdateEntitlement(c *call) (int, any, *apiError) {
 	if e := checkEntitlement(&req, false); e != nil {
 		return 0, nil, e
 	}
-	if req.Code != nil {
-		if other := c.st.entitlementByCode(c.env, *req.Code); other != nil && other != ent {
-			return 0, nil, conflict("An entitlement with code %q already exists", *req.Code)
+	if has(req.Code) {
+		if other := c.st.entitlementByCode(c.env, get(req.Code)); other != nil && other != ent {
+			return 0, nil, conflict("An entitlement with code %q already exists", get(req.Code))
 		}
-		ent.code = *req.Code
+		ent.code = get(req.Code)
 	}
 	set(&ent.name, req.Name)
 	if req.Metadata != nil {

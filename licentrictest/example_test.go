@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/licentric/licentric-go/licentrictest"
+	"github.com/licentric/licentric-go/resource"
 )
 
 // A test seeds a license, then talks to the server over HTTP as the SDK
@@ -16,7 +17,7 @@ func Example() {
 	srv := licentrictest.NewServer()
 	defer srv.Close()
 	fx, err := srv.Seed(licentrictest.Seed{
-		Policy: licentrictest.PolicyRequest{RequireFingerprint: new(bool)},
+		Policy: licentrictest.PolicyRequest{RequireFingerprint: resource.Value(false)},
 	})
 	if err != nil {
 		panic(err)
@@ -61,7 +62,7 @@ func ExampleServer_Transport() {
 	srv := licentrictest.NewServer(licentrictest.WithInMemory())
 	defer srv.Close()
 	fx, err := srv.Seed(licentrictest.Seed{
-		Policy: licentrictest.PolicyRequest{RequireFingerprint: new(bool)},
+		Policy: licentrictest.PolicyRequest{RequireFingerprint: resource.Value(false)},
 	})
 	if err != nil {
 		panic(err)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/licentric/licentric-go/internal/wire"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -118,7 +119,7 @@ func TestRequestLogIsBounded(t *testing.T) {
 
 func TestEventLogIsBounded(t *testing.T) {
 	s := start(t, WithEventLogSize(5), WithoutRateLimits())
-	fx := s.seed(Seed{Policy: PolicyRequest{RequireFingerprint: boolp(false)}})
+	fx := s.seed(Seed{Policy: PolicyRequest{RequireFingerprint: wire.Value(false)}})
 	for range 10 {
 		s.validate(bearer(s.TestAPIKey()), map[string]any{"key": fx.License.Key})
 	}

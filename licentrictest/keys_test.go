@@ -17,7 +17,7 @@ import (
 func TestCustomLicenseKeysRoundTrip(t *testing.T) {
 	s := start(t, WithoutRateLimits())
 	api := bearer(s.TestAPIKey())
-	fx := s.seed(Seed{Policy: PolicyRequest{RequireFingerprint: boolp(false)}})
+	fx := s.seed(Seed{Policy: PolicyRequest{RequireFingerprint: wire.Value(false)}})
 	keys := map[string]string{
 		"slash":       "ab/cd/../ef",
 		"percent":     "100%-off-%2F-%zz",

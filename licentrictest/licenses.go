@@ -42,13 +42,13 @@ func validEmail(s string) bool {
 }
 
 func checkLicenseFields(is *issues, req *wire.LicenseRequest) {
-	if req.Name != nil && len(*req.Name) > 255 {
+	if has(req.Name) && len(get(req.Name)) > 255 {
 		is.add("name", "too_big", "Name must be at most 255 characters")
 	}
-	if req.UserName != nil && len(*req.UserName) > 255 {
+	if has(req.UserName) && len(get(req.UserName)) > 255 {
 		is.add("userName", "too_big", "userName must be at most 255 characters")
 	}
-	if req.UserEmail != nil && *req.UserEmail != "" && (len(*req.UserEmail) > 255 || !validEmail(*req.UserEmail)) {
+	if has(req.UserEmail) && get(req.UserEmail) != "" && (len(get(req.UserEmail)) > 255 || !validEmail(get(req.UserEmail))) {
 		is.add("userEmail", "invalid_string", "Invalid email")
 	}
 	if v, ok := req.MaxMachinesOverride.Get(); ok && v < 0 {
@@ -105,24 +105,24 @@ func (st *state) resolveEntitlementIDs(env string, ids []string) ([]string, *api
 // createLicense is POST /licenses and the seeding methods' path.
 func (s *Server) createLicense(st *state, env string, req wire.LicenseRequest, now time.Time) (*licenseRec, *apiError) {
 	var is issues
-	if req.ProductID == nil || *req.ProductID == "" {
+	if !has(req.ProductID) || get(req.ProductID) == "" {
 		is.add("productId", "invalid_type", "Required")
 	}
-	if req.PolicyID == nil || *req.PolicyID == "" {
+	if !has(req.PolicyID) || get(req.PolicyID) == "" {
 		is.add("policyId", "invalid_type", "Required")
 	}
 	checkLicenseFields(&is, &req)
-	if req.Key != nil {
-		checkCustomKey(&is, *req.Key)
+	if has(req.Key) {
+		checkCustomKey(&is, get(req.Key))
 	}
 	if e := is.err(); e != nil {
 		return nil, e
 	}
-	prod := st.product(env, *req.ProductID)
+	prod := st.product(env, get(req.ProductID))
 	if prod == nil {
 		return nil, notFound("Product")
 	}
-	pol := st.policy(env, *req.PolicyID)
+	pol := st.policy(env, get(req.PolicyID))
 	if pol == nil {
 		return nil, notFound("Policy")
 	}
@@ -134,8 +134,8 @@ func (s *Server) createLicense(st *state, env string, req wire.LicenseRequest, n
 		return nil, e
 	}
 	key := ""
-	if req.Key != nil {
-		key = *req.Key
+	if has(req.Key) {
+		key = get(req.Key)
 		if st.licenseKeys[key] != nil {
 			return nil, conflict("License key is already taken")
 		}
@@ -257,8 +257,8 @@ func hUpdateLicense(c *call) (int, any, *apiError) {
 	if e := is.err(); e != nil {
 		return 0, nil, e
 	}
-	if req.PolicyID != nil && *req.PolicyID != l.policyID {
-		pol := c.st.policy(c.env, *req.PolicyID)
+	if has(req.PolicyID) && get(req.PolicyID) != l.policyID {
+		pol := c.st.policy(c.env, get(req.PolicyID))
 		if pol == nil {
 			return 0, nil, notFound("Policy")
 		}

@@ -93,7 +93,7 @@ func TestFingerprintUniqueness(t *testing.T) {
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
 			s := start(t)
-			fx := s.seed(Seed{Policy: PolicyRequest{FingerprintUniqueness: strp(tc.mode)}})
+			fx := s.seed(Seed{Policy: PolicyRequest{FingerprintUniqueness: wire.Value(tc.mode)}})
 			s.activate(fx.License.Key, "shared-fp-1")
 			// Same license: always a conflict with machineId.
 			s.fail(409, "FINGERPRINT_CONFLICT", "POST", "/machines", license(fx.License.Key), map[string]any{"fingerprint": "shared-fp-1"})
@@ -111,11 +111,11 @@ func TestFingerprintUniqueness(t *testing.T) {
 					t.Errorf("other-license conflict names a machine: %v", d)
 				}
 			}
-			other := s.seed(Seed{Policy: PolicyRequest{FingerprintUniqueness: strp(tc.mode)}})
+			other := s.seed(Seed{Policy: PolicyRequest{FingerprintUniqueness: wire.Value(tc.mode)}})
 			if st, _, m := s.do("POST", "/machines", license(other.License.Key), map[string]any{"fingerprint": "shared-fp-1"}); st != tc.otherPolicy {
 				t.Errorf("other policy: %d %v, want %d", st, m, tc.otherPolicy)
 			}
-			live := s.seed(Seed{Env: EnvLive, Policy: PolicyRequest{FingerprintUniqueness: strp(tc.mode)}})
+			live := s.seed(Seed{Env: EnvLive, Policy: PolicyRequest{FingerprintUniqueness: wire.Value(tc.mode)}})
 			if st, _, m := s.do("POST", "/machines", license(live.License.Key), map[string]any{"fingerprint": "shared-fp-1"}); st != tc.env {
 				t.Errorf("other environment: %d %v, want %d", st, m, tc.env)
 			}
@@ -123,10 +123,10 @@ func TestFingerprintUniqueness(t *testing.T) {
 	}
 	t.Run("deleted license does not count", func(t *testing.T) {
 		s := start(t)
-		fx := s.seed(Seed{Policy: PolicyRequest{FingerprintUniqueness: strp("PER_ACCOUNT")}})
+		fx := s.seed(Seed{Policy: PolicyRequest{FingerprintUniqueness: wire.Value("PER_ACCOUNT")}})
 		s.activate(fx.License.Key, "shared-fp-1")
 		s.ok(204, "DELETE", "/licenses/"+fx.License.ID, bearer(s.TestAPIKey()), nil)
-		other := s.seed(Seed{Policy: PolicyRequest{FingerprintUniqueness: strp("PER_ACCOUNT")}})
+		other := s.seed(Seed{Policy: PolicyRequest{FingerprintUniqueness: wire.Value("PER_ACCOUNT")}})
 		s.activate(other.License.Key, "shared-fp-1")
 	})
 }
@@ -135,8 +135,8 @@ func TestMachineDeath(t *testing.T) {
 	for _, cull := range []string{"DEACTIVATE_DEAD", "KEEP_DEAD"} {
 		t.Run(cull, func(t *testing.T) {
 			s := start(t)
-			fx := s.seed(Seed{Policy: PolicyRequest{RequireHeartbeat: boolp(true), HeartbeatIntervalMinutes: intp(10),
-				HeartbeatCullStrategy: strp(cull), MaxMachines: wire.Value(1)}})
+			fx := s.seed(Seed{Policy: PolicyRequest{RequireHeartbeat: wire.Value(true), HeartbeatIntervalMinutes: wire.Value(10),
+				HeartbeatCullStrategy: wire.Value(cull), MaxMachines: wire.Value(1)}})
 			key, api := fx.License.Key, bearer(s.TestAPIKey())
 			id := s.activate(key, "machine-fp-1")["id"].(string)
 			path := "/machines/" + id

@@ -55,10 +55,10 @@ var (
 func applyPolicy(p *wire.Policy, req *wire.PolicyRequest, create, seeding bool, setsMax bool) *apiError {
 	var is issues
 	checkName(&is, req.Name, create)
-	if req.Template != nil && !templates[*req.Template] {
+	if has(req.Template) && !templates[get(req.Template)] {
 		is.add("template", "invalid_enum_value", "Template must be one of desktop_app, cli_tool, saas, trial, custom")
 	}
-	unlimitedOK := seeding || (req.AllowUnlimitedActivations != nil && *req.AllowUnlimitedActivations)
+	unlimitedOK := seeding || get(req.AllowUnlimitedActivations)
 	switch v, ok := req.MaxMachines.Get(); {
 	case ok && v < 0:
 		is.add("maxMachines", "too_small", "maxMachines must not be negative")
@@ -76,19 +76,19 @@ func applyPolicy(p *wire.Policy, req *wire.PolicyRequest, create, seeding bool, 
 	if v, ok := req.TrialDurationDays.Get(); ok && v < 1 {
 		is.add("trialDurationDays", "too_small", "trialDurationDays must be at least 1")
 	}
-	if req.ExpirationStrategy != nil && !strategies[*req.ExpirationStrategy] {
+	if has(req.ExpirationStrategy) && !strategies[get(req.ExpirationStrategy)] {
 		is.add("expirationStrategy", "invalid_enum_value", "expirationStrategy must be RESTRICT_ACCESS, ALLOW_ACCESS or REVOKE")
 	}
-	if req.HeartbeatCullStrategy != nil && !culls[*req.HeartbeatCullStrategy] {
+	if has(req.HeartbeatCullStrategy) && !culls[get(req.HeartbeatCullStrategy)] {
 		is.add("heartbeatCullStrategy", "invalid_enum_value", "heartbeatCullStrategy must be DEACTIVATE_DEAD or KEEP_DEAD")
 	}
-	if req.FingerprintUniqueness != nil && !uniquenesss[*req.FingerprintUniqueness] {
+	if has(req.FingerprintUniqueness) && !uniquenesss[get(req.FingerprintUniqueness)] {
 		is.add("fingerprintUniqueness", "invalid_enum_value", "fingerprintUniqueness must be PER_LICENSE, PER_POLICY or PER_ACCOUNT")
 	}
-	if req.HeartbeatIntervalMinutes != nil && *req.HeartbeatIntervalMinutes < 1 {
+	if has(req.HeartbeatIntervalMinutes) && get(req.HeartbeatIntervalMinutes) < 1 {
 		is.add("heartbeatIntervalMinutes", "too_small", "heartbeatIntervalMinutes must be at least 1")
 	}
-	if req.OfflineMaxDays != nil && *req.OfflineMaxDays < 1 {
+	if has(req.OfflineMaxDays) && get(req.OfflineMaxDays) < 1 {
 		is.add("offlineMaxDays", "too_small", "offlineMaxDays must be at least 1")
 	}
 	checkMetadata(&is, req.Metadata)
@@ -120,12 +120,12 @@ func applyPolicy(p *wire.Policy, req *wire.PolicyRequest, create, seeding bool, 
 // unset maxMachines means unlimited and null needs no flag.
 func (s *Server) createPolicy(st *state, env string, req wire.PolicyRequest, now time.Time, seeding bool) (*policyRec, *apiError) {
 	template := wire.TemplateCustom
-	if req.Template != nil && templates[*req.Template] {
-		template = *req.Template
+	if has(req.Template) && templates[get(req.Template)] {
+		template = get(req.Template)
 	}
 	p, setsMax := templateDefaults(template)
 	p.Template = template
-	if req.ProductID == nil || *req.ProductID == "" {
+	if !has(req.ProductID) || get(req.ProductID) == "" {
 		e := applyPolicy(&p, &req, true, seeding, setsMax)
 		var is issues
 		is.add("productId", "invalid_type", "Required")
@@ -139,7 +139,7 @@ func (s *Server) createPolicy(st *state, env string, req wire.PolicyRequest, now
 	if e := applyPolicy(&p, &req, true, seeding, setsMax); e != nil {
 		return nil, e
 	}
-	prod := st.product(env, *req.ProductID)
+	prod := st.product(env, get(req.ProductID))
 	if prod == nil {
 		return nil, notFound("Product")
 	}

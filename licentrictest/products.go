@@ -34,17 +34,17 @@ func validKeyPrefix(s string) bool {
 func checkProduct(req *wire.ProductRequest, create bool) *apiError {
 	var is issues
 	checkName(&is, req.Name, create)
-	if req.Code != nil {
-		if !validProductCode(*req.Code) {
+	if has(req.Code) {
+		if !validProductCode(get(req.Code)) {
 			is.add("code", "invalid_string", "Code must be 1 to 50 characters of A-Z, a-z, 0-9, _ and -")
 		}
 	} else if create {
 		is.add("code", "invalid_type", "Required")
 	}
-	if req.Description != nil && len(*req.Description) > 1000 {
+	if has(req.Description) && len(get(req.Description)) > 1000 {
 		is.add("description", "too_big", "Description must be at most 1000 characters")
 	}
-	if req.KeyPrefix != nil && !validKeyPrefix(*req.KeyPrefix) {
+	if has(req.KeyPrefix) && !validKeyPrefix(get(req.KeyPrefix)) {
 		is.add("keyPrefix", "invalid_string", "keyPrefix must be 2 to 10 uppercase letters")
 	}
 	checkMetadata(&is, req.Metadata)
@@ -65,10 +65,10 @@ func (s *Server) createProduct(st *state, env string, req wire.ProductRequest, n
 	if e := checkProduct(&req, true); e != nil {
 		return nil, e
 	}
-	if st.productCodeTaken(env, *req.Code, "") {
-		return nil, conflict("A product with code %q already exists", *req.Code)
+	if st.productCodeTaken(env, get(req.Code), "") {
+		return nil, conflict("A product with code %q already exists", get(req.Code))
 	}
-	p := &productRec{base: st.newBase(env, now, req.Metadata), name: *req.Name, code: *req.Code, keyPrefix: "LIC"}
+	p := &productRec{base: st.newBase(env, now, req.Metadata), name: get(req.Name), code: get(req.Code), keyPrefix: "LIC"}
 	set(&p.description, req.Description)
 	set(&p.keyPrefix, req.KeyPrefix)
 	st.products = append(st.products, p)
@@ -110,8 +110,8 @@ func hUpdateProduct(c *call) (int, any, *apiError) {
 	if e := checkProduct(&req, false); e != nil {
 		return 0, nil, e
 	}
-	if req.Code != nil && c.st.productCodeTaken(c.env, *req.Code, p.id) {
-		return 0, nil, conflict("A product with code %q already exists", *req.Code)
+	if has(req.Code) && c.st.productCodeTaken(c.env, get(req.Code), p.id) {
+		return 0, nil, conflict("A product with code %q already exists", get(req.Code))
 	}
 	set(&p.name, req.Name)
 	set(&p.code, req.Code)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/licentric/licentric-go/internal/wire"
 )
 
 // start of a minute, so window arithmetic is easy to read.
@@ -350,7 +352,7 @@ func TestRequestLog(t *testing.T) {
 
 func TestAnalytics(t *testing.T) {
 	s := start(t)
-	fx := s.seed(Seed{Policy: PolicyRequest{RequireFingerprint: boolp(false)}})
+	fx := s.seed(Seed{Policy: PolicyRequest{RequireFingerprint: wire.Value(false)}})
 	s.validate(bearer(s.TestAPIKey()), map[string]any{"key": fx.License.Key})
 	s.validate(bearer(s.TestAPIKey()), map[string]any{"key": fx.License.Key, "entitlements": []string{"x"}})
 	s.activate(fx.License.Key, "machine-fp-1")

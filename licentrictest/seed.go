@@ -57,31 +57,31 @@ func (s *Server) Seed(spec Seed) (*Fixture, error) {
 	st := s.st
 
 	preq := spec.Product
-	if preq.Name == nil {
-		preq.Name = ptr("Test Product")
+	if !has(preq.Name) {
+		preq.Name = wire.Value("Test Product")
 	}
-	if preq.Code == nil {
+	if !has(preq.Code) {
 		code := "test-product-" + randomHex(4)
 		for st.productCodeTaken(env, code, "") {
 			code = "test-product-" + randomHex(4)
 		}
-		preq.Code = &code
+		preq.Code = wire.Value(code)
 	}
 	prod, e := s.createProduct(st, env, preq, now)
 	if e != nil {
 		return nil, e
 	}
 	polReq := spec.Policy
-	polReq.ProductID = &prod.id
-	if polReq.Name == nil {
-		polReq.Name = ptr("Test Policy")
+	polReq.ProductID = wire.Value(prod.id)
+	if !has(polReq.Name) {
+		polReq.Name = wire.Value("Test Policy")
 	}
 	pol, e := s.createPolicy(st, env, polReq, now, true)
 	if e != nil {
 		return nil, e
 	}
 	lreq := spec.License
-	lreq.ProductID, lreq.PolicyID = &prod.id, &pol.id
+	lreq.ProductID, lreq.PolicyID = wire.Value(prod.id), wire.Value(pol.id)
 	lic, e := s.createLicense(st, env, lreq, now)
 	if e != nil {
 		return nil, e
@@ -94,8 +94,6 @@ func (s *Server) Seed(spec Seed) (*Fixture, error) {
 	}, nil
 }
 
-func ptr[T any](v T) *T { return &v }
-
 // AddLicense creates another license under the policy policyID of env.
 func (s *Server) AddLicense(env, policyID string, req LicenseRequest) (*License, error) {
 	if err := checkEnv(env); err != nil {
@@ -107,8 +105,8 @@ func (s *Server) AddLicense(env, policyID string, req LicenseRequest) (*License,
 	if pol == nil {
 		return nil, notFound("Policy")
 	}
-	req.PolicyID = &pol.id
-	req.ProductID = &pol.p.ProductID
+	req.PolicyID = wire.Value(pol.id)
+	req.ProductID = wire.Value(pol.p.ProductID)
 	lic, e := s.createLicense(s.st, env, req, now)
 	if e != nil {
 		return nil, e

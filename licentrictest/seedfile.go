@@ -123,9 +123,9 @@ func (s *Server) checkSeed(sf *seedFile) error {
 		if err := checkEntitlement(&e.EntitlementRequest, true); err != nil {
 			return seedErr(where, err)
 		}
-		k := env + "|" + *e.Code
-		if codes[k] || st.entitlementByCode(env, *e.Code) != nil {
-			return seedErr(where, conflict("An entitlement with code %q already exists", *e.Code))
+		k := env + "|" + get(e.Code)
+		if codes[k] || st.entitlementByCode(env, get(e.Code)) != nil {
+			return seedErr(where, conflict("An entitlement with code %q already exists", get(e.Code)))
 		}
 		codes[k] = true
 	}
@@ -141,19 +141,19 @@ func (s *Server) checkSeed(sf *seedFile) error {
 		if err := checkProduct(&p.ProductRequest, true); err != nil {
 			return seedErr(where, err)
 		}
-		if k := env + "|" + *p.Code; products[k] || st.productCodeTaken(env, *p.Code, "") {
-			return seedErr(where, conflict("A product with code %q already exists", *p.Code))
+		if k := env + "|" + get(p.Code); products[k] || st.productCodeTaken(env, get(p.Code), "") {
+			return seedErr(where, conflict("A product with code %q already exists", get(p.Code)))
 		} else {
 			products[k] = true
 		}
 		for j, pol := range p.Policies {
 			where := fmt.Sprintf("%s.policies[%d]", where, j)
-			if pol.ProductID != nil {
+			if has(pol.ProductID) {
 				return seedErr(where, errors.New("productId is implied by the enclosing product"))
 			}
 			template := wire.TemplateCustom
-			if pol.Template != nil {
-				template = *pol.Template
+			if has(pol.Template) {
+				template = get(pol.Template)
 			}
 			scratch, setsMax := templateDefaults(template)
 			if err := applyPolicy(&scratch, &pol.PolicyRequest, true, true, setsMax); err != nil {
@@ -166,22 +166,22 @@ func (s *Server) checkSeed(sf *seedFile) error {
 			}
 			for k, l := range pol.Licenses {
 				where := fmt.Sprintf("%s.licenses[%d]", where, k)
-				if l.ProductID != nil || l.PolicyID != nil || l.EntitlementIDs != nil {
+				if has(l.ProductID) || has(l.PolicyID) || l.EntitlementIDs != nil {
 					return seedErr(where, errors.New("productId, policyId and entitlementIds are implied; list entitlement codes in entitlements"))
 				}
 				var is issues
 				checkLicenseFields(&is, &l.LicenseRequest)
-				if l.Key != nil {
-					checkCustomKey(&is, *l.Key)
+				if has(l.Key) {
+					checkCustomKey(&is, get(l.Key))
 				}
 				if err := is.err(); err != nil {
 					return seedErr(where, err)
 				}
-				if l.Key != nil {
-					if keys[*l.Key] || st.licenseKeys[*l.Key] != nil {
+				if has(l.Key) {
+					if keys[get(l.Key)] || st.licenseKeys[get(l.Key)] != nil {
 						return seedErr(where, conflict("License key is already taken"))
 					}
-					keys[*l.Key] = true
+					keys[get(l.Key)] = true
 				}
 				switch l.Status {
 				case "", wire.StatusActive, wire.StatusSuspended, wire.StatusRevoked, wire.StatusBanned:
@@ -225,7 +225,7 @@ func (s *Server) applySeed(sf *seedFile, now time.Time) error {
 		for j, pol := range p.Policies {
 			where := fmt.Sprintf("products[%d].policies[%d]", i, j)
 			preq := pol.PolicyRequest
-			preq.ProductID = &prod.id
+			preq.ProductID = wire.Value(prod.id)
 			rec, err := s.createPolicy(st, env, preq, now, true)
 			if err != nil {
 				return seedErr(where, err)
@@ -234,7 +234,7 @@ func (s *Server) applySeed(sf *seedFile, now time.Time) error {
 			for k, l := range pol.Licenses {
 				where := fmt.Sprintf("%s.licenses[%d]", where, k)
 				lreq := l.LicenseRequest
-				lreq.ProductID, lreq.PolicyID = &prod.id, &rec.id
+				lreq.ProductID, lreq.PolicyID = wire.Value(prod.id), wire.Value(rec.id)
 				lreq.EntitlementIDs = ids(env, l.Entitlements)
 				lic, err := s.createLicense(st, env, lreq, now)
 				if err != nil {

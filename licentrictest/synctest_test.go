@@ -43,7 +43,7 @@ func TestSynctestBubble(t *testing.T) {
 		s := &tsrv{Server: srv, t: t}
 		start := srv.Now()
 		s.ok(201, "POST", "/webhooks", bearer(srv.TestAPIKey()), map[string]any{"url": "http://127.0.0.1/hook", "events": []string{"license.expired"}})
-		fx := s.seed(Seed{Policy: PolicyRequest{RequireFingerprint: boolp(false), DurationDays: wire.Value(14)}})
+		fx := s.seed(Seed{Policy: PolicyRequest{RequireFingerprint: wire.Value(false), DurationDays: wire.Value(14)}})
 		body := map[string]any{"key": fx.License.Key}
 		api := bearer(srv.TestAPIKey())
 

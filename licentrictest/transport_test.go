@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/licentric/licentric-go/internal/wire"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -20,7 +21,7 @@ func TestInMemoryServerOpensNoSocket(t *testing.T) {
 	assert.Equal(t, "http://127.0.0.1:0", srv.URL)
 	assert.Nil(t, srv.listener)
 	s := &tsrv{Server: srv, t: t}
-	fx := s.seed(Seed{Policy: PolicyRequest{RequireFingerprint: boolp(false)}})
+	fx := s.seed(Seed{Policy: PolicyRequest{RequireFingerprint: wire.Value(false)}})
 	v := s.validate("", map[string]any{"key": "nope"})
 	assert.Equal(t, "NOT_FOUND", v["code"])
 	v = s.validate(bearer(s.TestAPIKey()), map[string]any{"key": fx.License.Key})
@@ -36,7 +37,7 @@ func TestInMemoryServerOpensNoSocket(t *testing.T) {
 
 func TestTransportSharesStateWithTheListener(t *testing.T) {
 	s := start(t)
-	fx := s.seed(Seed{Env: EnvLive, Policy: PolicyRequest{RequireFingerprint: boolp(false)}})
+	fx := s.seed(Seed{Env: EnvLive, Policy: PolicyRequest{RequireFingerprint: wire.Value(false)}})
 	c := &http.Client{Transport: s.Transport()}
 	resp, err := c.Post(s.URL+"/api/v1/licenses/validate-key", "application/json", strings.NewReader(`{"key":"`+fx.License.Key+`"}`))
 	require.NoError(t, err)

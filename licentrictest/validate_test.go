@@ -7,9 +7,6 @@ import (
 	"github.com/licentric/licentric-go/internal/wire"
 )
 
-func strp(s string) *string { return &s }
-func boolp(b bool) *bool    { return &b }
-
 // TestValidationOrder walks contract §4: each row makes every earlier check
 // pass and one check fail (often with a later check failing too, to prove
 // the order).
@@ -60,11 +57,11 @@ func TestValidationOrder(t *testing.T) {
 			return fx.License.Key, map[string]any{"fingerprint": "unknown-fp-123"}
 		}, wire.CodeFingerprintNotFound, false},
 		{"fingerprint required but absent", func(s *tsrv) (string, map[string]any) {
-			fx := s.seed(Seed{Policy: PolicyRequest{RequireFingerprint: boolp(true)}})
+			fx := s.seed(Seed{Policy: PolicyRequest{RequireFingerprint: wire.Value(true)}})
 			return fx.License.Key, nil
 		}, wire.CodeFingerprintNotFound, false},
 		{"heartbeat required beats entitlements", func(s *tsrv) (string, map[string]any) {
-			fx := s.seed(Seed{Policy: PolicyRequest{RequireHeartbeat: boolp(true), HeartbeatCullStrategy: strp("KEEP_DEAD")}})
+			fx := s.seed(Seed{Policy: PolicyRequest{RequireHeartbeat: wire.Value(true), HeartbeatCullStrategy: wire.Value("KEEP_DEAD")}})
 			s.activate(fx.License.Key, "machine-fp-1")
 			s.Advance(61 * time.Minute)
 			return fx.License.Key, map[string]any{"fingerprint": "machine-fp-1", "entitlements": []string{"nope"}}
@@ -89,19 +86,19 @@ func TestValidationOrder(t *testing.T) {
 			return fx.License.Key, map[string]any{"fingerprint": "machine-fp-1"}
 		}, wire.CodeValid, true},
 		{"valid without fingerprint when not required", func(s *tsrv) (string, map[string]any) {
-			fx := s.seed(Seed{Policy: PolicyRequest{RequireFingerprint: boolp(false)}})
+			fx := s.seed(Seed{Policy: PolicyRequest{RequireFingerprint: wire.Value(false)}})
 			return fx.License.Key, nil
 		}, wire.CodeValid, true},
 		{"expired under ALLOW_ACCESS is valid", func(s *tsrv) (string, map[string]any) {
-			fx := s.seed(Seed{Policy: PolicyRequest{ExpirationStrategy: strp("ALLOW_ACCESS"), RequireFingerprint: boolp(false)}, License: LicenseRequest{ExpiresAt: past}})
+			fx := s.seed(Seed{Policy: PolicyRequest{ExpirationStrategy: wire.Value("ALLOW_ACCESS"), RequireFingerprint: wire.Value(false)}, License: LicenseRequest{ExpiresAt: past}})
 			return fx.License.Key, nil
 		}, wire.CodeExpired, true},
 		{"expired under ALLOW_ACCESS still checks fingerprint", func(s *tsrv) (string, map[string]any) {
-			fx := s.seed(Seed{Policy: PolicyRequest{ExpirationStrategy: strp("ALLOW_ACCESS")}, License: LicenseRequest{ExpiresAt: past}})
+			fx := s.seed(Seed{Policy: PolicyRequest{ExpirationStrategy: wire.Value("ALLOW_ACCESS")}, License: LicenseRequest{ExpiresAt: past}})
 			return fx.License.Key, map[string]any{"fingerprint": "unknown-fp-123"}
 		}, wire.CodeFingerprintNotFound, false},
 		{"expired under REVOKE is revoked", func(s *tsrv) (string, map[string]any) {
-			fx := s.seed(Seed{Policy: PolicyRequest{ExpirationStrategy: strp("REVOKE")}, License: LicenseRequest{ExpiresAt: past}})
+			fx := s.seed(Seed{Policy: PolicyRequest{ExpirationStrategy: wire.Value("REVOKE")}, License: LicenseRequest{ExpiresAt: past}})
 			return fx.License.Key, nil
 		}, wire.CodeRevoked, false},
 	}
@@ -168,7 +165,7 @@ func TestValidationResultDetails(t *testing.T) {
 
 func TestUsesCountEveryCall(t *testing.T) {
 	s := start(t)
-	fx := s.seed(Seed{Policy: PolicyRequest{MaxUses: wire.Value(3), RequireFingerprint: boolp(false)}})
+	fx := s.seed(Seed{Policy: PolicyRequest{MaxUses: wire.Value(3), RequireFingerprint: wire.Value(false)}})
 	api := bearer(s.TestAPIKey())
 	var codes []any
 	for range 5 {
@@ -206,7 +203,7 @@ func TestExpirationStrategies(t *testing.T) {
 	} {
 		t.Run(tc.strategy, func(t *testing.T) {
 			s := start(t)
-			fx := s.seed(Seed{Policy: PolicyRequest{ExpirationStrategy: strp(tc.strategy), RequireFingerprint: boolp(false), DurationDays: wire.Value(30)}})
+			fx := s.seed(Seed{Policy: PolicyRequest{ExpirationStrategy: wire.Value(tc.strategy), RequireFingerprint: wire.Value(false), DurationDays: wire.Value(30)}})
 			api := bearer(s.TestAPIKey())
 			if got := s.validate(api, map[string]any{"key": fx.License.Key}); got["code"] != "VALID" {
 				t.Fatalf("before expiry: %v", got["code"])
@@ -256,9 +253,9 @@ func TestExpirationStrategies(t *testing.T) {
 
 func TestEnvironmentIsolation(t *testing.T) {
 	s := start(t)
-	live := s.seed(Seed{Env: EnvLive, Policy: PolicyRequest{RequireFingerprint: boolp(false)}})
-	test := s.seed(Seed{Env: EnvTest, Policy: PolicyRequest{RequireFingerprint: boolp(false)}})
-	byDefault := s.seed(Seed{Policy: PolicyRequest{RequireFingerprint: boolp(false)}}) // Seed's doc: in test
+	live := s.seed(Seed{Env: EnvLive, Policy: PolicyRequest{RequireFingerprint: wire.Value(false)}})
+	test := s.seed(Seed{Env: EnvTest, Policy: PolicyRequest{RequireFingerprint: wire.Value(false)}})
+	byDefault := s.seed(Seed{Policy: PolicyRequest{RequireFingerprint: wire.Value(false)}}) // Seed's doc: in test
 	liveKey, testKey := bearer(s.LiveAPIKey()), bearer(s.TestAPIKey())
 	for _, tc := range []struct {
 		name, auth, key, code string
@@ -294,7 +291,7 @@ func TestEnvironmentIsolation(t *testing.T) {
 
 func TestValidateAuth(t *testing.T) {
 	s := start(t)
-	fx := s.seed(Seed{Env: EnvLive, Policy: PolicyRequest{RequireFingerprint: boolp(false)}})
+	fx := s.seed(Seed{Env: EnvLive, Policy: PolicyRequest{RequireFingerprint: wire.Value(false)}})
 	body := map[string]any{"key": fx.License.Key}
 	s.fail(401, "UNAUTHORIZED", "POST", "/licenses/validate-key", "Bearer lk_live_unknown", body)
 	s.fail(401, "UNAUTHORIZED", "POST", "/licenses/validate-key", license(fx.License.Key), body)
@@ -323,7 +320,7 @@ func TestValidateAuth(t *testing.T) {
 
 func TestValidationEvents(t *testing.T) {
 	s := start(t)
-	fx := s.seed(Seed{Policy: PolicyRequest{RequireFingerprint: boolp(false)}})
+	fx := s.seed(Seed{Policy: PolicyRequest{RequireFingerprint: wire.Value(false)}})
 	api := bearer(s.TestAPIKey())
 	s.validate(api, map[string]any{"key": "LIC-NONE"}) // not found: no event
 	s.validate(api, map[string]any{"key": fx.License.Key, "entitlements": []string{"x"}})

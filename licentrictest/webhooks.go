@@ -100,10 +100,10 @@ func hasMember(body []byte, name string) bool {
 
 func (s *Server) createWebhook(st *state, env string, req wire.WebhookRequest, now time.Time, eventsSent bool) (*webhookRec, *apiError) {
 	var is issues
-	if req.URL == nil {
+	if !has(req.URL) {
 		is.add("url", "invalid_type", "Required")
 	} else {
-		checkWebhookURL(&is, *req.URL)
+		checkWebhookURL(&is, get(req.URL))
 	}
 	events := req.Events
 	if events == nil && !eventsSent {
@@ -115,7 +115,7 @@ func (s *Server) createWebhook(st *state, env string, req wire.WebhookRequest, n
 	}
 	w := &webhookRec{
 		base:   st.newBase(env, now, nil),
-		url:    *req.URL,
+		url:    get(req.URL),
 		events: append([]string{}, events...),
 		secret: wire.WebhookSecretPrefix + randomHex(24),
 	}
@@ -144,8 +144,8 @@ func hUpdateWebhook(c *call) (int, any, *apiError) {
 		return 0, nil, e
 	}
 	var is issues
-	if req.URL != nil {
-		checkWebhookURL(&is, *req.URL)
+	if has(req.URL) {
+		checkWebhookURL(&is, get(req.URL))
 	}
 	if req.Events != nil || hasMember(c.body, "events") {
 		checkEvents(&is, req.Events)

@@ -569,9 +569,9 @@ func (a *applier) products(ctx context.Context) error {
 		kind: KindProduct,
 		rec:  func(pr *Product) *Record { return &pr.Record },
 		create: func(ctx context.Context, pr *Product) (made, error) {
-			req := &licentric.ProductRequest{Name: &pr.Name, Code: &pr.Code, Metadata: pr.Metadata}
+			req := &licentric.ProductRequest{Name: licentric.Value(pr.Name), Code: licentric.Value(pr.Code), Metadata: pr.Metadata}
 			if pr.Description != "" {
-				req.Description = &pr.Description
+				req.Description = licentric.Value(pr.Description)
 			}
 			got, err := a.c.Products.Create(ctx, req)
 			if err != nil {
@@ -619,7 +619,7 @@ func (a *applier) entitlements(ctx context.Context) error {
 		kind: KindEntitlement,
 		rec:  func(e *Entitlement) *Record { return &e.Record },
 		create: func(ctx context.Context, e *Entitlement) (made, error) {
-			got, err := a.c.Entitlements.Create(ctx, &licentric.EntitlementRequest{Code: &e.Code, Name: &e.Name, Metadata: e.Metadata})
+			got, err := a.c.Entitlements.Create(ctx, &licentric.EntitlementRequest{Code: licentric.Value(e.Code), Name: licentric.Value(e.Name), Metadata: e.Metadata})
 			if err != nil {
 				return made{}, err
 			}
@@ -709,25 +709,25 @@ func (a *applier) policies(ctx context.Context) error {
 }
 func policyRequest(p *Policy, productID string) *licentric.PolicyRequest {
 	req := &licentric.PolicyRequest{
-		ProductID:             &productID,
-		Name:                  &p.Name,
+		ProductID:             licentric.Value(productID),
+		Name:                  licentric.Value(p.Name),
 		MaxMachines:           licentric.Null[int](),
 		MaxUses:               licentric.Null[int](),
 		DurationDays:          licentric.Null[int](),
-		Floating:              licentric.Ptr(p.Floating),
-		ExpirationStrategy:    licentric.Ptr(p.ExpirationStrategy),
-		RequireHeartbeat:      licentric.Ptr(p.RequireHeartbeat),
-		RequireFingerprint:    licentric.Ptr(p.RequireFingerprint),
-		FingerprintUniqueness: licentric.Ptr(p.FingerprintUniqueness),
-		OfflineAllowed:        licentric.Ptr(p.OfflineAllowed),
-		IsTrial:               licentric.Ptr(p.IsTrial),
-		Overridable:           licentric.Ptr(p.Overridable),
+		Floating:              licentric.Value(p.Floating),
+		ExpirationStrategy:    licentric.Value(p.ExpirationStrategy),
+		RequireHeartbeat:      licentric.Value(p.RequireHeartbeat),
+		RequireFingerprint:    licentric.Value(p.RequireFingerprint),
+		FingerprintUniqueness: licentric.Value(p.FingerprintUniqueness),
+		OfflineAllowed:        licentric.Value(p.OfflineAllowed),
+		IsTrial:               licentric.Value(p.IsTrial),
+		Overridable:           licentric.Value(p.Overridable),
 		Metadata:              p.Metadata,
 	}
 	if p.MaxMachines != nil {
 		req.MaxMachines = licentric.Value(*p.MaxMachines)
 	} else {
-		req.AllowUnlimitedActivations = licentric.Ptr(true)
+		req.AllowUnlimitedActivations = licentric.Value(true)
 	}
 	if p.MaxUses != nil {
 		req.MaxUses = licentric.Value(*p.MaxUses)
@@ -736,13 +736,13 @@ func policyRequest(p *Policy, productID string) *licentric.PolicyRequest {
 		req.DurationDays = licentric.Value(*p.DurationDays)
 	}
 	if p.HeartbeatIntervalMinutes > 0 {
-		req.HeartbeatIntervalMinutes = licentric.Ptr(p.HeartbeatIntervalMinutes)
+		req.HeartbeatIntervalMinutes = licentric.Value(p.HeartbeatIntervalMinutes)
 	}
 	if p.HeartbeatCullStrategy != "" {
-		req.HeartbeatCullStrategy = licentric.Ptr(p.HeartbeatCullStrategy)
+		req.HeartbeatCullStrategy = licentric.Value(p.HeartbeatCullStrategy)
 	}
 	if p.OfflineAllowed && p.OfflineMaxDays > 0 {
-		req.OfflineMaxDays = licentric.Ptr(p.OfflineMaxDays)
+		req.OfflineMaxDays = licentric.Value(p.OfflineMaxDays)
 	}
 	if p.IsTrial && p.TrialDurationDays != nil {
 		req.TrialDurationDays = licentric.Value(*p.TrialDurationDays)
@@ -844,17 +844,17 @@ func licenseRequest(l *License, productID, policyID string, entIDs []string, has
 	}
 	key := string(l.Key)
 	req := &licentric.LicenseRequest{
-		ProductID: &productID, PolicyID: &policyID, Key: &key,
+		ProductID: licentric.Value(productID), PolicyID: licentric.Value(policyID), Key: licentric.Value(key),
 		ExpiresAt: licentric.Date(expiry), EntitlementIDs: entIDs, Metadata: l.Metadata,
 	}
 	if l.Name != "" {
-		req.Name = &l.Name
+		req.Name = licentric.Value(l.Name)
 	}
 	if l.UserEmail != "" {
-		req.UserEmail = &l.UserEmail
+		req.UserEmail = licentric.Value(l.UserEmail)
 	}
 	if l.UserName != "" {
-		req.UserName = &l.UserName
+		req.UserName = licentric.Value(l.UserName)
 	}
 	if l.MaxMachinesOverride != nil {
 		req.MaxMachinesOverride = licentric.Value(*l.MaxMachinesOverride)

@@ -116,7 +116,7 @@ func TestKeyFromAnotherSourceIsAConflict(t *testing.T) {
 	require.NoError(t, err)
 	const key = "A1B2C3-D4E5F6-A7B8C9-D0E1F2-A3B4C5-V3"
 	other, err := srv.AddLicense(licentrictest.EnvTest, fx.Policy.ID, licentrictest.LicenseRequest{
-		Key: licentric.Ptr(key), Name: licentric.Ptr("Somebody else"),
+		Key: licentric.Value(key), Name: licentric.Value("Somebody else"),
 		Metadata: licentric.Metadata{SourceKey: map[string]any{"system": "keygen", "id": "another-record"}},
 	})
 	require.NoError(t, err)
@@ -171,7 +171,7 @@ func TestProductCodeReused(t *testing.T) {
 	ctx := context.Background()
 	theirs := map[string]string{} // code → id
 	for _, code := range []string{"desktop-pro", "unicode-studio"} {
-		got, err := c.Products.Create(ctx, &licentric.ProductRequest{Name: licentric.Ptr("Theirs"), Code: licentric.Ptr(code)})
+		got, err := c.Products.Create(ctx, &licentric.ProductRequest{Name: licentric.Value("Theirs"), Code: licentric.Value(code)})
 		require.NoError(t, err)
 		theirs[code] = got.ID
 	}

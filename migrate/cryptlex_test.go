@@ -273,7 +273,7 @@ func TestCryptlexIntoAccountWithProduct(t *testing.T) {
 
 	_, c := newTarget(t)
 	ctx := context.Background()
-	mine, err := c.Products.Create(ctx, &licentric.ProductRequest{Name: licentric.Ptr("Desktop"), Code: licentric.Ptr("desktop-app")})
+	mine, err := c.Products.Create(ctx, &licentric.ProductRequest{Name: licentric.Value("Desktop"), Code: licentric.Value("desktop-app")})
 	require.NoError(t, err)
 	p, res := runImport(t, c, cryptlexFixture(), filepath.Join(t.TempDir(), "journal"))
 	assert.Equal(t, wantPlan.Counts(KindLicense), p.Counts(KindLicense), "no license rejected for the product")

@@ -1,74 +1,74 @@
 package resource
 
 // Request bodies of the management API (the root package names them too:
-// licentric.PolicyRequest is resource.PolicyRequest). One rule for their
-// optional fields: a zero field is left out; set a pointer field with
-// licentric.Ptr(v), a Nullable field with licentric.Value(v) (or
-// licentric.Null to send null, which clears it), and a date with
-// licentric.Date(t). Leaving unset fields out lets the same type serve
-// create (POST) and partial update (PATCH).
+// licentric.PolicyRequest is resource.PolicyRequest). Every optional field
+// is a Nullable: leave it zero to leave it out, set it with
+// licentric.Value(v) (licentric.Date(t) for a date), or clear it with
+// licentric.Null where the field takes null (MaxMachines: unlimited;
+// ExpiresAt: never). Leaving unset
+// fields out lets the same type serve create (POST) and partial update
+// (PATCH).
 
 // ProductRequest creates or updates a product.
 type ProductRequest struct {
 	// Name is the display name (required on create).
-	Name *string `json:"name,omitempty"`
+	Name Nullable[string] `json:"name,omitzero"`
 	// Code is the unique short code (required on create).
-	Code *string `json:"code,omitempty"`
+	Code Nullable[string] `json:"code,omitzero"`
 	// Description is free text.
-	Description *string `json:"description,omitempty"`
+	Description Nullable[string] `json:"description,omitzero"`
 	// KeyPrefix starts generated license keys (default LIC).
-	KeyPrefix *string `json:"keyPrefix,omitempty"`
+	KeyPrefix Nullable[string] `json:"keyPrefix,omitzero"`
 	// Metadata is stored as given.
 	Metadata Metadata `json:"metadata,omitempty"`
 }
 
-// PolicyRequest creates or updates a policy. Nullable fields tell "leave
-// alone" (zero) from an explicit null (unlimited, never).
+// PolicyRequest creates or updates a policy.
 type PolicyRequest struct {
 	// ProductID is the product the policy belongs to (required on create).
-	ProductID *string `json:"productId,omitempty"`
+	ProductID Nullable[string] `json:"productId,omitzero"`
 	// Name is the policy's name.
-	Name *string `json:"name,omitempty"`
+	Name Nullable[string] `json:"name,omitzero"`
 	// Template is trial, perpetual, subscription, floating, node-locked or
 	// custom (the default); it fills the values it defines.
-	Template *string `json:"template,omitempty"`
+	Template Nullable[string] `json:"template,omitzero"`
 	// MaxMachines limits activations; Null (with
 	// AllowUnlimitedActivations) means unlimited.
 	MaxMachines Nullable[int] `json:"maxMachines,omitzero"`
 	// AllowUnlimitedActivations confirms a null MaxMachines.
-	AllowUnlimitedActivations *bool `json:"allowUnlimitedActivations,omitempty"`
+	AllowUnlimitedActivations Nullable[bool] `json:"allowUnlimitedActivations,omitzero"`
 	// MaxUses limits validations; Null: unlimited.
 	MaxUses Nullable[int] `json:"maxUses,omitzero"`
 	// Floating lets machines come and go within MaxMachines.
-	Floating *bool `json:"floating,omitempty"`
+	Floating Nullable[bool] `json:"floating,omitzero"`
 	// DurationDays is how long a license lasts; Null: forever.
 	DurationDays Nullable[int] `json:"durationDays,omitzero"`
 	// ExpirationStrategy is StrategyRestrictAccess, StrategyAllowAccess or
 	// StrategyRevoke.
-	ExpirationStrategy *string `json:"expirationStrategy,omitempty"`
+	ExpirationStrategy Nullable[string] `json:"expirationStrategy,omitzero"`
 	// RequireHeartbeat makes machines send heartbeats or die.
-	RequireHeartbeat *bool `json:"requireHeartbeat,omitempty"`
+	RequireHeartbeat Nullable[bool] `json:"requireHeartbeat,omitzero"`
 	// HeartbeatIntervalMinutes is how often a machine must send one.
-	HeartbeatIntervalMinutes *int `json:"heartbeatIntervalMinutes,omitempty"`
+	HeartbeatIntervalMinutes Nullable[int] `json:"heartbeatIntervalMinutes,omitzero"`
 	// HeartbeatCullStrategy is CullDeactivateDead or CullKeepDead.
-	HeartbeatCullStrategy *string `json:"heartbeatCullStrategy,omitempty"`
+	HeartbeatCullStrategy Nullable[string] `json:"heartbeatCullStrategy,omitzero"`
 	// RequireFingerprint makes validation insist on a fingerprint.
-	RequireFingerprint *bool `json:"requireFingerprint,omitempty"`
+	RequireFingerprint Nullable[bool] `json:"requireFingerprint,omitzero"`
 	// FingerprintUniqueness is UniquePerLicense, UniquePerPolicy or
 	// UniquePerAccount.
-	FingerprintUniqueness *string `json:"fingerprintUniqueness,omitempty"`
+	FingerprintUniqueness Nullable[string] `json:"fingerprintUniqueness,omitzero"`
 	// OfflineAllowed permits license files.
-	OfflineAllowed *bool `json:"offlineAllowed,omitempty"`
+	OfflineAllowed Nullable[bool] `json:"offlineAllowed,omitzero"`
 	// OfflineMaxDays is the longest license-file TTL.
-	OfflineMaxDays *int `json:"offlineMaxDays,omitempty"`
+	OfflineMaxDays Nullable[int] `json:"offlineMaxDays,omitzero"`
 	// AllowMachineTransfer lets a fingerprint move between licenses.
-	AllowMachineTransfer *bool `json:"allowMachineTransfer,omitempty"`
+	AllowMachineTransfer Nullable[bool] `json:"allowMachineTransfer,omitzero"`
 	// IsTrial marks a trial policy.
-	IsTrial *bool `json:"isTrial,omitempty"`
+	IsTrial Nullable[bool] `json:"isTrial,omitzero"`
 	// TrialDurationDays is the trial's length; Null: none.
 	TrialDurationDays Nullable[int] `json:"trialDurationDays,omitzero"`
 	// Overridable lets licenses override MaxMachines and MaxUses.
-	Overridable *bool `json:"overridable,omitempty"`
+	Overridable Nullable[bool] `json:"overridable,omitzero"`
 	// Metadata is stored as given.
 	Metadata Metadata `json:"metadata,omitempty"`
 }
@@ -76,14 +76,14 @@ type PolicyRequest struct {
 // LicenseRequest creates or updates a license.
 type LicenseRequest struct {
 	// ProductID is the license's product (required on create).
-	ProductID *string `json:"productId,omitempty"`
+	ProductID Nullable[string] `json:"productId,omitzero"`
 	// PolicyID is the license's policy (required on create).
-	PolicyID *string `json:"policyId,omitempty"`
+	PolicyID Nullable[string] `json:"policyId,omitzero"`
 	// Key sets a custom license key on create (1 to 16,384 characters,
 	// kept byte-exact: migrations); unset, the service generates one.
-	Key *string `json:"key,omitempty"`
+	Key Nullable[string] `json:"key,omitzero"`
 	// Name is the vendor's label.
-	Name *string `json:"name,omitempty"`
+	Name Nullable[string] `json:"name,omitzero"`
 	// ExpiresAt sets the expiry; Null: never.
 	ExpiresAt Nullable[Timestamp] `json:"expiresAt,omitzero"`
 	// MaxMachinesOverride replaces the policy's limit (overridable
@@ -92,9 +92,9 @@ type LicenseRequest struct {
 	// MaxUsesOverride replaces the policy's use limit likewise.
 	MaxUsesOverride Nullable[int] `json:"maxUsesOverride,omitzero"`
 	// UserEmail is the licensee's email.
-	UserEmail *string `json:"userEmail,omitempty"`
+	UserEmail Nullable[string] `json:"userEmail,omitzero"`
 	// UserName is the licensee's name.
-	UserName *string `json:"userName,omitempty"`
+	UserName Nullable[string] `json:"userName,omitzero"`
 	// EntitlementIDs grants entitlements on create.
 	EntitlementIDs []string `json:"entitlementIds,omitempty"`
 	// Metadata is stored as given (up to 64 KiB).
@@ -104,9 +104,9 @@ type LicenseRequest struct {
 // EntitlementRequest creates or updates an entitlement.
 type EntitlementRequest struct {
 	// Code is the unique code validations name (required on create).
-	Code *string `json:"code,omitempty"`
+	Code Nullable[string] `json:"code,omitzero"`
 	// Name is the display name.
-	Name *string `json:"name,omitempty"`
+	Name Nullable[string] `json:"name,omitzero"`
 	// Metadata is stored as given.
 	Metadata Metadata `json:"metadata,omitempty"`
 }
@@ -114,7 +114,7 @@ type EntitlementRequest struct {
 // WebhookRequest registers or updates a webhook.
 type WebhookRequest struct {
 	// URL receives the deliveries (https; http only to loopback in tests).
-	URL *string `json:"url,omitempty"`
+	URL Nullable[string] `json:"url,omitzero"`
 	// Events is the event types to deliver (see package webhook; "*" for all, the default).
 	Events []string `json:"events,omitempty"`
 }

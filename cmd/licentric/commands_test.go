@@ -76,7 +76,7 @@ func TestCheckoutWithLicenseKeyAlone(t *testing.T) {
 
 	// A live license needs no API key at all.
 	ctx := context.Background()
-	live, err := f.srv.Seed(licentrictest.Seed{Env: licentrictest.EnvLive, Policy: licentrictest.PolicyRequest{OfflineAllowed: licentric.Ptr(true)}})
+	live, err := f.srv.Seed(licentrictest.Seed{Env: licentrictest.EnvLive, Policy: licentrictest.PolicyRequest{OfflineAllowed: licentric.Value(true)}})
 	require.NoError(t, err)
 	_, err = f.client.Activate(ctx, live.License.Key, licentric.ActivateParams{Fingerprint: testFP})
 	require.NoError(t, err)

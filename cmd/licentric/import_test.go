@@ -390,7 +390,7 @@ func TestImportSourceCaps(t *testing.T) {
 func TestImportProductMap(t *testing.T) {
 	e := newImpEnv(t)
 	ctx := context.Background()
-	mine, err := e.client(t).Products.Create(ctx, &licentric.ProductRequest{Name: licentric.Ptr("Mine"), Code: licentric.Ptr("my-app")})
+	mine, err := e.client(t).Products.Create(ctx, &licentric.ProductRequest{Name: licentric.Value("Mine"), Code: licentric.Value("my-app")})
 	require.NoError(t, err)
 	csvPath, products := impCryptlex(t, e.dir, 6)
 	for _, bad := range []string{"app", "=" + mine.ID, "nope=" + mine.ID} {

@@ -69,8 +69,8 @@ func TestLicensesGetShowsLimitsAndExpiry(t *testing.T) {
 	exp := f.srv.Now().Add(30 * 24 * time.Hour).Truncate(time.Second)
 	_, err := f.client.Licenses.Update(ctx, f.fx.License.ID, &licentric.LicenseRequest{
 		ExpiresAt:           licentric.Date(exp),
-		Name:                licentric.Ptr("Acme seat"),
-		UserEmail:           licentric.Ptr("ops@example.com"),
+		Name:                licentric.Value("Acme seat"),
+		UserEmail:           licentric.Value("ops@example.com"),
 		MaxMachinesOverride: licentric.Value(5),
 	})
 	require.NoError(t, err)

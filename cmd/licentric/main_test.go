@@ -48,8 +48,8 @@ func newFixture(t *testing.T) *fixture {
 		licentrictest.WithFrozenClock(time.Now().Truncate(time.Millisecond)))
 	t.Cleanup(srv.Close)
 	fx, err := srv.Seed(licentrictest.Seed{Policy: licentrictest.PolicyRequest{
-		OfflineAllowed: licentric.Ptr(true),
-		OfflineMaxDays: licentric.Ptr(30),
+		OfflineAllowed: licentric.Value(true),
+		OfflineMaxDays: licentric.Value(30),
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +59,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := client.Entitlements.Create(ctx, &licentric.EntitlementRequest{Code: licentric.Ptr("pro"), Name: licentric.Ptr("Pro")}); err != nil {
+	if _, err := client.Entitlements.Create(ctx, &licentric.EntitlementRequest{Code: licentric.Value("pro"), Name: licentric.Value("Pro")}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := client.Licenses.AttachEntitlements(ctx, fx.License.ID, "pro"); err != nil {
@@ -436,7 +436,7 @@ func TestCheckoutFailures(t *testing.T) {
 		t.Fatal(err)
 	}
 	otherPub, _, _ := ed25519.GenerateKey(rand.Reader)
-	noOffline, err := f.srv.Seed(licentrictest.Seed{Policy: licentrictest.PolicyRequest{OfflineAllowed: licentric.Ptr(false)}})
+	noOffline, err := f.srv.Seed(licentrictest.Seed{Policy: licentrictest.PolicyRequest{OfflineAllowed: licentric.Value(false)}})
 	if err != nil {
 		t.Fatal(err)
 	}

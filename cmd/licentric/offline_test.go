@@ -62,7 +62,7 @@ func (f *fixture) seed(t *testing.T, env string, p licentrictest.PolicyRequest) 
 // offlinePolicy allows offline files of up to 30 days on one machine.
 func offlinePolicy() licentrictest.PolicyRequest {
 	return licentrictest.PolicyRequest{
-		OfflineAllowed: licentric.Ptr(true), OfflineMaxDays: licentric.Ptr(30), MaxMachines: licentric.Value(1),
+		OfflineAllowed: licentric.Value(true), OfflineMaxDays: licentric.Value(30), MaxMachines: licentric.Value(1),
 	}
 }
 
@@ -231,7 +231,7 @@ func TestOfflineFulfillAndRenew(t *testing.T) {
 func TestOfflineFulfillWithAPIKey(t *testing.T) {
 	f := newFixture(t)
 	policy := offlinePolicy()
-	policy.OfflineMaxDays = licentric.Ptr(7)
+	policy.OfflineMaxDays = licentric.Value(7)
 	fx := f.seed(t, licentrictest.EnvTest, policy)
 	reqPath := f.request(t, offFP, "")
 	f.onlineEnv()
@@ -265,11 +265,11 @@ func TestOfflineFulfillRefusals(t *testing.T) {
 	full := f.seed(t, licentrictest.EnvTest, offlinePolicy())
 	_, err := f.client.Activate(context.Background(), full.License.Key, licentric.ActivateParams{Fingerprint: "the-other-machine-01"})
 	require.NoError(t, err)
-	noOffline := f.seed(t, licentrictest.EnvTest, licentrictest.PolicyRequest{OfflineAllowed: licentric.Ptr(false), MaxMachines: licentric.Value(1)})
+	noOffline := f.seed(t, licentrictest.EnvTest, licentrictest.PolicyRequest{OfflineAllowed: licentric.Value(false), MaxMachines: licentric.Value(1)})
 	suspended := f.seed(t, licentrictest.EnvTest, offlinePolicy())
 	_, err = f.client.Licenses.Suspend(context.Background(), suspended.License.ID)
 	require.NoError(t, err)
-	short := licentrictest.PolicyRequest{OfflineAllowed: licentric.Ptr(true), OfflineMaxDays: licentric.Ptr(7), MaxMachines: licentric.Value(1)}
+	short := licentrictest.PolicyRequest{OfflineAllowed: licentric.Value(true), OfflineMaxDays: licentric.Value(7), MaxMachines: licentric.Value(1)}
 	shortPolicy := f.seed(t, licentrictest.EnvTest, short)
 	good := f.seed(t, licentrictest.EnvTest, offlinePolicy())
 

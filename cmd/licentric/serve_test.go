@@ -170,11 +170,11 @@ func TestServe(t *testing.T) {
 	assert.Equal(t, raw, []byte(sk.PublicKey))
 
 	// --frozen: the clock stands at the start; advance moves it.
-	p1, err := client.Products.Create(ctx, &licentric.ProductRequest{Name: licentric.Ptr("One"), Code: licentric.Ptr("one")})
+	p1, err := client.Products.Create(ctx, &licentric.ProductRequest{Name: licentric.Value("One"), Code: licentric.Value("one")})
 	require.NoError(t, err)
 	assert.True(t, p1.CreatedAt.Equal(t0), "createdAt %v, want %v", p1.CreatedAt, t0)
 	s.control(t, http.MethodPost, "/advance?seconds=3600", nil)
-	p2, err := client.Products.Create(ctx, &licentric.ProductRequest{Name: licentric.Ptr("Two"), Code: licentric.Ptr("two")})
+	p2, err := client.Products.Create(ctx, &licentric.ProductRequest{Name: licentric.Value("Two"), Code: licentric.Value("two")})
 	require.NoError(t, err)
 	assert.True(t, p2.CreatedAt.Equal(t0.Add(time.Hour)), "createdAt %v after advance", p2.CreatedAt)
 
@@ -189,14 +189,14 @@ func TestServe(t *testing.T) {
 	require.NoError(t, err)
 	_, err = scoped.Products.ListPage(ctx, nil)
 	require.NoError(t, err)
-	_, err = scoped.Products.Create(ctx, &licentric.ProductRequest{Name: licentric.Ptr("No"), Code: licentric.Ptr("no")})
+	_, err = scoped.Products.Create(ctx, &licentric.ProductRequest{Name: licentric.Value("No"), Code: licentric.Value("no")})
 	assert.ErrorIs(t, err, licentric.ErrForbidden)
 
 	// ban: no API can, the control API does.
-	pol, err := client.Policies.Create(ctx, &licentric.PolicyRequest{ProductID: &p1.ID, Name: licentric.Ptr("P"),
-		MaxMachines: licentric.Value(1), RequireFingerprint: licentric.Ptr(false)})
+	pol, err := client.Policies.Create(ctx, &licentric.PolicyRequest{ProductID: licentric.Value(p1.ID), Name: licentric.Value("P"),
+		MaxMachines: licentric.Value(1), RequireFingerprint: licentric.Value(false)})
 	require.NoError(t, err)
-	lic, err := client.Licenses.Create(ctx, &licentric.LicenseRequest{ProductID: &p1.ID, PolicyID: &pol.ID})
+	lic, err := client.Licenses.Create(ctx, &licentric.LicenseRequest{ProductID: licentric.Value(p1.ID), PolicyID: licentric.Value(pol.ID)})
 	require.NoError(t, err)
 	s.control(t, http.MethodPost, "/ban?licenseId="+lic.ID, nil)
 	v, err := client.Validate(ctx, lic.Key)
@@ -382,7 +382,7 @@ func TestServeRefusesRebindingAndBrowsers(t *testing.T) {
 	client, err := licentric.NewClient(licentric.WithBaseURL(s.info["url"]), licentric.WithAPIKey(s.info["testKey"]),
 		licentric.WithHTTPClient(s.http), licentric.WithRetry(tinyRetry))
 	require.NoError(t, err)
-	p, err := client.Products.Create(context.Background(), &licentric.ProductRequest{Name: licentric.Ptr("P"), Code: licentric.Ptr("p")})
+	p, err := client.Products.Create(context.Background(), &licentric.ProductRequest{Name: licentric.Value("P"), Code: licentric.Value("p")})
 	require.NoError(t, err)
 	assert.True(t, p.CreatedAt.Equal(t0), "createdAt %v: a refused advance moved the clock", p.CreatedAt)
 

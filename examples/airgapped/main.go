@@ -74,7 +74,7 @@ func run(ctx context.Context) error {
 	srv := licentrictest.NewServer()
 	defer srv.Close()
 	fx, err := srv.Seed(licentrictest.Seed{Env: licentrictest.EnvLive, Policy: licentric.PolicyRequest{
-		OfflineAllowed: licentric.Ptr(true), OfflineMaxDays: licentric.Ptr(30), MaxMachines: licentric.Value(1),
+		OfflineAllowed: licentric.Value(true), OfflineMaxDays: licentric.Value(30), MaxMachines: licentric.Value(1),
 	}})
 	if err != nil {
 		return err

@@ -138,7 +138,7 @@ func demo(ctx context.Context, configDir string) error {
 	srv := licentrictest.NewServer()
 	defer srv.Close()
 	fx, err := srv.Seed(licentrictest.Seed{Env: licentrictest.EnvLive,
-		Policy: licentric.PolicyRequest{OfflineAllowed: licentric.Ptr(true), MaxMachines: licentric.Value(2)}})
+		Policy: licentric.PolicyRequest{OfflineAllowed: licentric.Value(true), MaxMachines: licentric.Value(2)}})
 	if err != nil {
 		return err
 	}
@@ -146,7 +146,7 @@ func demo(ctx context.Context, configDir string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := admin.Entitlements.Create(ctx, &licentric.EntitlementRequest{Code: licentric.Ptr("pdf-export"), Name: licentric.Ptr("PDF export")}); err != nil {
+	if _, err := admin.Entitlements.Create(ctx, &licentric.EntitlementRequest{Code: licentric.Value("pdf-export"), Name: licentric.Value("PDF export")}); err != nil {
 		return err
 	}
 	if _, err := admin.Licenses.AttachEntitlements(ctx, fx.License.ID, "pdf-export"); err != nil {

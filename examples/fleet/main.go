@@ -121,7 +121,7 @@ func seed(srv *licentrictest.Server) ([]string, error) {
 	// Live licenses: an application validates with the license key alone,
 	// which the service answers from the live environment.
 	fx, err := srv.Seed(licentrictest.Seed{Env: licentrictest.EnvLive,
-		Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Ptr(false)}})
+		Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Value(false)}})
 	if err != nil {
 		return nil, err
 	}

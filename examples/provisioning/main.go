@@ -42,9 +42,9 @@ func run() error {
 
 	code := fmt.Sprintf("example-%d", time.Now().UnixNano())
 	product, err := c.Products.Create(ctx, &licentric.ProductRequest{
-		Name:      licentric.Ptr("Example App"),
-		Code:      licentric.Ptr(code),
-		KeyPrefix: licentric.Ptr("EXA"),
+		Name:      licentric.Value("Example App"),
+		Code:      licentric.Value(code),
+		KeyPrefix: licentric.Value("EXA"),
 	})
 	if err != nil {
 		return fmt.Errorf("create product: %w", err)
@@ -52,8 +52,8 @@ func run() error {
 	fmt.Printf("created product %s (code %s, key prefix %s)\n", product.ID, product.Code, product.KeyPrefix)
 
 	policy, err := c.Policies.CreateFromTemplate(ctx, licentric.PolicyTemplateDesktopApp, &licentric.PolicyRequest{
-		ProductID:    &product.ID,
-		Name:         licentric.Ptr("Desktop, yearly"),
+		ProductID:    licentric.Value(product.ID),
+		Name:         licentric.Value("Desktop, yearly"),
 		DurationDays: licentric.Value(365),
 	})
 	if err != nil {
@@ -68,9 +68,9 @@ func run() error {
 	var licenses []*licentric.License
 	for _, email := range []string{"ada@example.com", "grace@example.com", "alan@example.com"} {
 		l, err := c.Licenses.Create(ctx, &licentric.LicenseRequest{
-			ProductID: &product.ID,
-			PolicyID:  &policy.ID,
-			UserEmail: licentric.Ptr(email),
+			ProductID: licentric.Value(product.ID),
+			PolicyID:  licentric.Value(policy.ID),
+			UserEmail: licentric.Value(email),
 		})
 		if err != nil {
 			return fmt.Errorf("create license for %s: %w", email, err)

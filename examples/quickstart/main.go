@@ -132,25 +132,25 @@ func run(ctx context.Context) error {
 // provision creates a product, a policy allowing two machines, and a license.
 func provision(ctx context.Context, client *licentric.Client) (*licentric.License, error) {
 	product, err := client.Products.Create(ctx, &licentric.ProductRequest{
-		Name:      licentric.Ptr("Quickstart App"),
-		Code:      licentric.Ptr("quickstart-" + rand.Text()[:8]),
-		KeyPrefix: licentric.Ptr("QS"),
+		Name:      licentric.Value("Quickstart App"),
+		Code:      licentric.Value("quickstart-" + rand.Text()[:8]),
+		KeyPrefix: licentric.Value("QS"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create product: %w", err)
 	}
 	policy, err := client.Policies.Create(ctx, &licentric.PolicyRequest{
-		ProductID:   &product.ID,
-		Name:        licentric.Ptr("Two machines"),
+		ProductID:   licentric.Value(product.ID),
+		Name:        licentric.Value("Two machines"),
 		MaxMachines: licentric.Value(2),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create policy: %w", err)
 	}
 	lic, err := client.Licenses.Create(ctx, &licentric.LicenseRequest{
-		ProductID: &product.ID,
-		PolicyID:  &policy.ID,
-		Name:      licentric.Ptr("Quickstart customer"),
+		ProductID: licentric.Value(product.ID),
+		PolicyID:  licentric.Value(policy.ID),
+		Name:      licentric.Value("Quickstart customer"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create license: %w", err)

@@ -199,7 +199,7 @@ func run(ctx context.Context, out io.Writer) error {
 		lns = append(lns, ln)
 	}
 	wh, err := vendor.Webhooks.Create(ctx, &licentric.WebhookRequest{
-		URL:    licentric.Ptr("http://" + lns[0].Addr().String() + webhookPath),
+		URL:    licentric.Value("http://" + lns[0].Addr().String() + webhookPath),
 		Events: []string{"*"}, // the license.* and machine.* events at least
 	})
 	if err != nil {

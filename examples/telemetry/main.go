@@ -145,22 +145,22 @@ func run(ctx context.Context, out io.Writer) (err error) {
 // license; it returns the license's key.
 func provision(ctx context.Context, client *licentric.Client) (string, error) {
 	product, err := client.Products.Create(ctx, &licentric.ProductRequest{
-		Name:      licentric.Ptr("Telemetry App"),
-		Code:      licentric.Ptr("telemetry-" + rand.Text()[:8]),
-		KeyPrefix: licentric.Ptr("TEL"),
+		Name:      licentric.Value("Telemetry App"),
+		Code:      licentric.Value("telemetry-" + rand.Text()[:8]),
+		KeyPrefix: licentric.Value("TEL"),
 	})
 	if err != nil {
 		return "", fmt.Errorf("create product: %w", err)
 	}
 	policy, err := client.Policies.Create(ctx, &licentric.PolicyRequest{
-		ProductID:   &product.ID,
-		Name:        licentric.Ptr("Two machines"),
+		ProductID:   licentric.Value(product.ID),
+		Name:        licentric.Value("Two machines"),
 		MaxMachines: licentric.Value(2),
 	})
 	if err != nil {
 		return "", fmt.Errorf("create policy: %w", err)
 	}
-	lic, err := client.Licenses.Create(ctx, &licentric.LicenseRequest{ProductID: &product.ID, PolicyID: &policy.ID})
+	lic, err := client.Licenses.Create(ctx, &licentric.LicenseRequest{ProductID: licentric.Value(product.ID), PolicyID: licentric.Value(policy.ID)})
 	if err != nil {
 		return "", fmt.Errorf("create license: %w", err)
 	}
