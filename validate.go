@@ -136,7 +136,8 @@ func WithFingerprint(fp string) ValidateOption {
 
 // WithEntitlements checks that the license has every one of codes (else
 // CodeEntitlementsMissing). Repeated options add up; order and repeats do
-// not matter.
+// not matter. It is also a GuardOption: a guard then requires them in
+// every decision.
 func WithEntitlements(codes ...string) ValidateOption {
 	return ValidateOption{kind: optEntitlements, entitlements: codes}
 }
