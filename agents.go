@@ -32,9 +32,9 @@ const AgentTokenPrefix = "AGT-"
 
 // Lifetimes of agent tokens (Authorize, AuthorizeFor).
 const (
-	DefaultAgentTokenTTL = time.Duration(wire.DefaultAgentTTL) * time.Second // 1 hour
-	MinAgentTokenTTL     = time.Duration(wire.MinAgentTTL) * time.Second     // 1 minute
-	MaxAgentTokenTTL     = time.Duration(wire.MaxAgentTTL) * time.Second     // 30 days
+	DefaultAgentTokenTTL = time.Hour
+	MinAgentTokenTTL     = time.Minute
+	MaxAgentTokenTTL     = 30 * 24 * time.Hour
 )
 
 // Meter periods (MeterLimits.Period): usage resets at the start of each UTC
