@@ -44,7 +44,7 @@ func tierIndex(tier string) int {
 	return -1
 }
 
-// budget keeps the client inside the service's rate limits (contract §9,
+// budget keeps the client inside the service's rate limits (docs/wire-protocol.md §9,
 // §11.1): fixed 60-second windows on the service's clock, whose bounds the
 // client learns from the service itself rather than from its own clock,
 // which may run minutes ahead or behind:

@@ -109,8 +109,9 @@ func (r *results) dropKey(key string, quiet bool) {
 
 // dropID drops the results of the license with id if its key is known
 // (results carry the license's id and key; the last few thousand are
-// indexed). A license this client does not know is dropped conservatively:
-// every result goes, rather than one the change contradicts.
+// indexed), and reports whether it was. It drops nothing for a license
+// this client does not know: a caller that must not keep a result the
+// change contradicts then drops everything (see HandleWebhookEvent).
 func (r *results) dropID(id string, quiet bool) bool {
 	if id == "" {
 		return false

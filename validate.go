@@ -15,7 +15,7 @@ import (
 // Code is the outcome of a validation, e.g. CodeValid or CodeExpired.
 type Code string
 
-// Validation codes (contract §4).
+// Validation codes (docs/wire-protocol.md §4).
 const (
 	CodeValid                Code = "VALID"
 	CodeExpired              Code = "EXPIRED"

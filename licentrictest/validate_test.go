@@ -10,7 +10,7 @@ import (
 func strp(s string) *string { return &s }
 func boolp(b bool) *bool    { return &b }
 
-// TestValidationOrder walks contract §4: each row makes every earlier check
+// TestValidationOrder walks docs/wire-protocol.md §4: each row makes every earlier check
 // pass and one check fail (often with a later check failing too, to prove
 // the order).
 func TestValidationOrder(t *testing.T) {
