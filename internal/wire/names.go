@@ -44,7 +44,7 @@ const WebhookSecretPrefix = "whsec_"
 // MaxBodyBytes caps request and response bodies (1 MiB).
 const MaxBodyBytes = 1 << 20
 
-// MaxLicenseKeyLen is the longest license key, in characters (contract
+// MaxLicenseKeyLen is the longest license key, in characters (docs/wire-protocol.md
 // §13.1): custom keys imported from other services run to 16 KB.
 const MaxLicenseKeyLen = 16384
 
