@@ -9,10 +9,10 @@ import (
 	"strings"
 )
 
-// Cache keys: "v1/<env>/<license part>/<request part>".
+// Cache keys: "v2/<env>/<license part>/<request part>".
 
 // cacheKey returns the key of a validation:
-// "v1/<env>/<license part>/<request part>". In a ValueStore, which never
+// "v2/<env>/<license part>/<request part>". In a ValueStore, which never
 // leaves the process, the license part is the key itself (escaped so that
 // it holds no '/') and the request part an unambiguous encoding of the
 // fingerprint and the sorted entitlements; other stores get SHA-256 hashes

@@ -171,7 +171,7 @@ func TestPersistentKeysHoldNoLicenseKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range []string{filed.results.cacheKey(key, fp, []string{"pro"}), filed.results.licensePrefix(EnvironmentLive, key)} {
-		if strings.Contains(k, key) || strings.Contains(k, fp) || !strings.HasPrefix(k, "v1/") {
+		if strings.Contains(k, key) || strings.Contains(k, fp) || !strings.HasPrefix(k, cacheKeyVersion+"/") {
 			t.Errorf("persistent key %q", k)
 		}
 	}
