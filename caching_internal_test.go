@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -190,5 +191,37 @@ func TestPersistentKeysHoldNoLicenseKey(t *testing.T) {
 	}
 	if mem.results.cacheKey("K", "", []string{"a,b"}) == mem.results.cacheKey("K", "", []string{"a", "b"}) {
 		t.Error("entitlement lists collide")
+	}
+}
+
+// The memo of recent validations keeps its own copies of the codes: a
+// caller that reuses its slice is asked about what the slice holds now; and
+// only arguments that passed the checks are remembered.
+func TestValidateQueryMemo(t *testing.T) {
+	c, err := NewClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const key = "DSK-A1B2-C3D4-E5F6-G7H8"
+	codes := []string{"pro", "beta"}
+	q, err := c.validateQuery(key, []ValidateOption{WithEntitlements(codes...)})
+	if err != nil || !slices.Equal(q.ents, []string{"beta", "pro"}) {
+		t.Fatalf("first: %v, %v", q.ents, err)
+	}
+	codes[0] = "gold"
+	q2, err := c.validateQuery(key, []ValidateOption{WithEntitlements(codes...)})
+	if err != nil || !slices.Equal(q2.ents, []string{"beta", "gold"}) || q2.ck == q.ck {
+		t.Fatalf("after the caller's slice changed: %v (key %q), %v", q2.ents, q2.ck, err)
+	}
+	if !slices.Equal(q.ents, []string{"beta", "pro"}) {
+		t.Fatalf("the first query's codes changed: %v", q.ents)
+	}
+	for range 2 {
+		if _, err := c.validateQuery(" "+key, nil); !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("bad key: %v", err)
+		}
+		if _, err := c.validateQuery(key, []ValidateOption{WithFingerprint("x")}); !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("bad fingerprint: %v", err)
+		}
 	}
 }

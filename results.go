@@ -100,20 +100,9 @@ type results struct {
 	// the service again; set by NewClient (see guardHub).
 	recheck func(key string)
 
-	// keyMemo remembers recently built cache keys, so that the hot path
-	// of an application validating the same license over and over does
-	// not build (and allocate) its key every time.
+	// keyMemo holds the last validations checked and keyed (cachekey.go).
 	keySeed maphash.Seed
-	keyMemo [keyMemoSlots]atomic.Pointer[memoKey]
-}
-
-// keyMemoSlots is the size of the cache-key memo (a power of two).
-const keyMemoSlots = 64
-
-type memoKey struct {
-	key, fp string
-	ents    []string
-	ck      string
+	keyMemo [keyMemoSlots]atomic.Pointer[memoQuery]
 }
 
 // newResults builds the results part from the options.

@@ -176,8 +176,7 @@ func (c *Client) validate(ctx context.Context, key string, mode validateMode, op
 	if ctx == nil {
 		return nil, fmt.Errorf("%w: nil context", ErrInvalidArgument)
 	}
-	var entBuf [8]string // keeps a cache hit's sorted codes off the heap
-	q, err := c.validateQuery(key, opts, entBuf[:0])
+	q, err := c.validateQuery(key, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -189,15 +188,15 @@ func (c *Client) validate(ctx context.Context, key string, mode validateMode, op
 		}
 		return v, nil
 	}
-	// The sorted codes may live on this frame: the miss gets its own.
-	return c.validateMiss(ctx, q.key, q.fp, slices.Clone(q.ents), q.ck, q.fresh, q.noRetry)
+	return c.validateMiss(ctx, q)
 }
 
-// validateMiss answers a validation the fresh cache could not.
-func (c *Client) validateMiss(ctx context.Context, key, fp string, ents []string, ck string, fresh, noRetry bool) (*Validation, error) {
-	q := &query{key: key, fp: fp, ents: ents, ck: ck, fresh: fresh, noRetry: noRetry}
-	v, src, err := c.results.get(ctx, q, func(ctx context.Context, noWait bool) (*Validation, error) {
-		return c.validateRemote(ctx, q, noWait)
+// validateMiss answers a validation the fresh cache could not. q comes by
+// value: its copy here escapes, the caller's (on a cache hit's path) not.
+func (c *Client) validateMiss(ctx context.Context, q query) (*Validation, error) {
+	qp := &q
+	v, src, err := c.results.get(ctx, qp, func(ctx context.Context, noWait bool) (*Validation, error) {
+		return c.validateRemote(ctx, qp, noWait)
 	})
 	if err == nil && c.cfg.observer != nil {
 		c.cfg.observer.Validation(ctx, v.Code, src)
@@ -205,12 +204,10 @@ func (c *Client) validateMiss(ctx context.Context, key, fp string, ents []string
 	return v, err
 }
 
-// validateQuery checks Validate's arguments and builds its query; the
-// sorted entitlement codes may live in buf.
-func (c *Client) validateQuery(key string, opts []ValidateOption, buf []string) (query, error) {
-	if err := checkLicenseKey(key); err != nil {
-		return query{}, err
-	}
+// validateQuery checks Validate's arguments and builds its query. The
+// arguments of a validation made recently come from the results' memo,
+// checked and keyed.
+func (c *Client) validateQuery(key string, opts []ValidateOption) (query, error) {
 	q := query{key: key}
 	var ents []string
 	nEnt := 0
@@ -229,6 +226,13 @@ func (c *Client) validateQuery(key string, opts []ValidateOption, buf []string) 
 			q.fresh = true
 		}
 	}
+	if m := c.results.memoized(key, q.fp, ents); m != nil {
+		q.ents, q.ck = m.ents, m.ck // the memo's copies, never modified
+		return q, nil
+	}
+	if err := checkLicenseKey(key); err != nil {
+		return query{}, err
+	}
 	if q.fp != "" {
 		if err := checkFingerprint(q.fp); err != nil {
 			return query{}, err
@@ -239,11 +243,9 @@ func (c *Client) validateQuery(key string, opts []ValidateOption, buf []string) 
 			return query{}, fmt.Errorf("%w: empty entitlement code", ErrInvalidArgument)
 		}
 	}
-	// Locals, not q's fields, meet cacheKey: escape analysis tracks q as
-	// one value, and the sorted codes may sit on the caller's stack.
-	fp, sorted := q.fp, normalizeEntitlements(buf, ents)
-	q.ck = c.results.cacheKey(key, fp, sorted)
-	q.ents = sorted
+	sorted := normalizeEntitlements(ents)
+	m := c.results.memoize(key, q.fp, ents, sorted, c.results.cacheKey(key, q.fp, sorted))
+	q.ents, q.ck = m.ents, m.ck
 	return q, nil
 }
 
