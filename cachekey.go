@@ -60,9 +60,10 @@ func (r *results) memoized(key, fp string, given []string) *memoQuery {
 }
 
 // memoize stores a checked validation's arguments, with copies of the
-// codes (the caller's slices may change), and returns the entry.
+// fingerprint and codes (the caller's slices may change; and see
+// validateQuery), and returns the entry.
 func (r *results) memoize(key, fp string, given, ents []string, ck string) *memoQuery {
-	m := &memoQuery{key: key, fp: fp, given: slices.Clone(given), ents: slices.Clone(ents), ck: ck}
+	m := &memoQuery{key: key, fp: strings.Clone(fp), given: slices.Clone(given), ents: slices.Clone(ents), ck: ck}
 	r.keyMemo[maphash.String(r.keySeed, key)&(keyMemoSlots-1)].Store(m)
 	return m
 }
@@ -133,7 +134,9 @@ func appendRequestPart(b []byte, fp string, ents []string) []byte {
 func normalizeEntitlements(codes []string) []string {
 	for i := 1; i < len(codes); i++ {
 		if codes[i-1] >= codes[i] {
-			return slices.Compact(slices.Sorted(slices.Values(codes)))
+			out := slices.Clone(codes)
+			slices.Sort(out)
+			return slices.Compact(out)
 		}
 	}
 	return codes

@@ -206,15 +206,21 @@ func (c *Client) validateMiss(ctx context.Context, q query) (*Validation, error)
 
 // validateQuery checks Validate's arguments and builds its query. The
 // arguments of a validation made recently come from the results' memo,
-// checked and keyed.
+// checked and keyed. The query holds the memo's copies of the fingerprint
+// and codes, never the options' own: what the options point to then stays
+// where the caller made it (on its stack, for a cache hit's variadic
+// WithEntitlements).
 func (c *Client) validateQuery(key string, opts []ValidateOption) (query, error) {
-	q := query{key: key}
-	var ents []string
-	nEnt := 0
+	var (
+		fp    string
+		ents  []string
+		nEnt  int
+		fresh bool
+	)
 	for i := range opts {
 		switch o := &opts[i]; o.kind {
 		case optFingerprint:
-			q.fp = o.fingerprint
+			fp = o.fingerprint
 		case optEntitlements:
 			if nEnt == 0 {
 				ents = o.entitlements
@@ -223,30 +229,29 @@ func (c *Client) validateQuery(key string, opts []ValidateOption) (query, error)
 			}
 			nEnt++
 		case optFresh:
-			q.fresh = true
+			fresh = true
 		}
 	}
-	if m := c.results.memoized(key, q.fp, ents); m != nil {
-		q.ents, q.ck = m.ents, m.ck // the memo's copies, never modified
-		return q, nil
-	}
-	if err := checkLicenseKey(key); err != nil {
-		return query{}, err
-	}
-	if q.fp != "" {
-		if err := checkFingerprint(q.fp); err != nil {
+	m := c.results.memoized(key, fp, ents)
+	if m == nil {
+		if err := checkLicenseKey(key); err != nil {
 			return query{}, err
 		}
-	}
-	for _, code := range ents {
-		if code == "" {
-			return query{}, fmt.Errorf("%w: empty entitlement code", ErrInvalidArgument)
+		if fp != "" {
+			if err := checkFingerprint(fp); err != nil {
+				return query{}, err
+			}
 		}
+		for _, code := range ents {
+			if code == "" {
+				return query{}, fmt.Errorf("%w: empty entitlement code", ErrInvalidArgument)
+			}
+		}
+		sorted := normalizeEntitlements(ents)
+		m = c.results.memoize(key, fp, ents, sorted, c.results.cacheKey(key, fp, sorted))
 	}
-	sorted := normalizeEntitlements(ents)
-	m := c.results.memoize(key, q.fp, ents, sorted, c.results.cacheKey(key, q.fp, sorted))
-	q.ents, q.ck = m.ents, m.ck
-	return q, nil
+	// The memo's fields are never modified.
+	return query{key: key, fp: m.fp, ents: m.ents, ck: m.ck, fresh: fresh}, nil
 }
 
 // validateRemote sends one validate-key request for q.
