@@ -94,11 +94,16 @@ func copyInt(p, slot *int) *int {
 }
 
 // cloneMetadata deep-copies a JSON object (maps and slices of JSON
-// values); an empty one is nil.
+// values); an empty one is nil. (Small enough to inline: most metadata is
+// empty.)
 func cloneMetadata(m Metadata) Metadata {
 	if len(m) == 0 {
 		return nil
 	}
+	return copyMetadata(m)
+}
+
+func copyMetadata(m Metadata) Metadata {
 	out := make(Metadata, len(m))
 	for k, v := range m {
 		out[k] = cloneJSON(v)
