@@ -225,3 +225,41 @@ func TestValidateQueryMemo(t *testing.T) {
 		}
 	}
 }
+
+// A cached Validate allocates one block for the caller's copy of the result
+// (BENCHMARKS.md, "Cached validation"), entitlement options or not: no
+// cache key, no sorted list of codes, no copy of the options.
+func TestCachedValidateAllocatesOnlyTheResult(t *testing.T) {
+	srv := licentrictest.NewServer(licentrictest.WithoutRateLimits())
+	t.Cleanup(srv.Close)
+	fx, err := srv.Seed(licentrictest.Seed{Env: licentrictest.EnvLive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewClient(WithBaseURL(srv.URL), WithHTTPClient(srv.Client()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const fp = "fingerprint-0123456789"
+	ctx := t.Context()
+	if _, err := c.Activate(ctx, fx.License.Key, ActivateParams{Fingerprint: fp}); err != nil {
+		t.Fatal(err)
+	}
+	for _, opts := range [][]ValidateOption{
+		{WithFingerprint(fp)},
+		{WithFingerprint(fp), WithEntitlements("pro", "beta")},
+	} {
+		if _, err := c.Validate(ctx, fx.License.Key, opts...); err != nil {
+			t.Fatal(err)
+		}
+		allocs := testing.AllocsPerRun(100, func() {
+			v, err := c.Validate(ctx, fx.License.Key, opts...)
+			if err != nil || !v.FromCache {
+				panic("not a cache hit")
+			}
+		})
+		if allocs > 1 {
+			t.Errorf("%d options: %v allocations per cached Validate, want 1", len(opts), allocs)
+		}
+	}
+}
