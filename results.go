@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -40,8 +39,9 @@ const DefaultCacheTTL = 10 * time.Minute
 const DefaultStaleIfError = time.Hour
 
 // cacheKeyVersion starts every cache key; it changes when the layout of
-// keys or values does.
-const cacheKeyVersion = "v1"
+// keys or values does, so that entries an earlier version stored (v1: JSON
+// values) are never read.
+const cacheKeyVersion = "v2"
 
 // maxIndexedLicenses bounds the license id → key index used to invalidate
 // on events that name only a license id.
@@ -74,7 +74,7 @@ const (
 type results struct {
 	store       cache.Store      // nil: no cache
 	values      cache.ValueStore // store as a ValueStore, if it is one
-	prefix      string           // "v1/<env>/"
+	prefix      string           // "v2/<env>/"
 	env         Environment
 	ttl         time.Duration
 	staleMaxAge time.Duration
@@ -100,20 +100,9 @@ type results struct {
 	// the service again; set by NewClient (see guardHub).
 	recheck func(key string)
 
-	// keyMemo remembers recently built cache keys, so that the hot path
-	// of an application validating the same license over and over does
-	// not build (and allocate) its key every time.
+	// keyMemo holds the last validations checked and keyed (cachekey.go).
 	keySeed maphash.Seed
-	keyMemo [keyMemoSlots]atomic.Pointer[memoKey]
-}
-
-// keyMemoSlots is the size of the cache-key memo (a power of two).
-const keyMemoSlots = 64
-
-type memoKey struct {
-	key, fp string
-	ents    []string
-	ck      string
+	keyMemo [keyMemoSlots]atomic.Pointer[memoQuery]
 }
 
 // newResults builds the results part from the options.
@@ -334,35 +323,6 @@ func (e *cacheEntry) answer(now time.Time, staleReason error) *Validation {
 		out.StaleReason = staleReason
 	}
 	return out
-}
-
-// storedEntry is the JSON form of a cacheEntry, which earlier versions
-// stored (see entrycodec.go for the form written now).
-type storedEntry struct {
-	Version    int            `json:"v"`
-	Result     validationBody `json:"result"`
-	StoredAt   int64          `json:"storedAt"` // Unix nanoseconds
-	FreshUntil int64          `json:"freshUntil"`
-	StaleUntil int64          `json:"staleUntil"`
-}
-
-const storedEntryVersion = 1
-
-func decodeJSONEntry(b []byte) *cacheEntry {
-	var s storedEntry
-	if json.Unmarshal(b, &s) != nil || s.Version != storedEntryVersion {
-		return nil
-	}
-	v, err := s.Result.validation()
-	if err != nil {
-		return nil
-	}
-	return &cacheEntry{
-		v:          *v,
-		storedAt:   time.Unix(0, s.StoredAt),
-		freshUntil: time.Unix(0, s.FreshUntil),
-		staleUntil: time.Unix(0, s.StaleUntil),
-	}
 }
 
 // lookup returns the local entry under ck, or nil.
