@@ -9,8 +9,9 @@ import (
 )
 
 // A Fleet shares validation results, the rate budget of every tier
-// (validation, activation, management) and in-flight validations among the clients of several processes (replicas
-// behind one egress address). Package fleet implements it on Redis; other
+// (validation, activation, management), in-flight validations and
+// invalidations among the clients of several processes (replicas behind
+// one egress address), in four parts. Package fleet implements it on Redis; other
 // backends can implement the same methods. WithFleet installs one.
 //
 // The client treats every method as fallible and slow-prone: it calls each
@@ -24,6 +25,14 @@ import (
 // result; a Fleet must seal or authenticate what it stores so that a writer
 // to the backend cannot grant a license.
 type Fleet interface {
+	FleetResults
+	FleetInvalidations
+	FleetBudget
+	FleetLocks
+}
+
+// FleetResults is the part of a Fleet that shares validation results.
+type FleetResults interface {
 	// GetResult returns the value stored for (license, request), if any,
 	// and the version of license's results it read (whether or not it
 	// found one): the client passes it to the SetResult of the value it
@@ -34,13 +43,17 @@ type Fleet interface {
 	// (the value may predate the change): then it stores nothing and
 	// returns nil. An empty version stores nothing.
 	SetResult(ctx context.Context, license, request, version string, value []byte, ttl time.Duration) error
+}
+
+// FleetInvalidations is the part of a Fleet that drops shared results and
+// tells every member (its local copies, and its guards).
+type FleetInvalidations interface {
 	// InvalidateLicense drops every result of license for the whole fleet
 	// and tells every member (see Subscribe). recheck says that the
 	// license itself may have changed (suspended, revoked, renewed, its
 	// policy changed; or the caller cannot tell), so that what decided on
 	// it (a guard) asks again; false says that only its cached results
-	// went stale (one of its machines was activated, deactivated or sent a
-	// heartbeat).
+	// went stale (one of its machines was activated or sent a heartbeat).
 	InvalidateLicense(ctx context.Context, license string, recheck bool) error
 	// InvalidateAll drops every result for the whole fleet and tells every
 	// member.
@@ -51,16 +64,24 @@ type Fleet interface {
 	// been missed), until the returned stop function is called. fn must
 	// not block.
 	Subscribe(fn func(license string, recheck bool)) (stop func())
+}
 
+// FleetBudget is the part of a Fleet that counts the rate budget of every
+// tier for all members.
+type FleetBudget interface {
 	// TakeBudget takes one unit of the shared budget of tier in the
 	// service's fixed window that ends at windowEnd, of which limit units
 	// exist; ok is false when the window's units are spent.
 	TakeBudget(ctx context.Context, tier string, windowEnd time.Time, limit int) (ok bool, err error)
 	// LocalShare is the requests of a tier (of limit a minute) one member
-	// may send a minute on its own while the backend is unreachable (the limit divided among the
-	// expected replicas).
+	// may send a minute on its own while the backend is unreachable (the
+	// limit divided among the expected replicas).
 	LocalShare(limit int) int
+}
 
+// FleetLocks is the part of a Fleet that lets one member ask the service
+// for a request while the others wait for its result.
+type FleetLocks interface {
 	// Acquire makes this member the one that asks the service for key
 	// until it calls release; acquired is false when another member holds
 	// it. The Fleet keeps the lock alive while it is held (the holder may
