@@ -16,7 +16,7 @@ import (
 	"github.com/licentric/licentric-go/resource"
 )
 
-// AI-agent access (contract §12): a vendor creates an agent identity,
+// AI-agent access (docs/wire-protocol.md §12): a vendor creates an agent identity,
 // authorizes it for a short-lived AGT- token and hands the token to the
 // agent; the vendor's MCP or HTTP server verifies the token on every call
 // and records metered usage (Verify, or package agentauth for net/http).
@@ -32,9 +32,9 @@ const AgentTokenPrefix = "AGT-"
 
 // Lifetimes of agent tokens (Authorize, AuthorizeFor).
 const (
-	DefaultAgentTokenTTL = time.Duration(wire.DefaultAgentTTL) * time.Second // 1 hour
-	MinAgentTokenTTL     = time.Duration(wire.MinAgentTTL) * time.Second     // 1 minute
-	MaxAgentTokenTTL     = time.Duration(wire.MaxAgentTTL) * time.Second     // 30 days
+	DefaultAgentTokenTTL = time.Hour
+	MinAgentTokenTTL     = time.Minute
+	MaxAgentTokenTTL     = 30 * 24 * time.Hour
 )
 
 // Meter periods (MeterLimits.Period): usage resets at the start of each UTC
@@ -55,7 +55,7 @@ const maxAgentTokenLen = 512
 const maxMeterNameLen = 64
 
 // AgentsService manages AI-agent identities, their credentials and meters
-// (contract §12, /mcp), and verifies agent tokens. Reach it as
+// (docs/wire-protocol.md §12, /mcp), and verifies agent tokens. Reach it as
 // Client.Agents. Everything but Verify needs the API key (scopes
 // agents:read, agents:write); Verify authenticates with the agent's token.
 type AgentsService struct {

@@ -309,10 +309,10 @@ func TestAgentsMeteredVerifyIsNeverRecordedTwice(t *testing.T) {
 	require.NoError(t, err, "an unmetered verify is retried")
 }
 
-// TestAgentsVerifyWithoutBudgetWait: once the client's budget for the
+// TestAgentsVerifyWithoutAgentBudgetWait: once the client's budget for the
 // window is spent, WithoutAgentBudgetWait fails at once with
 // ErrBudgetExhausted instead of sending a request the service would refuse.
-func TestAgentsVerifyWithoutBudgetWait(t *testing.T) {
+func TestAgentsVerifyWithoutAgentBudgetWait(t *testing.T) {
 	f := newAgFixture(t, licentrictest.WithRateLimits(60, 10, 3))
 	ctx := t.Context()
 	_, tok := f.agent(t, "a") // the vendor's two calls are its own budget

@@ -26,12 +26,6 @@ const windowLength = 60 * time.Second
 // fleet's shared budget is charged to the next window as well.
 const boundaryMargin = 2 * time.Second
 
-// fleetTimeout bounds one call to the fleet. The Fleet bounds its own
-// calls more tightly (package fleet: 100 ms, failing fast while its backend
-// is down); this only keeps a misbehaving implementation from stalling a
-// validation.
-const fleetTimeout = time.Second
-
 // budgetTiers are the tiers in the order of budget.tiers.
 var budgetTiers = [3]string{wire.TierValidation, wire.TierActivation, wire.TierManagement}
 
@@ -44,7 +38,7 @@ func tierIndex(tier string) int {
 	return -1
 }
 
-// budget keeps the client inside the service's rate limits (contract §9,
+// budget keeps the client inside the service's rate limits (docs/wire-protocol.md §9,
 // §11.1): fixed 60-second windows on the service's clock, whose bounds the
 // client learns from the service itself rather than from its own clock,
 // which may run minutes ahead or behind:

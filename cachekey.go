@@ -9,25 +9,15 @@ import (
 	"strings"
 )
 
-// Cache keys: "v1/<env>/<license part>/<request part>".
+// Cache keys: "v2/<env>/<license part>/<request part>".
 
 // cacheKey returns the key of a validation:
-// "v1/<env>/<license part>/<request part>". In a ValueStore, which never
+// "v2/<env>/<license part>/<request part>". In a ValueStore, which never
 // leaves the process, the license part is the key itself (escaped so that
 // it holds no '/') and the request part an unambiguous encoding of the
 // fingerprint and the sorted entitlements; other stores get SHA-256 hashes
 // of both. ents must be sorted and free of duplicates.
 func (r *results) cacheKey(key, fp string, ents []string) string {
-	slot := &r.keyMemo[maphash.String(r.keySeed, key)&(keyMemoSlots-1)]
-	if m := slot.Load(); m != nil && m.key == key && m.fp == fp && slices.Equal(m.ents, ents) {
-		return m.ck
-	}
-	ck := r.buildCacheKey(key, fp, ents)
-	slot.Store(&memoKey{key: key, fp: fp, ents: slices.Clone(ents), ck: ck})
-	return ck
-}
-
-func (r *results) buildCacheKey(key, fp string, ents []string) string {
 	if r.values != nil || r.store == nil {
 		return r.rawCacheKey(key, fp, ents)
 	}
@@ -39,6 +29,43 @@ func (r *results) buildCacheKey(key, fp string, ents []string) string {
 	sum := sha256.Sum256(appendRequestPart(raw[:0], fp, ents))
 	b = hex.AppendEncode(b, sum[:16])
 	return string(b)
+}
+
+// The query memo remembers the last validations checked and keyed, one per
+// slot (slots chosen by license key), so that an application validating
+// the same license over and over neither checks its arguments nor builds
+// (and allocates) its cache key again: BenchmarkValidateCached.
+
+// keyMemoSlots is the size of the memo (a power of two).
+const keyMemoSlots = 64
+
+// memoQuery is a validation's arguments as given (given: the entitlement
+// codes in the order of the options) and what validateQuery made of them.
+// It is never modified once stored.
+type memoQuery struct {
+	key, fp string
+	given   []string
+	ents    []string // sorted, no repeats
+	ck      string
+}
+
+// memoized returns the memo's entry for key, fp and the given codes, if it
+// holds one: they passed validateQuery's checks.
+func (r *results) memoized(key, fp string, given []string) *memoQuery {
+	m := r.keyMemo[maphash.String(r.keySeed, key)&(keyMemoSlots-1)].Load()
+	if m != nil && m.key == key && m.fp == fp && slices.Equal(m.given, given) {
+		return m
+	}
+	return nil
+}
+
+// memoize stores a checked validation's arguments, with copies of the
+// fingerprint and codes (the caller's slices may change; and see
+// validateQuery), and returns the entry.
+func (r *results) memoize(key, fp string, given, ents []string, ck string) *memoQuery {
+	m := &memoQuery{key: key, fp: strings.Clone(fp), given: slices.Clone(given), ents: slices.Clone(ents), ck: ck}
+	r.keyMemo[maphash.String(r.keySeed, key)&(keyMemoSlots-1)].Store(m)
+	return m
 }
 
 // rawCacheKey is cacheKey for a ValueStore.
@@ -102,22 +129,15 @@ func appendRequestPart(b []byte, fp string, ents []string) []byte {
 	return b
 }
 
-// normalizeEntitlements returns codes sorted and without repeats. It
-// returns codes itself when it already is, so the common cases (none, one,
-// a sorted list) do not allocate; otherwise the result is built in buf's
-// backing array (which a caller may keep on its stack).
-func normalizeEntitlements(buf, codes []string) []string {
-	sorted := true
+// normalizeEntitlements returns codes sorted and without repeats: codes
+// itself when it already is (none, one, a sorted list), else a sorted copy.
+func normalizeEntitlements(codes []string) []string {
 	for i := 1; i < len(codes); i++ {
 		if codes[i-1] >= codes[i] {
-			sorted = false
-			break
+			out := slices.Clone(codes)
+			slices.Sort(out)
+			return slices.Compact(out)
 		}
 	}
-	if sorted {
-		return codes
-	}
-	out := append(buf[:0], codes...)
-	slices.Sort(out)
-	return slices.Compact(out)
+	return codes
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -171,7 +172,7 @@ func TestPersistentKeysHoldNoLicenseKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range []string{filed.results.cacheKey(key, fp, []string{"pro"}), filed.results.licensePrefix(EnvironmentLive, key)} {
-		if strings.Contains(k, key) || strings.Contains(k, fp) || !strings.HasPrefix(k, "v1/") {
+		if strings.Contains(k, key) || strings.Contains(k, fp) || !strings.HasPrefix(k, cacheKeyVersion+"/") {
 			t.Errorf("persistent key %q", k)
 		}
 	}
@@ -190,5 +191,75 @@ func TestPersistentKeysHoldNoLicenseKey(t *testing.T) {
 	}
 	if mem.results.cacheKey("K", "", []string{"a,b"}) == mem.results.cacheKey("K", "", []string{"a", "b"}) {
 		t.Error("entitlement lists collide")
+	}
+}
+
+// The memo of recent validations keeps its own copies of the codes: a
+// caller that reuses its slice is asked about what the slice holds now; and
+// only arguments that passed the checks are remembered.
+func TestValidateQueryMemo(t *testing.T) {
+	c, err := NewClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const key = "DSK-A1B2-C3D4-E5F6-G7H8"
+	codes := []string{"pro", "beta"}
+	q, err := c.validateQuery(key, []ValidateOption{WithEntitlements(codes...)})
+	if err != nil || !slices.Equal(q.ents, []string{"beta", "pro"}) {
+		t.Fatalf("first: %v, %v", q.ents, err)
+	}
+	codes[0] = "gold"
+	q2, err := c.validateQuery(key, []ValidateOption{WithEntitlements(codes...)})
+	if err != nil || !slices.Equal(q2.ents, []string{"beta", "gold"}) || q2.ck == q.ck {
+		t.Fatalf("after the caller's slice changed: %v (key %q), %v", q2.ents, q2.ck, err)
+	}
+	if !slices.Equal(q.ents, []string{"beta", "pro"}) {
+		t.Fatalf("the first query's codes changed: %v", q.ents)
+	}
+	for range 2 {
+		if _, err := c.validateQuery(" "+key, nil); !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("bad key: %v", err)
+		}
+		if _, err := c.validateQuery(key, []ValidateOption{WithFingerprint("x")}); !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("bad fingerprint: %v", err)
+		}
+	}
+}
+
+// A cached Validate allocates one block for the caller's copy of the result
+// (BENCHMARKS.md, "Cached validation"), entitlement options or not: no
+// cache key, no sorted list of codes, no copy of the options.
+func TestCachedValidateAllocatesOnlyTheResult(t *testing.T) {
+	srv := licentrictest.NewServer(licentrictest.WithoutRateLimits())
+	t.Cleanup(srv.Close)
+	fx, err := srv.Seed(licentrictest.Seed{Env: licentrictest.EnvLive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewClient(WithBaseURL(srv.URL), WithHTTPClient(srv.Client()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const fp = "fingerprint-0123456789"
+	ctx := t.Context()
+	if _, err := c.Activate(ctx, fx.License.Key, ActivateParams{Fingerprint: fp}); err != nil {
+		t.Fatal(err)
+	}
+	for _, opts := range [][]ValidateOption{
+		{WithFingerprint(fp)},
+		{WithFingerprint(fp), WithEntitlements("pro", "beta")},
+	} {
+		if _, err := c.Validate(ctx, fx.License.Key, opts...); err != nil {
+			t.Fatal(err)
+		}
+		allocs := testing.AllocsPerRun(100, func() {
+			v, err := c.Validate(ctx, fx.License.Key, opts...)
+			if err != nil || !v.FromCache {
+				panic("not a cache hit")
+			}
+		})
+		if allocs > 1 {
+			t.Errorf("%d options: %v allocations per cached Validate, want 1", len(opts), allocs)
+		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/licentric/licentric-go/offline"
 )
 
-// Bounds and default of an offline license file's lifetime (wire contract
+// Bounds and default of an offline license file's lifetime (docs/wire-protocol.md
 // §7). A policy's offlineMaxDays may lower the maximum further; the server
 // then refuses with an error matching ErrOfflineTTLExceeded.
 const (

@@ -82,6 +82,9 @@ func TestExportedConstantsMatchTheWire(t *testing.T) {
 	} {
 		assert.Equal(t, fmt.Sprint(c.got), fmt.Sprint(c.ours), c.name)
 	}
+	assert.Equal(t, time.Duration(wire.DefaultAgentTTL)*time.Second, DefaultAgentTokenTTL)
+	assert.Equal(t, time.Duration(wire.MinAgentTTL)*time.Second, MinAgentTokenTTL)
+	assert.Equal(t, time.Duration(wire.MaxAgentTTL)*time.Second, MaxAgentTokenTTL)
 	assert.Equal(t, time.Duration(wire.DefaultCheckoutTTL)*time.Second, DefaultCheckoutTTL)
 	assert.Equal(t, time.Duration(wire.MinCheckoutTTL)*time.Second, MinCheckoutTTL)
 	assert.Equal(t, time.Duration(wire.MaxCheckoutTTL)*time.Second, MaxCheckoutTTL)

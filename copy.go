@@ -2,23 +2,23 @@ package licentric
 
 // Results are values: what Validate returns shares nothing with the cache
 // or with other callers. clone copies a result in one allocation (a block
-// holding the result, its license, policy and machine, and up to
-// inlineCodes entitlement codes), plus deep copies of non-empty metadata;
-// empty metadata comes back nil.
-
-// inlineCodes is how many entitlement codes an answer block holds without
-// a further allocation.
-const inlineCodes = 16
+// holding the result, its license, policy and machine), one more for its
+// entitlement codes if it has any, and deep copies of non-empty metadata
+// and of the license's machines; empty metadata comes back nil.
+//
+// The block is as small as it can be, since a cached Validate's cost is
+// mostly this allocation (BenchmarkValidateCached): codes live apart, in a
+// list sized to them, rather than in a fixed array most results leave
+// empty.
 
 // answerBlock holds a copied result and the values it points to, so that
 // one allocation serves them all.
 type answerBlock struct {
-	v     Validation
-	lic   License
-	pol   Policy
-	mach  Machine
-	codes [inlineCodes]string
-	ints  [6]int // the limits the copies point to
+	v    Validation
+	lic  License
+	pol  Policy
+	mach Machine
+	ints [6]int // the limits the copies point to
 }
 
 // clone returns a deep copy of v.
@@ -31,8 +31,8 @@ func (v *Validation) clone() *Validation {
 			n += len(v.License.Policy.Entitlements)
 		}
 	}
-	codes := b.codes[:0]
-	if n > inlineCodes {
+	var codes []string
+	if n > 0 {
 		codes = make([]string, 0, n)
 	}
 	b.v.Entitlements, codes = copyCodes(v.Entitlements, codes)
@@ -70,15 +70,18 @@ func (v *Validation) clone() *Validation {
 	return &b.v
 }
 
-// copyCodes appends src to buf and returns the copy (capacity clipped, so
-// an append by the caller reallocates) and the rest of buf.
+// copyCodes appends src to buf, which has room for it, and returns the
+// copy (capacity clipped, so that an append by the caller reallocates) and
+// the rest of buf. An empty src stays empty and non-nil, a nil one nil.
 func copyCodes(src, buf []string) (cp, rest []string) {
-	if src == nil {
+	switch {
+	case src == nil:
 		return nil, buf
+	case len(src) == 0:
+		return []string{}, buf
 	}
-	start := len(buf)
 	buf = append(buf, src...)
-	return buf[start:len(buf):len(buf)], buf[len(buf):]
+	return buf[:len(buf):len(buf)], buf[len(buf):]
 }
 
 // copyInt copies *p into *slot and returns slot, or nil for nil.
@@ -91,11 +94,16 @@ func copyInt(p, slot *int) *int {
 }
 
 // cloneMetadata deep-copies a JSON object (maps and slices of JSON
-// values); an empty one is nil.
+// values); an empty one is nil. (Small enough to inline: most metadata is
+// empty.)
 func cloneMetadata(m Metadata) Metadata {
 	if len(m) == 0 {
 		return nil
 	}
+	return copyMetadata(m)
+}
+
+func copyMetadata(m Metadata) Metadata {
 	out := make(Metadata, len(m))
 	for k, v := range m {
 		out[k] = cloneJSON(v)

@@ -11,8 +11,9 @@ import (
 // The stored form of a cache entry, for stores of bytes (cache.File) and
 // the fleet: a compact binary encoding, since a member that takes a
 // result from Redis decodes it on the path of a Validate, and JSON's
-// decoder costs as much there as the Redis round trip. Entries written as
-// JSON by earlier versions (a '{' first) still decode.
+// decoder costs as much there as the Redis round trip. (Entries that
+// earlier versions wrote as JSON sit under another cacheKeyVersion and are
+// never read.)
 //
 //	entry   = 0x02 varint(storedAt) varint(freshUntil) varint(staleUntil) body
 //	body    = bool(valid) str(code) str(detail) opt(license) opt(machine) strs(entitlements)
@@ -443,12 +444,9 @@ func (r *entryReader) machine() *Machine {
 	return m
 }
 
-// decodeEntry decodes a stored entry (either form); nil when b is not one,
-// or holds a result that fails the checks a service's answer must pass.
+// decodeEntry decodes a stored entry; nil when b is not one, or holds a
+// result that fails the checks a service's answer must pass.
 func decodeEntry(b []byte) *cacheEntry {
-	if len(b) > 0 && b[0] == '{' {
-		return decodeJSONEntry(b)
-	}
 	r := entryReader{b: b}
 	if r.byte() != entryFormat {
 		return nil

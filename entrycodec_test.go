@@ -2,12 +2,17 @@ package licentric
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/licentric/licentric-go/cache"
+	"github.com/licentric/licentric-go/licentrictest"
 )
 
 // fill sets every field reachable from v to a value that is not its zero,
@@ -103,15 +108,11 @@ func TestEntryCodecKeepsNilEmptyAndZero(t *testing.T) {
 	assert.Nil(t, got.v.Machine)
 }
 
-// Entries stored as JSON by earlier versions still decode.
-func TestEntryCodecReadsTheJSONForm(t *testing.T) {
+// The JSON form earlier versions stored is no entry: such entries sit
+// under an older cacheKeyVersion, and are not read even if found.
+func TestEntryCodecRefusesTheJSONForm(t *testing.T) {
 	b := []byte(`{"v":1,"result":{"valid":true,"code":"VALID","detail":"License is valid","license":{"id":"lic_1","key":"K","status":"active","expiresAt":null,"createdAt":"2026-01-02T03:04:05.000Z"},"machine":null,"entitlements":["PRO"]},"storedAt":1,"freshUntil":2,"staleUntil":3}`)
-	got := decodeEntry(b)
-	require.NotNil(t, got)
-	assert.True(t, got.v.Valid)
-	assert.Equal(t, "lic_1", got.v.License.ID)
-	assert.Equal(t, []string{"PRO"}, got.v.Entitlements)
-	assert.Equal(t, int64(2), got.freshUntil.UnixNano())
+	assert.Nil(t, decodeEntry(b))
 }
 
 // A stored entry is checked as a service's answer is: one claiming valid
@@ -145,7 +146,7 @@ func FuzzDecodeEntry(f *testing.F) {
 	f.Add(full)
 	small, _ := (&cacheEntry{v: Validation{Code: CodeNotFound}}).encode()
 	f.Add(small)
-	f.Add([]byte(`{"v":1,"result":{"valid":false,"code":"NOT_FOUND"},"storedAt":1,"freshUntil":2,"staleUntil":3}`))
+	f.Add([]byte(`{"v":1,"result":{"valid":false,"code":"NOT_FOUND"},"storedAt":1,"freshUntil":2,"staleUntil":3}`)) // the JSON form of v1: no entry
 	f.Add([]byte{entryFormat, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e := decodeEntry(b)
@@ -178,4 +179,33 @@ func normalizeJSON(t *testing.T, v Validation) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// After an upgrade, what an earlier version stored (its JSON form, under a
+// "v1/" key) is not served: the client asks the service.
+func TestEntriesOfEarlierVersionsAreNotServed(t *testing.T) {
+	srv := licentrictest.NewServer(licentrictest.WithoutRateLimits())
+	t.Cleanup(srv.Close)
+	fx, err := srv.Seed(licentrictest.Seed{Env: licentrictest.EnvLive})
+	require.NoError(t, err)
+	store, err := cache.NewFile(t.TempDir()+"/c", []byte("secret"))
+	require.NoError(t, err)
+	c, err := NewClient(WithBaseURL(srv.URL), WithHTTPClient(srv.Client()), WithValidationCache(store), WithCacheTTL(time.Hour))
+	require.NoError(t, err)
+	const fp = "fingerprint-0123456789"
+	_, err = c.Activate(t.Context(), fx.License.Key, ActivateParams{Fingerprint: fp})
+	require.NoError(t, err)
+
+	_, rest, ok := strings.Cut(c.results.cacheKey(fx.License.Key, fp, nil), "/")
+	require.True(t, ok)
+	now := time.Now().UnixNano()
+	old := fmt.Sprintf(`{"v":1,"result":{"valid":false,"code":"SUSPENDED","detail":"stored by 0.1"},"storedAt":%d,"freshUntil":%d,"staleUntil":%d}`,
+		now, now+int64(time.Hour), now+int64(time.Hour))
+	require.NoError(t, store.Set("v1/"+rest, []byte(old), time.Hour))
+
+	v, err := c.Validate(t.Context(), fx.License.Key, WithFingerprint(fp))
+	require.NoError(t, err)
+	assert.False(t, v.FromCache)
+	assert.Equal(t, CodeValid, v.Code)
+	assert.True(t, v.Valid)
 }

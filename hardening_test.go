@@ -37,7 +37,7 @@ func containsPartOf(s, secret, prefix string) bool {
 }
 
 // TestRedactionSurvivesTruncation: a key straddling the cut of a long
-// server message or request id never survives in part (issue 13, item 2).
+// server message or request id never survives in part.
 func TestRedactionSurvivesTruncation(t *testing.T) {
 	for _, pad := range []int{250, 260, 270, 290, 295} {
 		body := fmt.Sprintf(`{"error":%q,"code":"UNAUTHORIZED","status":401,"requestId":%q}`,
@@ -60,7 +60,7 @@ func TestRedactionSurvivesTruncation(t *testing.T) {
 }
 
 // TestDebugLogRedactsRequestID: a server echoing credentials in
-// X-Request-Id does not put them in the log (issue 13, item 3).
+// X-Request-Id does not put them in the log.
 func TestDebugLogRedactsRequestID(t *testing.T) {
 	const licenseKey = "DSK-SECR-ETKE-YABC-DEFG"
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -82,7 +82,7 @@ func TestDebugLogRedactsRequestID(t *testing.T) {
 }
 
 // TestFormattingAClientHidesItsKey: every fmt verb and slog print a
-// *Client without its API key (issue 13, item 4).
+// *Client without its API key.
 func TestFormattingAClientHidesItsKey(t *testing.T) {
 	c, err := licentric.NewClient(licentric.WithAPIKey(hardKey))
 	require.NoError(t, err)
@@ -97,7 +97,7 @@ func TestFormattingAClientHidesItsKey(t *testing.T) {
 }
 
 // TestRedirectsNeverLeaveTheOrigin: a redirect to another port or host is
-// refused before anything is sent there (issue 13, item 5).
+// refused before anything is sent there.
 func TestRedirectsNeverLeaveTheOrigin(t *testing.T) {
 	var elsewhere atomic.Int32
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -130,7 +130,7 @@ func TestRedirectsNeverLeaveTheOrigin(t *testing.T) {
 // TestMachineEventOfUnknownLicenseDropsConservatively: a machine.* event
 // whose license this client does not know (evicted from its index, or
 // after a restart) drops every cached result rather than keep one the event
-// may contradict (issue 13, item 10).
+// may contradict.
 func TestMachineEventOfUnknownLicenseDropsConservatively(t *testing.T) {
 	f := newInvFixture(t)
 	f.prime(t)
@@ -149,7 +149,7 @@ func TestMachineEventOfUnknownLicenseDropsConservatively(t *testing.T) {
 
 // TestSlowDripServerIsCutOffPerAttempt: a caller's http.Client without a
 // timeout and a context without a deadline do not hang on a server that
-// drips its answer (issue 13, item 11).
+// drips its answer.
 func TestSlowDripServerIsCutOffPerAttempt(t *testing.T) {
 	release := make(chan struct{})
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -180,7 +180,7 @@ func TestSlowDripServerIsCutOffPerAttempt(t *testing.T) {
 }
 
 // TestHeartbeatIntervalFloor: intervals the service cannot have are
-// refused rather than flooding it (issue 13, item 12).
+// refused rather than flooding it.
 func TestHeartbeatIntervalFloor(t *testing.T) {
 	srv := licentrictest.NewServer()
 	t.Cleanup(srv.Close)

@@ -250,7 +250,7 @@ func TestResultsAreValues(t *testing.T) {
 }
 
 // TestLicenseGetCarriesMachines: the full license of Get and GetByKey lists
-// its activated machines (contract §3).
+// its activated machines (docs/wire-protocol.md §3).
 func TestLicenseGetCarriesMachines(t *testing.T) {
 	f := newInvFixture(t)
 	l, err := f.c.Licenses.Get(t.Context(), f.a.License.ID)

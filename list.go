@@ -1,7 +1,9 @@
 package licentric
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"iter"
 	"net/http"
@@ -173,3 +175,27 @@ func newLister[T any](c *Client, path string, opts *ListOptions, filters url.Val
 // failedLister returns a lister that reports err, for options refused
 // before any request.
 func failedLister[T any](err error) *lister[T] { return &lister[T]{err: err} }
+
+// decodeList decodes a list envelope {"data": [...], "pagination": {...}}.
+func decodeList[T any](body []byte) ([]T, Pagination, error) {
+	var env struct {
+		Data       *[]T            `json:"data"`
+		Pagination json.RawMessage `json:"pagination"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		return nil, Pagination{}, fmt.Errorf("%w: list does not decode: %s", ErrMalformedResponse, sanitize(err.Error(), 200))
+	}
+	if env.Data == nil {
+		return nil, Pagination{}, fmt.Errorf(`%w: list has no "data" array`, ErrMalformedResponse)
+	}
+	var p Pagination
+	if len(env.Pagination) > 0 && !bytes.Equal(env.Pagination, []byte("null")) {
+		if err := json.Unmarshal(env.Pagination, &p); err != nil {
+			return nil, Pagination{}, fmt.Errorf("%w: pagination does not decode", ErrMalformedResponse)
+		}
+	}
+	if p.HasMore && (p.NextCursor == nil || *p.NextCursor == "") {
+		return nil, Pagination{}, fmt.Errorf("%w: pagination has more items but no cursor", ErrMalformedResponse)
+	}
+	return *env.Data, p, nil
+}

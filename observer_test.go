@@ -456,7 +456,7 @@ func TestCachedValidateWithoutObserverAllocatesAsBefore(t *testing.T) {
 			panic("not a cache hit")
 		}
 	})
-	assert.LessOrEqual(t, allocs, 2.0)
+	assert.LessOrEqual(t, allocs, 1.0, "a cached Validate allocates the caller's copy of the result and nothing else")
 }
 
 // A guard closed while it starts tells the observer its close last: no

@@ -2,9 +2,6 @@ package licentric
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -40,31 +37,13 @@ const DefaultCacheTTL = 10 * time.Minute
 const DefaultStaleIfError = time.Hour
 
 // cacheKeyVersion starts every cache key; it changes when the layout of
-// keys or values does.
-const cacheKeyVersion = "v1"
+// keys or values does, so that entries an earlier version stored (v1: JSON
+// values) are never read.
+const cacheKeyVersion = "v2"
 
 // maxIndexedLicenses bounds the license id → key index used to invalidate
 // on events that name only a license id.
 const maxIndexedLicenses = 4096
-
-// Fleet timings: each call to the fleet's results and locks is bounded by
-// fleetTimeout (the Fleet bounds its own calls more tightly; this only
-// keeps a misbehaving implementation from stalling a validation). A lock
-// held by a member that crashed ends after fleetLockTTL. A member that
-// finds another asking the service polls the fleet's results, first after
-// fleetPoll, then less often, up to every fleetPollMax, while the other
-// holds the lock (which may be a while when it waits for the rate budget's
-// next window) and its own context lasts, but no longer than fleetLockWait
-// (real time, as the lock's ttl): a lock held that long may be no member's
-// (written into Redis by someone else), and the member then asks the
-// service itself if its rate budget has a unit free at once (else it
-// waits again).
-const (
-	fleetLockTTL  = 5 * time.Second
-	fleetLockWait = 3 * fleetLockTTL
-	fleetPoll     = 20 * time.Millisecond
-	fleetPollMax  = 250 * time.Millisecond
-)
 
 // results is the client's results part: the validation cache, requests
 // shared among concurrent identical calls (in this process, and with a
@@ -74,7 +53,7 @@ const (
 type results struct {
 	store       cache.Store      // nil: no cache
 	values      cache.ValueStore // store as a ValueStore, if it is one
-	prefix      string           // "v1/<env>/"
+	prefix      string           // "v2/<env>/"
 	env         Environment
 	ttl         time.Duration
 	staleMaxAge time.Duration
@@ -100,20 +79,9 @@ type results struct {
 	// the service again; set by NewClient (see guardHub).
 	recheck func(key string)
 
-	// keyMemo remembers recently built cache keys, so that the hot path
-	// of an application validating the same license over and over does
-	// not build (and allocate) its key every time.
+	// keyMemo holds the last validations checked and keyed (cachekey.go).
 	keySeed maphash.Seed
-	keyMemo [keyMemoSlots]atomic.Pointer[memoKey]
-}
-
-// keyMemoSlots is the size of the cache-key memo (a power of two).
-const keyMemoSlots = 64
-
-type memoKey struct {
-	key, fp string
-	ents    []string
-	ck      string
+	keyMemo [keyMemoSlots]atomic.Pointer[memoQuery]
 }
 
 // newResults builds the results part from the options.
@@ -336,35 +304,6 @@ func (e *cacheEntry) answer(now time.Time, staleReason error) *Validation {
 	return out
 }
 
-// storedEntry is the JSON form of a cacheEntry, which earlier versions
-// stored (see entrycodec.go for the form written now).
-type storedEntry struct {
-	Version    int            `json:"v"`
-	Result     validationBody `json:"result"`
-	StoredAt   int64          `json:"storedAt"` // Unix nanoseconds
-	FreshUntil int64          `json:"freshUntil"`
-	StaleUntil int64          `json:"staleUntil"`
-}
-
-const storedEntryVersion = 1
-
-func decodeJSONEntry(b []byte) *cacheEntry {
-	var s storedEntry
-	if json.Unmarshal(b, &s) != nil || s.Version != storedEntryVersion {
-		return nil
-	}
-	v, err := s.Result.validation()
-	if err != nil {
-		return nil
-	}
-	return &cacheEntry{
-		v:          *v,
-		storedAt:   time.Unix(0, s.StoredAt),
-		freshUntil: time.Unix(0, s.FreshUntil),
-		staleUntil: time.Unix(0, s.StaleUntil),
-	}
-}
-
 // lookup returns the local entry under ck, or nil.
 func (r *results) lookup(ck string) *cacheEntry {
 	if r.values != nil {
@@ -438,165 +377,6 @@ func minTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
-}
-
-// fleetLookup returns the fleet's entry of q, if any (and keeps a local
-// copy), and the version of the license's results it read.
-func (r *results) fleetLookup(ctx context.Context, q *query) fleetRead {
-	fctx, cancel := context.WithTimeout(ctx, fleetTimeout)
-	b, version, ok, err := r.fleet.GetResult(fctx, r.licenseDigest(q.key), requestDigest(q.fp, q.ents))
-	cancel()
-	if !r.fleetResult(ctx, FleetOpLookup, err) {
-		return fleetRead{}
-	}
-	if !ok {
-		return fleetRead{version: version}
-	}
-	e := decodeEntry(b)
-	if e == nil {
-		return fleetRead{version: version}
-	}
-	if ttl := e.staleUntil.Sub(r.clock.Now()); ttl > 0 {
-		if e.v.License != nil && e.v.License.ID != "" && e.v.License.Key == q.key {
-			r.indexLicense(e.v.License.ID, q.key)
-		}
-		r.storeLocal(q.ck, e, ttl)
-	}
-	return fleetRead{e: e, version: version}
-}
-
-// fleetShare makes this process the one of the fleet that asks the service
-// for q, or waits for the result of the member that does (v), for at most
-// fleetLockWait (gaveUp: ask without the lock); err reports that ctx ended
-// while it waited. The wait is measured in real time, as the lock's ttl
-// is (by Redis).
-func (r *results) fleetShare(ctx context.Context, q *query) (release func(), v *Validation, gaveUp bool, err error) {
-	key := r.licenseDigest(q.key) + "/" + requestDigest(q.fp, q.ents)
-	poll := fleetPoll
-	giveUp := time.Now().Add(fleetLockWait)
-	for {
-		fctx, cancel := context.WithTimeout(ctx, fleetTimeout)
-		rel, acquired, err := r.fleet.Acquire(fctx, key, fleetLockTTL)
-		cancel()
-		if !r.fleetResult(ctx, FleetOpLock, err) || acquired {
-			if rel == nil {
-				rel = func() {}
-			}
-			// The last holder may have stored its result just before it
-			// let go: look once more before asking the service (and store
-			// the answer at the version read now).
-			if acquired {
-				fr := r.fleetLookup(ctx, q)
-				if e := fr.e; e != nil {
-					if now := r.clock.Now(); now.Before(e.freshUntil) {
-						rel()
-						return func() {}, e.answer(now, nil), false, nil
-					}
-				}
-				if fr.version != "" {
-					q.fleetVersion = fr.version
-				}
-			}
-			return rel, nil, false, nil
-		}
-		if !time.Now().Before(giveUp) {
-			// Held past a few of its ttls without a result: it may be no
-			// member's. Ask the service without the lock.
-			if !r.lockStuck.Swap(true) {
-				r.logger.Warn("licentric: another fleet member held a validation's in-flight lock for longer than expected; asking the service directly (logged once)",
-					"waited", fleetLockWait.String())
-			}
-			return func() {}, nil, true, nil
-		}
-		// Another member asks: wait for its result. If it gives up (its
-		// answer was an error, which is not shared) or crashes, its lock
-		// ends and the next Acquire makes this member the one that asks.
-		t := time.NewTimer(poll)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return func() {}, nil, false, fmt.Errorf("%w: waiting for another fleet member's validation of this license: %w",
-				ErrUnavailable, context.Cause(ctx))
-		case <-t.C:
-		}
-		poll = min(poll*3/2, fleetPollMax)
-		if e := r.fleetLookup(ctx, q).e; e != nil {
-			if now := r.clock.Now(); now.Before(e.freshUntil) {
-				return func() {}, e.answer(now, nil), false, nil
-			}
-		}
-	}
-}
-
-// fleetResult reports whether a fleet call op succeeded, logging the first
-// failure of an outage and the recovery, and telling the observer of each
-// failure that did not come from ctx's end.
-func (r *results) fleetResult(ctx context.Context, op FleetOperation, err error) bool {
-	if err != nil {
-		if r.obs != nil && ctx.Err() == nil {
-			r.obs.FleetFallback(ctx, op)
-		}
-		if !r.fleetDown.Swap(true) {
-			r.logger.Warn("licentric: fleet unavailable; using the local cache", "error", err.Error())
-		}
-		return false
-	}
-	if r.fleetDown.Swap(false) {
-		r.logger.Info("licentric: fleet available again")
-	}
-	return true
-}
-
-// onFleetInvalidation drops the local copies of an invalidation published
-// by any member of the fleet (this one included), and has the client's
-// guards of the license ask the service again unless quiet.
-func (r *results) onFleetInvalidation(license string, quiet bool) {
-	key, known := "", license == ""
-	if license != "" {
-		r.idMu.Lock()
-		key, known = r.digests[license]
-		r.idMu.Unlock()
-	}
-	if !known {
-		return // no result or guard of this client names the license
-	}
-	if r.store != nil {
-		r.invalidations.Add(1)
-		if key == "" {
-			r.store.DeletePrefix(cacheKeyVersion + "/")
-		} else {
-			r.store.DeletePrefix(r.licensePrefix(r.env, key))
-		}
-	}
-	if !quiet {
-		r.recheck(key)
-	}
-}
-
-// licenseDigest names license key in the fleet without revealing it, and
-// remembers the name so that the fleet's invalidations find it.
-func (r *results) licenseDigest(key string) string {
-	sum := sha256.Sum256([]byte(cacheKeyVersion + "\x00" + r.env.String() + "\x00" + key))
-	d := hex.EncodeToString(sum[:16])
-	r.idMu.Lock()
-	if _, ok := r.digests[d]; !ok {
-		if len(r.digests) >= maxIndexedLicenses {
-			for k := range r.digests {
-				delete(r.digests, k)
-				break
-			}
-		}
-		r.digests[d] = key
-	}
-	r.idMu.Unlock()
-	return d
-}
-
-// requestDigest names the fingerprint and entitlement set of a validation.
-func requestDigest(fp string, ents []string) string {
-	var raw [256]byte
-	sum := sha256.Sum256(appendRequestPart(raw[:0], fp, ents))
-	return hex.EncodeToString(sum[:16])
 }
 
 func (r *results) indexLicense(id, key string) {

@@ -514,14 +514,6 @@ func (t *transport) opName(r *request) string {
 	return r.method + " " + t.redactor(r).redact(r.path)
 }
 
-// rateLimit returns the last rate-limit headers of tier.
-func (t *transport) rateLimit(tier string) (RateLimit, bool) {
-	t.rateMu.Lock()
-	defer t.rateMu.Unlock()
-	l, ok := t.rates[tier]
-	return l, ok
-}
-
 // decodeDataInto decodes the "data" member of a success envelope into out.
 func decodeDataInto(body []byte, out any) error {
 	var env struct {
@@ -537,30 +529,6 @@ func decodeDataInto(body []byte, out any) error {
 		return fmt.Errorf(`"data" does not decode: %s`, sanitize(err.Error(), 200))
 	}
 	return nil
-}
-
-// decodeList decodes a list envelope {"data": [...], "pagination": {...}}.
-func decodeList[T any](body []byte) ([]T, Pagination, error) {
-	var env struct {
-		Data       *[]T            `json:"data"`
-		Pagination json.RawMessage `json:"pagination"`
-	}
-	if err := json.Unmarshal(body, &env); err != nil {
-		return nil, Pagination{}, fmt.Errorf("%w: list does not decode: %s", ErrMalformedResponse, sanitize(err.Error(), 200))
-	}
-	if env.Data == nil {
-		return nil, Pagination{}, fmt.Errorf(`%w: list has no "data" array`, ErrMalformedResponse)
-	}
-	var p Pagination
-	if len(env.Pagination) > 0 && !bytes.Equal(env.Pagination, []byte("null")) {
-		if err := json.Unmarshal(env.Pagination, &p); err != nil {
-			return nil, Pagination{}, fmt.Errorf("%w: pagination does not decode", ErrMalformedResponse)
-		}
-	}
-	if p.HasMore && (p.NextCursor == nil || *p.NextCursor == "") {
-		return nil, Pagination{}, fmt.Errorf("%w: pagination has more items but no cursor", ErrMalformedResponse)
-	}
-	return *env.Data, p, nil
 }
 
 // readCapped reads at most limit bytes; tooLarge reports more were there.
@@ -598,35 +566,6 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	return min(max(t.Sub(now), 0), maxRetryAfter), true
 }
 
-// RateLimit is the rate-limit state the server reported last for one tier.
-type RateLimit struct {
-	Limit     int       // requests allowed in the window
-	Remaining int       // requests left in the window
-	Reset     time.Time // when the window resets (zero when not reported)
-}
-
-// RateLimit returns the X-RateLimit-* headers of the latest response in tier
-// (TierValidation, TierActivation or TierManagement); ok is false when no
-// response of that tier carried them yet.
-func (c *Client) RateLimit(tier Tier) (RateLimit, bool) {
-	return c.transport.rateLimit(string(tier))
-}
-
-func parseRateLimit(h http.Header) (RateLimit, bool) {
-	limit, err := strconv.Atoi(strings.TrimSpace(h.Get(wire.HeaderRateLimitLimit)))
-	if err != nil || limit < 0 {
-		return RateLimit{}, false
-	}
-	l := RateLimit{Limit: limit}
-	if n, err := strconv.Atoi(strings.TrimSpace(h.Get(wire.HeaderRateLimitRemaining))); err == nil && n >= 0 {
-		l.Remaining = n
-	}
-	if n, err := strconv.ParseInt(strings.TrimSpace(h.Get(wire.HeaderRateLimitReset)), 10, 64); err == nil && n > 0 && n < 1<<40 {
-		l.Reset = time.Unix(n, 0).UTC()
-	}
-	return l, true
-}
-
 // refusedRedirect reports a redirect the client refused: a misconfigured
 // base URL or service, not an outage.
 func refusedRedirect(err error) bool {
@@ -658,26 +597,6 @@ func unwrapURLError(err error) error {
 		}
 		err = ue.Err
 	}
-}
-
-// checkLicenseKey refuses license keys the service cannot have (contract
-// §13, wire.LicenseKeyProblem): empty, longer than wire.MaxLicenseKeyLen,
-// not UTF-8, with control characters, or with leading or trailing white
-// space. The key never appears in the error.
-func checkLicenseKey(k string) error {
-	if problem := wire.LicenseKeyProblem(k); problem != "" {
-		return fmt.Errorf("%w: license key %s", ErrInvalidArgument, problem)
-	}
-	return nil
-}
-
-// checkFingerprint enforces the contract's fingerprint length.
-func checkFingerprint(fp string) error {
-	if n := len(fp); n < wire.MinFingerprintLen || n > wire.MaxFingerprintLen {
-		return fmt.Errorf("%w: fingerprint must be %d to %d characters, got %d",
-			ErrInvalidArgument, wire.MinFingerprintLen, wire.MaxFingerprintLen, n)
-	}
-	return nil
 }
 
 // ctxError is why ctx ended: its cause when that is itself a context error

@@ -55,7 +55,7 @@ const (
 	TierManagement Tier = "MANAGEMENT" // everything else: 120 a minute per API key
 )
 
-// API-key scopes (contract §11.3): GET needs <resource>:read, other methods
+// API-key scopes (docs/wire-protocol.md §11.3): GET needs <resource>:read, other methods
 // <resource>:write; a key with no scopes has full access. Use them with
 // keys made in the dashboard, or with licentrictest's NewAPIKey.
 const (

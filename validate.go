@@ -15,7 +15,7 @@ import (
 // Code is the outcome of a validation, e.g. CodeValid or CodeExpired.
 type Code string
 
-// Validation codes (contract §4).
+// Validation codes (docs/wire-protocol.md §4).
 const (
 	CodeValid                Code = "VALID"
 	CodeExpired              Code = "EXPIRED"
@@ -177,8 +177,7 @@ func (c *Client) validate(ctx context.Context, key string, mode validateMode, op
 	if ctx == nil {
 		return nil, fmt.Errorf("%w: nil context", ErrInvalidArgument)
 	}
-	var entBuf [8]string // keeps a cache hit's sorted codes off the heap
-	q, err := c.validateQuery(key, opts, entBuf[:0])
+	q, err := c.validateQuery(key, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -190,15 +189,15 @@ func (c *Client) validate(ctx context.Context, key string, mode validateMode, op
 		}
 		return v, nil
 	}
-	// The sorted codes may live on this frame: the miss gets its own.
-	return c.validateMiss(ctx, q.key, q.fp, slices.Clone(q.ents), q.ck, q.fresh, q.noRetry)
+	return c.validateMiss(ctx, q)
 }
 
-// validateMiss answers a validation the fresh cache could not.
-func (c *Client) validateMiss(ctx context.Context, key, fp string, ents []string, ck string, fresh, noRetry bool) (*Validation, error) {
-	q := &query{key: key, fp: fp, ents: ents, ck: ck, fresh: fresh, noRetry: noRetry}
-	v, src, err := c.results.get(ctx, q, func(ctx context.Context, noWait bool) (*Validation, error) {
-		return c.validateRemote(ctx, q, noWait)
+// validateMiss answers a validation the fresh cache could not. q comes by
+// value: its copy here escapes, the caller's (on a cache hit's path) not.
+func (c *Client) validateMiss(ctx context.Context, q query) (*Validation, error) {
+	qp := &q
+	v, src, err := c.results.get(ctx, qp, func(ctx context.Context, noWait bool) (*Validation, error) {
+		return c.validateRemote(ctx, qp, noWait)
 	})
 	if err == nil && c.cfg.observer != nil {
 		c.cfg.observer.Validation(ctx, v.Code, src)
@@ -206,19 +205,23 @@ func (c *Client) validateMiss(ctx context.Context, key, fp string, ents []string
 	return v, err
 }
 
-// validateQuery checks Validate's arguments and builds its query; the
-// sorted entitlement codes may live in buf.
-func (c *Client) validateQuery(key string, opts []ValidateOption, buf []string) (query, error) {
-	if err := checkLicenseKey(key); err != nil {
-		return query{}, err
-	}
-	q := query{key: key}
-	var ents []string
-	nEnt := 0
+// validateQuery checks Validate's arguments and builds its query. The
+// arguments of a validation made recently come from the results' memo,
+// checked and keyed. The query holds the memo's copies of the fingerprint
+// and codes, never the options' own: what the options point to then stays
+// where the caller made it (on its stack, for a cache hit's variadic
+// WithEntitlements).
+func (c *Client) validateQuery(key string, opts []ValidateOption) (query, error) {
+	var (
+		fp    string
+		ents  []string
+		nEnt  int
+		fresh bool
+	)
 	for i := range opts {
 		switch o := &opts[i]; o.kind {
 		case optFingerprint:
-			q.fp = o.fingerprint
+			fp = o.fingerprint
 		case optEntitlements:
 			if nEnt == 0 {
 				ents = o.entitlements
@@ -227,25 +230,29 @@ func (c *Client) validateQuery(key string, opts []ValidateOption, buf []string) 
 			}
 			nEnt++
 		case optFresh:
-			q.fresh = true
+			fresh = true
 		}
 	}
-	if q.fp != "" {
-		if err := checkFingerprint(q.fp); err != nil {
+	m := c.results.memoized(key, fp, ents)
+	if m == nil {
+		if err := checkLicenseKey(key); err != nil {
 			return query{}, err
 		}
-	}
-	for _, code := range ents {
-		if code == "" {
-			return query{}, fmt.Errorf("%w: empty entitlement code", ErrInvalidArgument)
+		if fp != "" {
+			if err := checkFingerprint(fp); err != nil {
+				return query{}, err
+			}
 		}
+		for _, code := range ents {
+			if code == "" {
+				return query{}, fmt.Errorf("%w: empty entitlement code", ErrInvalidArgument)
+			}
+		}
+		sorted := normalizeEntitlements(ents)
+		m = c.results.memoize(key, fp, ents, sorted, c.results.cacheKey(key, fp, sorted))
 	}
-	// Locals, not q's fields, meet cacheKey: escape analysis tracks q as
-	// one value, and the sorted codes may sit on the caller's stack.
-	fp, sorted := q.fp, normalizeEntitlements(buf, ents)
-	q.ck = c.results.cacheKey(key, fp, sorted)
-	q.ents = sorted
-	return q, nil
+	// The memo's fields are never modified.
+	return query{key: key, fp: m.fp, ents: m.ents, ck: m.ck, fresh: fresh}, nil
 }
 
 // validateRemote sends one validate-key request for q.

@@ -519,15 +519,9 @@ func (m *Middleware) remember(key tokenKey, err error) {
 }
 
 // staleable reports a failure to ask the service, which a stale answer may
-// cover: not a refused credential or argument.
-func staleable(err error) bool {
-	switch {
-	case errors.Is(err, licentric.ErrUnauthorized), errors.Is(err, licentric.ErrForbidden),
-		errors.Is(err, licentric.ErrInvalidArgument), errors.Is(err, licentric.ErrInvalidRequest):
-		return false
-	}
-	return true
-}
+// cover: an outage, as the client classifies it (licentric.ErrUnavailable),
+// and nothing else (a 404 or a refused credential is an answer).
+func staleable(err error) bool { return errors.Is(err, licentric.ErrUnavailable) }
 
 func (m *Middleware) checkScopes(v *licentric.AgentVerification) *Refusal {
 	for _, s := range m.cfg.scopes {

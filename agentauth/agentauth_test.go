@@ -542,3 +542,17 @@ func BenchmarkCachedUnmetered(b *testing.B) {
 		}
 	}
 }
+
+// TestAnswerIsNeverCoveredByStale: an answer of the service (a 404: the
+// agent is gone) is not an outage, so a token accepted earlier is not
+// served stale over it; only ErrUnavailable is (as for validations).
+func TestAnswerIsNeverCoveredByStale(t *testing.T) {
+	f := newFixture(t, nil)
+	_, tok := f.agent(t)
+	require.Equal(t, http.StatusOK, f.call(t, "/free", bearer(tok)).status)
+	f.srv.Advance(agentauth.DefaultCacheTTL)
+	f.srv.InjectFault(licentrictest.Fault{Path: "/mcp/verify", Status: http.StatusNotFound, Times: 1000})
+	s := f.call(t, "/free", bearer(tok))
+	assert.NotEqual(t, http.StatusOK, s.status, "a 404 was covered by a stale acceptance")
+	assert.False(t, s.seen.Stale)
+}

@@ -1,5 +1,5 @@
 // Package agentauth is net/http middleware for servers that sell access to
-// AI agents (Licentric's MCP monetization, contract §12): MCP servers built
+// AI agents (Licentric's MCP monetization, docs/wire-protocol.md §12): MCP servers built
 // on net/http and plain HTTP tool servers alike.
 //
 // Each request must carry an agent token, "Authorization: Bearer AGT-…",

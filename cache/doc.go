@@ -1,8 +1,8 @@
 // Package cache stores cached license-validation results for the client.
 //
 // Values are opaque byte slices stored under string keys; the client builds
-// keys like "v1/<env>/<license hash>/<request hash>" and invalidates one
-// license by deleting everything under its "v1/<env>/<license hash>/" prefix
+// keys like "v2/<env>/<license hash>/<request hash>" and invalidates one
+// license by deleting everything under its "v2/<env>/<license hash>/" prefix
 // with [Store.DeletePrefix]. Every entry has a positive time to live; there are
 // no entries that never expire.
 //

@@ -15,7 +15,7 @@ import (
 	"github.com/licentric/licentric-go/clock"
 )
 
-// TestFileClockHeldBackMisses is issue 13 item 8: a user who restarts with
+// TestFileClockHeldBackMisses: a user who restarts with
 // the clock set back inside [storedAt, freshUntil) no longer gets the cached
 // result; the client asks the service instead.
 func TestFileClockHeldBackMisses(t *testing.T) {

@@ -59,7 +59,7 @@ func TestNormalHostUsesMachineID(t *testing.T) {
 	assert.Equal(t, derive("aaaa"+goodMachineID[4:], "app"), fp2)
 }
 
-// TestClonedImagesFallBackToStateDir is issue 13 item 14: machine IDs that
+// TestClonedImagesFallBackToStateDir: machine IDs that
 // every copy of an image shares, and container hosts, no longer give every
 // clone one fingerprint when a state dir is configured; Origin says why.
 func TestClonedImagesFallBackToStateDir(t *testing.T) {

@@ -72,7 +72,7 @@ func validateCode(t *testing.T, c *licentric.Client, key string, opts ...licentr
 // license has results for two requests: without a fingerprint and with it.
 const machineFP = "fleet-hostile-machine-0001"
 
-// Issue 21, item 1: a sealed VALID result copied while the license was
+// A sealed VALID result copied while the license was
 // valid and written back after its suspension and invalidation is no
 // entry, for the members that saw the invalidation and for new ones; a
 // rollback of every key fools no member that saw it, and the first of
@@ -120,7 +120,7 @@ func TestReplayedResultAfterInvalidationIsRefused(t *testing.T) {
 	assert.Equal(t, before+2, s.validations(), "the service was asked")
 }
 
-// Issue 21, item 2: deleting the generation and cutting the members'
+// Deleting the generation and cutting the members'
 // subscriptions (so that they read it again) does not bring back the
 // results InvalidateAll dropped, for the members that saw it or for new
 // ones; nor does writing an old generation back.
@@ -235,7 +235,7 @@ func lockOf(t *testing.T, s *fleetSim, key string) string {
 	return spy.locks[0]
 }
 
-// Issue 21, item 3: a lock written without expiry (no member sets one)
+// A lock written without expiry (no member sets one)
 // does not make a member without a local copy wait: it is taken over, and
 // the service asked.
 func TestLockWithoutExpiryDoesNotStallValidate(t *testing.T) {
@@ -256,7 +256,7 @@ func TestLockWithoutExpiryDoesNotStallValidate(t *testing.T) {
 	assert.Equal(t, before+1, s.validations(), "the service was asked")
 }
 
-// Issue 21, item 3: a lock that stays held (written by someone with a
+// A lock that stays held (written by someone with a
 // ttl as long as a member's, and written again) makes a member wait a few
 // lock ttls at most (15 s, real time, as Redis counts the lock's ttl);
 // then, its rate budget having a unit free, it asks the service itself.
@@ -279,7 +279,7 @@ func TestLockHeldTooLongIsGivenUp(t *testing.T) {
 	assert.Equal(t, before+1, s.validations(), "the service was asked")
 }
 
-// Issue 21, item 3: a Validate whose context ends while another member
+// A Validate whose context ends while another member
 // holds the lock says so; it does not blame the rate budget.
 func TestLockWaitReportsItsCause(t *testing.T) {
 	r := needRedis(t)
@@ -298,7 +298,7 @@ func TestLockWaitReportsItsCause(t *testing.T) {
 	assert.Contains(t, err.Error(), "fleet member")
 }
 
-// Issue 21, item 4: while Redis is paused (it accepts connections and
+// While Redis is paused (it accepts connections and
 // never answers), a Validate returns by its own deadline, not the Fleet's
 // longer timeout.
 func TestValidateKeepsItsDeadlineWhileRedisIsPaused(t *testing.T) {

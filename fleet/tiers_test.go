@@ -14,7 +14,7 @@ import (
 
 const machinesPath = "/machines"
 
-// Issue 19, item 4: every tier's budget is shared through the fleet, not
+// Every tier's budget is shared through the fleet, not
 // only validation's. Twelve replicas behind one address activate at once:
 // the service allows 10 activations a minute per address, so ten go in
 // the first window and two wait for the next, and none meets a 429.

@@ -376,6 +376,7 @@ func TestTraceContextReachesTheService(t *testing.T) {
 		mu.Lock()
 		seen = append(seen, req.Header.Get("traceparent"))
 		mu.Unlock()
+		req.Host = target.Host // the test server refuses other Host names (DNS rebinding)
 		proxy.ServeHTTP(w, req)
 	}))
 	t.Cleanup(front.Close)

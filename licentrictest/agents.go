@@ -14,7 +14,7 @@ import (
 	"github.com/licentric/licentric-go/internal/wire"
 )
 
-// AI-agent identities, their tokens and meters (contract §12).
+// AI-agent identities, their tokens and meters (docs/wire-protocol.md §12).
 
 type agentRec struct {
 	base

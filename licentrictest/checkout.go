@@ -40,14 +40,14 @@ func parseTTL(raw json.RawMessage) (int, bool) {
 	return int(f), true
 }
 
-// hCheckout is POST /licenses/{id}/checkout (contract §7, order §11.11).
+// hCheckout is POST /licenses/{id}/checkout (docs/wire-protocol.md §7, order §11.11).
 func hCheckout(c *call) (int, any, *apiError) {
 	var req checkoutRequest
 	if e := decodeBody(c.body, &req, false); e != nil {
 		return 0, nil, e
 	}
 	var is issues
-	// Only a missing fingerprint is a 400 here (contract §11.11); one no
+	// Only a missing fingerprint is a 400 here (docs/wire-protocol.md §11.11); one no
 	// machine can have is FINGERPRINT_NOT_FOUND, in its place in the order.
 	if req.Fingerprint == "" {
 		is.add("fingerprint", "invalid_type", "Required")

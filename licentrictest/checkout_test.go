@@ -12,7 +12,7 @@ import (
 	"github.com/licentric/licentric-go/internal/wire"
 )
 
-// verifyFile checks a license file exactly as contract §7 describes, with
+// verifyFile checks a license file exactly as docs/wire-protocol.md §7 describes, with
 // only the standard library, and returns its kid and payload.
 func verifyFile(t *testing.T, cert string, keys []ed25519.PublicKey) (string, map[string]any) {
 	t.Helper()

@@ -60,7 +60,7 @@ func checkLicenseFields(is *issues, req *wire.LicenseRequest) {
 	checkMetadata(is, req.Metadata)
 }
 
-// checkCustomKey applies contract §13.1 to a custom license key: 1 to
+// checkCustomKey applies docs/wire-protocol.md §13.1 to a custom license key: 1 to
 // 16384 characters of UTF-8, no control characters, no leading or trailing
 // whitespace. The key is then stored and compared byte for byte.
 func checkCustomKey(is *issues, k string) {
@@ -79,7 +79,7 @@ func checkCustomKey(is *issues, k string) {
 }
 
 // checkMetadata refuses metadata over MaxMetadataBytes serialized
-// (contract §13.2). Metadata is otherwise stored as given; numbers keep
+// (docs/wire-protocol.md §13.2). Metadata is otherwise stored as given; numbers keep
 // their digits (the body is decoded with json.Number).
 func checkMetadata(is *issues, md wire.Metadata) {
 	if md == nil {
@@ -181,7 +181,7 @@ func licenseData(c *call, l *licenseRec) wire.Data[*wire.License] {
 }
 
 // licenseWithMachines is a license as GET /licenses/{id} and
-// GET /licenses/by-key/{key} show it (contract §3): with "machines", its
+// GET /licenses/by-key/{key} show it (docs/wire-protocol.md §3): with "machines", its
 // live machines oldest first, always present (even as []).
 type licenseWithMachines struct {
 	*wire.License
@@ -310,7 +310,7 @@ func hDeleteLicense(c *call) (int, any, *apiError) {
 	return http.StatusNoContent, nil, nil
 }
 
-// transition applies a lifecycle action (contract §6, §11.8).
+// transition applies a lifecycle action (docs/wire-protocol.md §6, §11.8).
 func (s *Server) transition(st *state, l *licenseRec, action string, now time.Time) *apiError {
 	status := reportedStatus(l, now)
 	refuse := func() *apiError {

@@ -14,7 +14,7 @@ type listBody struct {
 
 // listPage pages through all (oldest first) with the query's cursor and
 // limit, keeping the records of the caller's environment that are not
-// deleted and pass keep (contract §11.15).
+// deleted and pass keep (docs/wire-protocol.md §11.15).
 func listPage[R record](c *call, all []R, keep func(R) bool, view func(R) any) (int, any, *apiError) {
 	limit := wire.DefaultPageLimit
 	if c.query.Has(wire.QueryLimit) {

@@ -23,7 +23,7 @@ func checkFingerprint(is *issues, fp string) {
 	}
 }
 
-// hActivate is POST /machines (contract §5, order §11.9).
+// hActivate is POST /machines (docs/wire-protocol.md §5, order §11.9).
 func hActivate(c *call) (int, any, *apiError) {
 	var req wire.ActivateRequest
 	if e := decodeBody(c.body, &req, false); e != nil {

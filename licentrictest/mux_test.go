@@ -14,7 +14,7 @@ import (
 )
 
 // ServeMux answers some requests itself (405 with Allow, 404 text, 307 to a
-// cleaned path); none of that may reach a client (contract §11.2).
+// cleaned path); none of that may reach a client (docs/wire-protocol.md §11.2).
 func TestUnknownRoutesAnswerTheEnvelopeNotServeMux(t *testing.T) {
 	s := start(t)
 	fx := s.seed(Seed{})

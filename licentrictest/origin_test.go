@@ -41,7 +41,7 @@ func sendHost(t *testing.T, s *Server, method, rawURL, host string, header map[s
 	return resp.StatusCode, env.Code
 }
 
-// TestForeignHostRefused is DNS rebinding (issue 21 item 9): a page on
+// TestForeignHostRefused is DNS rebinding: a page on
 // evil.example whose name now resolves to 127.0.0.1 reaches the server's
 // socket with "Host: evil.example:PORT". Only the loopback names the
 // server serves pass, on the API and the control API alike, and a refused

@@ -11,7 +11,7 @@ import (
 )
 
 // limiter counts requests in fixed 60-second windows aligned to the server
-// clock's Unix minute (contract §11.1), per tier and bucket.
+// clock's Unix minute (docs/wire-protocol.md §11.1), per tier and bucket.
 type limiter struct {
 	mu      sync.Mutex
 	limits  map[string]int // per tier; <= 0: that tier is unlimited

@@ -21,7 +21,7 @@ var validationDetail = map[string]string{
 	wire.CodeMachineLimitExceeded: "License has more machines than its limit allows",
 }
 
-// hValidate is POST /licenses/validate-key (contract §4).
+// hValidate is POST /licenses/validate-key (docs/wire-protocol.md §4).
 func hValidate(c *call) (int, any, *apiError) {
 	var req wire.ValidateRequest
 	if e := decodeBody(c.body, &req, false); e != nil {
@@ -34,7 +34,7 @@ func hValidate(c *call) (int, any, *apiError) {
 		is.add("key", "too_big", "Key must be at most %d characters", wire.MaxLicenseKeyLen)
 	}
 	// A fingerprint of any length is accepted: one no machine can have is
-	// FINGERPRINT_NOT_FOUND, a 200 like every outcome (contract §4).
+	// FINGERPRINT_NOT_FOUND, a 200 like every outcome (docs/wire-protocol.md §4).
 	if len(req.Entitlements) > 100 {
 		is.add("entitlements", "too_big", "At most 100 entitlement codes")
 	}
@@ -45,7 +45,7 @@ func hValidate(c *call) (int, any, *apiError) {
 	return http.StatusOK, wire.Data[*wire.Validation]{Data: v}, nil
 }
 
-// validate runs the checks of contract §4 in order, with their side effects.
+// validate runs the checks of docs/wire-protocol.md §4 in order, with their side effects.
 func (s *Server) validate(st *state, env string, req wire.ValidateRequest, now time.Time) *wire.Validation {
 	res := &wire.Validation{Entitlements: []string{}}
 	l := st.licenseKeys[req.Key]

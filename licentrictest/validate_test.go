@@ -7,7 +7,7 @@ import (
 	"github.com/licentric/licentric-go/internal/wire"
 )
 
-// TestValidationOrder walks contract §4: each row makes every earlier check
+// TestValidationOrder walks docs/wire-protocol.md §4: each row makes every earlier check
 // pass and one check fail (often with a later check failing too, to prove
 // the order).
 func TestValidationOrder(t *testing.T) {

@@ -377,25 +377,13 @@ func (a *applier) fatal(ctx context.Context, err error) error {
 
 var errJournal = errors.New("migrate: the journal cannot be written")
 
-// transient reports an error worth retrying: 5xx, 429, transport errors and
-// responses that could not be read.
+// transient reports an error worth retrying: an outage, as the client
+// classifies it (licentric.ErrUnavailable: 5xx and 429 after the client's
+// retries, transport errors, answers that could not be read), never a
+// record's own refusal.
 func transient(err error) bool {
 	var re *recordError
-	switch {
-	case err == nil, errors.As(err, &re):
-		return false
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return false
-	case errors.Is(err, licentric.ErrServer), errors.Is(err, licentric.ErrRateLimited):
-		return true
-	case errors.Is(err, licentric.ErrInvalidArgument), errors.Is(err, licentric.ErrNoAPIKey):
-		return false
-	}
-	var ae *licentric.APIError
-	if errors.As(err, &ae) {
-		return ae.StatusCode >= 500 || ae.StatusCode == 429
-	}
-	return true // transport errors, malformed (cut-off) responses
+	return !errors.As(err, &re) && errors.Is(err, licentric.ErrUnavailable)
 }
 
 // ambiguous reports a failed create the client does not repeat because it

@@ -11,7 +11,7 @@ import (
 	"github.com/licentric/licentric-go"
 )
 
-// Limits of the Licentric API (contract §13 and the resources' rules).
+// Limits of the Licentric API (docs/wire-protocol.md §13 and the resources' rules).
 const (
 	// MaxKeyLength is the longest license key Licentric takes, in
 	// characters (§13).
@@ -122,7 +122,7 @@ func entitlementCode(s string) (string, bool) {
 	return c, c != ""
 }
 
-// checkKey returns why a license key is refused (contract §13), or "".
+// checkKey returns why a license key is refused (docs/wire-protocol.md §13), or "".
 func checkKey(k string) (code, msg string) {
 	switch {
 	case k == "":

@@ -66,7 +66,7 @@ func TestDecoderCoversEveryField(t *testing.T) {
 	}
 	want := stdDecode(t, string(raw))
 	// License.Machines is the one field the reader drops on purpose: a
-	// license file never carries the license's machines (contract §3).
+	// license file never carries the license's machines (docs/wire-protocol.md §3).
 	if len(want.License.Machines) == 0 {
 		t.Fatal("fill did not reach License.Machines")
 	}

@@ -6,7 +6,7 @@
 // all an air-gapped application needs: it imports nothing that opens a
 // socket. It also holds the format's Signer, which the test server uses.
 //
-// # Format (wire contract §7)
+// # Format (wire docs/wire-protocol.md §7)
 //
 // A license file is the standard base64 of a JSON envelope
 //

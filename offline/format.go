@@ -12,7 +12,7 @@ import (
 	"github.com/licentric/licentric-go/resource"
 )
 
-// The license-file format, version 1 (wire contract §7).
+// The license-file format, version 1 (wire docs/wire-protocol.md §7).
 const (
 	// FormatVersion is the value of "v" in the envelope and the payload.
 	FormatVersion = 1

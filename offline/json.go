@@ -605,7 +605,7 @@ func (r *reader) license(l *resource.License, slab *[]int) {
 			r.policy(l.Policy, slab)
 		case "machines":
 			// A license file carries the license without its machines
-			// (contract §3; the file's own machine is Payload.Machine), so
+			// (docs/wire-protocol.md §3; the file's own machine is Payload.Machine), so
 			// a "machines" member is read and dropped like an unknown one:
 			// File.License.Machines is always nil.
 			r.skip()

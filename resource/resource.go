@@ -71,7 +71,7 @@ func (t *Timestamp) UnmarshalJSON(data []byte) error {
 }
 
 // License is a license key and its state, with a snapshot of its policy
-// (contract §3).
+// (docs/wire-protocol.md §3).
 type License struct {
 	// ID is the license's id (lic_…).
 	ID string `json:"id"`
@@ -119,7 +119,7 @@ type License struct {
 	Machines []Machine `json:"machines,omitempty"`
 }
 
-// Policy is the set of rules licenses are issued under (contract §3).
+// Policy is the set of rules licenses are issued under (docs/wire-protocol.md §3).
 type Policy struct {
 	// ID is the policy's id (pol_…).
 	ID string `json:"id"`

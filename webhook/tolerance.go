@@ -9,7 +9,7 @@ import (
 // DefaultTolerance is how far an event's signed createdAt may lie from the
 // receiver's clock, in the past or the future, before a Handler refuses the
 // delivery. The service makes up to three attempts within seconds (1 s and
-// 2 s backoff, 10 s timeouts; wire contract §8), so five minutes is well
+// 2 s backoff, 10 s timeouts; wire docs/wire-protocol.md §8), so five minutes is well
 // past its retry schedule while leaving room for clock skew; a delivery
 // older than that is a replay.
 const DefaultTolerance = 5 * time.Minute

@@ -56,7 +56,7 @@ func serve(t *testing.T, h http.Handler, body []byte) int {
 	return rr.Code
 }
 
-// TestHandlerRefusesOldReplay is issue 13 item 6: a 6-hour-old delivery,
+// TestHandlerRefusesOldReplay: a 6-hour-old delivery,
 // whose id 1,100 newer events pushed out of the dedup memory, was accepted
 // and the callback ran again. It is now refused with 400 for its age.
 func TestHandlerRefusesOldReplay(t *testing.T) {

@@ -23,7 +23,7 @@ func (f *fixture) onlineEnv() {
 	f.env["LICENTRIC_API_KEY"] = f.srv.TestAPIKey()
 }
 
-// Issue 9: a checkout whose file verifies but cannot be written says so,
+// A checkout whose file verifies but cannot be written says so,
 // instead of "did not verify".
 func TestCheckoutWriteFailureSaysWriteFailed(t *testing.T) {
 	f := newFixture(t)
@@ -40,7 +40,7 @@ func TestCheckoutWriteFailureSaysWriteFailed(t *testing.T) {
 	assert.True(t, os.IsNotExist(err), "the directory was created: %v", err)
 }
 
-// Issue 14: checkout with the license key alone looks the license id up by
+// Checkout with the license key alone looks the license id up by
 // validating the key, then checks out with license-key auth.
 func TestCheckoutWithLicenseKeyAlone(t *testing.T) {
 	f := newFixture(t)

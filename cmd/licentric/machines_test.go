@@ -243,7 +243,7 @@ func TestMachinesActivate(t *testing.T) {
 	assert.NotContains(t, stderr, "LIC-NOPE-NOPE-NOPE-NOPE")
 }
 
-// TestMachinesDeactivateWithLicenseKey (issue 19): a customer's operator
+// TestMachinesDeactivateWithLicenseKey: a customer's operator
 // frees a seat with the license key alone.
 func TestMachinesDeactivateWithLicenseKey(t *testing.T) {
 	f := newFixture(t)

@@ -333,7 +333,7 @@ func TestServeSeedEnvironments(t *testing.T) {
 	assert.True(t, v.Valid, "code %s", v.Code)
 }
 
-// TestServeRefusesRebindingAndBrowsers (issue 21 item 9): a web page must
+// TestServeRefusesRebindingAndBrowsers: a web page must
 // not drive "licentric serve". DNS rebinding reaches the socket with the
 // page's own Host; a cross-origin "simple" POST reaches the control API
 // with an Origin. Both are refused and change nothing; tools are served.

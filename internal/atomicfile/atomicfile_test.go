@@ -73,7 +73,7 @@ func TestReadCapped(t *testing.T) {
 	}
 }
 
-// TestWriteRemovesStaleTemps is issue 13 item 9: temporary files left by
+// TestWriteRemovesStaleTemps: temporary files left by
 // killed writers (empty or whole) are removed by the next write of the same
 // target once older than StaleTempAge; a fresh one (another process may be
 // writing it) and other targets' files stay.

@@ -2,7 +2,7 @@ package wire
 
 import "github.com/licentric/licentric-go/resource"
 
-// Agent identities and their short-lived credentials (contract §12).
+// Agent identities and their short-lived credentials (docs/wire-protocol.md §12).
 
 // AgentIDPrefix starts every agent id; AgentTokenPrefix every agent token.
 const (

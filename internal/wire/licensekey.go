@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 )
 
-// LicenseKeyProblem says why k cannot be a license key (contract §13.1):
+// LicenseKeyProblem says why k cannot be a license key (docs/wire-protocol.md §13.1):
 // "is empty", "is longer than 16384 bytes", "is not UTF-8", "has leading or
 // trailing white space" or "contains control characters"; "" when it can.
 // The key itself never appears in the answer. The client checks a key

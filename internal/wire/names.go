@@ -44,14 +44,14 @@ const WebhookSecretPrefix = "whsec_"
 // MaxBodyBytes caps request and response bodies (1 MiB).
 const MaxBodyBytes = 1 << 20
 
-// MaxLicenseKeyLen is the longest license key, in characters (contract
+// MaxLicenseKeyLen is the longest license key, in characters (docs/wire-protocol.md
 // §13.1): custom keys imported from other services run to 16 KB.
 const MaxLicenseKeyLen = 16384
 
-// MaxMetadataBytes caps a resource's metadata, serialized (contract §13.2).
+// MaxMetadataBytes caps a resource's metadata, serialized (docs/wire-protocol.md §13.2).
 const MaxMetadataBytes = 64 << 10
 
-// Rate-limit tiers (contract §9).
+// Rate-limit tiers (docs/wire-protocol.md §9).
 const (
 	TierValidation = "VALIDATION" // POST /licenses/validate-key, 60/min per IP
 	TierActivation = "ACTIVATION" // POST /machines, 10/min per IP
@@ -98,7 +98,7 @@ func Scopes() []string {
 	}
 }
 
-// Validation result codes (contract §4), in the order the checks run.
+// Validation result codes (docs/wire-protocol.md §4), in the order the checks run.
 const (
 	CodeValid                = "VALID"
 	CodeNotFound             = "NOT_FOUND"
@@ -113,7 +113,7 @@ const (
 	CodeMachineLimitExceeded = "MACHINE_LIMIT_EXCEEDED"
 )
 
-// Error codes of the error envelope (contract §10). NOT_FOUND,
+// Error codes of the error envelope (docs/wire-protocol.md §10). NOT_FOUND,
 // MACHINE_LIMIT_EXCEEDED and FINGERPRINT_NOT_FOUND are shared with the
 // validation codes above.
 const (
@@ -229,7 +229,7 @@ func EventTypes() []string {
 	}
 }
 
-// TierOf returns the rate-limit tier of a request (contract §9): the
+// TierOf returns the rate-limit tier of a request (docs/wire-protocol.md §9): the
 // client's budget and the server's limiter both read it, so they never
 // disagree. path is relative to APIPrefix.
 func TierOf(method, path string) string {

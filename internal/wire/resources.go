@@ -93,7 +93,7 @@ type AnalyticsLicenses struct {
 	Revoked   int `json:"revoked"`
 	Banned    int `json:"banned"`
 	// Billable counts toward plan limits: every license not deleted and
-	// not expired (contract §12: billable = total - expired).
+	// not expired (docs/wire-protocol.md §12: billable = total - expired).
 	Billable int `json:"billable"`
 }
 

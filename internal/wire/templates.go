@@ -19,7 +19,7 @@ const (
 	WildcardName = "{name}"
 )
 
-// routes lists every endpoint of the API (contract §2, §6, §7, §12).
+// routes lists every endpoint of the API (docs/wire-protocol.md §2, §6, §7, §12).
 var routes = func() []Route {
 	var rs []Route
 	add := func(method, template string) { rs = append(rs, Route{Method: method, Template: template}) }

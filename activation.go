@@ -217,14 +217,3 @@ func checkMachine(m *Machine) error {
 	}
 	return nil
 }
-
-// checkID refuses empty or oversized resource IDs before any request.
-func checkID(what, id string) error {
-	if id == "" {
-		return fmt.Errorf("%w: %s is empty", ErrInvalidArgument, what)
-	}
-	if len(id) > 256 {
-		return fmt.Errorf("%w: %s is longer than 256 bytes", ErrInvalidArgument, what)
-	}
-	return nil
-}
