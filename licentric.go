@@ -18,7 +18,7 @@ import (
 )
 
 // Version is the version of this package, sent in the User-Agent header.
-const Version = "0.1.0"
+const Version = "0.2.0"
 
 // defaultTimeout bounds one HTTP attempt of the default HTTP client (the
 // official SDKs' documented timeout).
