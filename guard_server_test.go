@@ -30,7 +30,14 @@ import (
 // of srv in the bubble, with opts.
 func bubbleGuard(t *testing.T, srv *licentrictest.Server, key, fp string, opts ...licentric.GuardOption) (*licentric.Guard, licentric.GuardState) {
 	t.Helper()
-	g, err := licentric.NewGuard(appClient(t, srv, fp), key, opts...)
+	return startGuard(t, appClient(t, srv, fp), key, opts...)
+}
+
+// startGuard starts a guard of license key on client c, closed at the end
+// of the test.
+func startGuard(t *testing.T, c *licentric.Client, key string, opts ...licentric.GuardOption) (*licentric.Guard, licentric.GuardState) {
+	t.Helper()
+	g, err := licentric.NewGuard(c, key, opts...)
 	require.NoError(t, err)
 	st, err := g.Start(t.Context())
 	require.NoError(t, err)
@@ -124,10 +131,7 @@ func TestGuardDeniedAsksAgainWithinAMinute(t *testing.T) {
 		fx, err := srv.Seed(licentrictest.Seed{Env: licentrictest.EnvLive, Policy: licentric.PolicyRequest{MaxMachines: licentric.Value(1)}})
 		require.NoError(t, err)
 		old := appClient(t, srv, "replica-0-machine")
-		first, err := licentric.NewGuard(old, fx.License.Key, licentric.WithCheckInterval(time.Hour))
-		require.NoError(t, err)
-		st, err := first.Start(t.Context())
-		require.NoError(t, err)
+		first, st := startGuard(t, old, fx.License.Key, licentric.WithCheckInterval(time.Hour))
 		require.True(t, st.Allowed)
 		seat := st.Machine.ID
 
@@ -235,12 +239,8 @@ func TestGuardRecheckedByInvalidationsThatChangeDecisions(t *testing.T) {
 		fx, err := srv.Seed(licentrictest.Seed{Env: licentrictest.EnvLive, Policy: licentric.PolicyRequest{MaxMachines: licentric.Value(1)}})
 		require.NoError(t, err)
 		c := appClient(t, srv, "replica-0-machine")
-		g, err := licentric.NewGuard(c, fx.License.Key, licentric.WithCheckInterval(time.Hour))
-		require.NoError(t, err)
-		st, err := g.Start(t.Context())
-		require.NoError(t, err)
+		g, st := startGuard(t, c, fx.License.Key, licentric.WithCheckInterval(time.Hour))
 		require.True(t, st.Allowed)
-		defer g.Close(context.Background())
 
 		// Suspended on the service; the application's back end is told.
 		_, err = srv.SetLicenseStatus(fx.Env, fx.License.ID, "suspend")
@@ -269,12 +269,8 @@ func TestGuardRecheckedByInvalidationsThatChangeDecisions(t *testing.T) {
 		// A second machine, denied, is let in once the first one's seat is
 		// freed by this client.
 		other := appClient(t, srv, "replica-1-machine")
-		g2, err := licentric.NewGuard(other, fx.License.Key, licentric.WithCheckInterval(time.Hour))
-		require.NoError(t, err)
-		st2, err := g2.Start(t.Context())
-		require.NoError(t, err)
+		g2, st2 := startGuard(t, other, fx.License.Key, licentric.WithCheckInterval(time.Hour))
 		require.ErrorIs(t, st2.Reason, licentric.ErrMachineLimitExceeded)
-		defer g2.Close(context.Background())
 		require.NoError(t, g.Close(t.Context()))
 		require.NoError(t, other.Deactivate(t.Context(), fx.License.Key, st.Machine.ID))
 		synctest.Wait()
