@@ -344,14 +344,7 @@ func TestGuardHangingDecisionBlocksNothing(t *testing.T) {
 	admin := e.client(t)
 	g, st := e.start(t, c, e.file())
 	require.True(t, st.Allowed)
-	h, err := c.WebhookHandler([]string{"placeholder"}, nil)
-	require.NoError(t, err)
-	hs := newHookServer(t, h)
-	wh, err := admin.Webhooks.Create(t.Context(), &licentric.WebhookRequest{URL: licentric.Value(hs.URL), Events: []string{"*"}})
-	require.NoError(t, err)
-	h2, err := c.WebhookHandler([]string{wh.Secret}, nil)
-	require.NoError(t, err)
-	hs.set(h2)
+	hookUp(t, c, admin)
 
 	e.srv.InjectFault(licentrictest.Fault{Path: wire.PathValidateKey, Hang: true, Times: 1 << 20})
 	recheck := make(chan struct{})
@@ -362,7 +355,7 @@ func TestGuardHangingDecisionBlocksNothing(t *testing.T) {
 	waitFor(t, func() bool { return countHanging(e) > 0 })
 
 	// A webhook delivery is answered at once.
-	_, err = admin.Licenses.Suspend(t.Context(), e.fx.License.ID)
+	_, err := admin.Licenses.Suspend(t.Context(), e.fx.License.ID)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second) // a hang detector
 	defer cancel()

@@ -323,16 +323,9 @@ func TestGuardSeesSuspensionByWebhookAtOnce(t *testing.T) {
 	<-changes // the first decision
 
 	admin := e.client(t, licentric.WithAPIKey(e.srv.TestAPIKey()))
-	h, err := c.WebhookHandler([]string{"placeholder"}, nil)
-	require.NoError(t, err)
-	hs := newHookServer(t, h)
-	wh, err := admin.Webhooks.Create(t.Context(), &licentric.WebhookRequest{URL: licentric.Value(hs.URL), Events: []string{"*"}})
-	require.NoError(t, err)
-	h2, err := c.WebhookHandler([]string{wh.Secret}, nil)
-	require.NoError(t, err)
-	hs.set(h2)
+	hookUp(t, c, admin)
 
-	_, err = admin.Licenses.Suspend(t.Context(), e.fx.License.ID)
+	_, err := admin.Licenses.Suspend(t.Context(), e.fx.License.ID)
 	require.NoError(t, err)
 	require.NoError(t, e.srv.FlushWebhooks(t.Context()))
 	select {
@@ -561,4 +554,18 @@ func newHookServer(t *testing.T, h http.Handler) *hookServer {
 	t.Cleanup(hs.Close)
 	s.URL = hs.URL
 	return s
+}
+
+// hookUp registers, with admin, a webhook for every event whose deliveries
+// reach c's WebhookHandler.
+func hookUp(t *testing.T, c, admin *licentric.Client) {
+	t.Helper()
+	h, err := c.WebhookHandler([]string{"placeholder"}, nil)
+	require.NoError(t, err)
+	hs := newHookServer(t, h)
+	wh, err := admin.Webhooks.Create(t.Context(), &licentric.WebhookRequest{URL: licentric.Value(hs.URL), Events: []string{"*"}})
+	require.NoError(t, err)
+	h2, err := c.WebhookHandler([]string{wh.Secret}, nil)
+	require.NoError(t, err)
+	hs.set(h2)
 }
