@@ -11,13 +11,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/licentric/licentric-go"
+	"github.com/licentric/licentric-go/internal/testkit"
 	"github.com/licentric/licentric-go/licentrictest"
 )
 
 // anStart is the frozen server time of the analytics tests: a Monday noon.
 var anStart = time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
-
-var anRetry = licentric.RetryPolicy{MaxRetries: 2, MinWait: time.Millisecond, MaxWait: time.Millisecond}
 
 func anServer(t *testing.T, opts ...licentrictest.Option) *licentrictest.Server {
 	t.Helper()
@@ -32,7 +31,7 @@ func anClient(t *testing.T, srv *licentrictest.Server, key string, opts ...licen
 	all := []licentric.Option{
 		licentric.WithBaseURL(srv.URL),
 		licentric.WithHTTPClient(srv.Client()),
-		licentric.WithRetry(anRetry),
+		licentric.WithRetry(testkit.Retries(2)),
 		licentric.WithClock(srv.Clock()),
 	}
 	if key != "" {

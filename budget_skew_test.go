@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/licentric/licentric-go"
+	"github.com/licentric/licentric-go/internal/testkit"
 	"github.com/licentric/licentric-go/internal/wire"
 	"github.com/licentric/licentric-go/licentrictest"
 )
@@ -73,7 +74,7 @@ func TestBudgetFollowsServiceWindowsUnderSkew(t *testing.T) {
 				hold.n.Store(10)
 				c, err := licentric.NewClient(licentric.WithBaseURL(srv.URL), licentric.WithAPIKey(srv.TestAPIKey()),
 					licentric.WithHTTPClient(&http.Client{Transport: hold}), licentric.WithClock(skewClock{srv, skew}),
-					licentric.WithRetry(licentric.RetryPolicy{MaxRetries: 0}))
+					licentric.WithRetry(testkit.NoRetry))
 				require.NoError(t, err)
 
 				var done atomic.Int32

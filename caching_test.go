@@ -14,6 +14,7 @@ import (
 	"github.com/licentric/licentric-go"
 	"github.com/licentric/licentric-go/cache"
 	"github.com/licentric/licentric-go/internal/clocktest"
+	"github.com/licentric/licentric-go/internal/testkit"
 	"github.com/licentric/licentric-go/internal/wire"
 	"github.com/licentric/licentric-go/licentrictest"
 	"github.com/licentric/licentric-go/webhook"
@@ -48,15 +49,7 @@ func (s *sim) Advance(d time.Duration) {
 // fake clock, with the default cache and budget unless opts change them.
 func (s *sim) client(t *testing.T, opts ...licentric.Option) *licentric.Client {
 	t.Helper()
-	all := []licentric.Option{
-		licentric.WithBaseURL(s.srv.URL), licentric.WithHTTPClient(s.srv.Client()),
-		licentric.WithAPIKey(s.srv.TestAPIKey()), licentric.WithClock(s.clk), licentric.WithRetry(tinyRetry),
-	}
-	c, err := licentric.NewClient(append(all, opts...)...)
-	if err != nil {
-		t.Fatalf("NewClient: %v", err)
-	}
-	return c
+	return testkit.Client(t, s.srv, append([]licentric.Option{licentric.WithClock(s.clk), licentric.WithRetry(testkit.FastRetry)}, opts...)...)
 }
 
 // license seeds a license that needs no fingerprint.
@@ -247,7 +240,7 @@ func TestErrorsAreNotCached(t *testing.T) {
 	s := newSim(t)
 	c := s.client(t)
 	l := s.license(t, licentric.LicenseRequest{})
-	s.srv.InjectFault(licentrictest.Fault{Path: wire.PathValidateKey, Status: http.StatusInternalServerError, Times: tinyRetry.MaxRetries + 1})
+	s.srv.InjectFault(licentrictest.Fault{Path: wire.PathValidateKey, Status: http.StatusInternalServerError, Times: testkit.FastRetry.MaxRetries + 1})
 	if _, err := c.Validate(t.Context(), l.Key); !errors.Is(err, licentric.ErrServer) {
 		t.Fatalf("500: %v", err)
 	}
@@ -567,7 +560,7 @@ func TestStaleIfError(t *testing.T) {
 
 	// 5xx after the retries: the last result, marked stale, with the error.
 	s.Advance(licentric.DefaultCacheTTL)
-	s.srv.InjectFault(licentrictest.Fault{Path: wire.PathValidateKey, Status: http.StatusServiceUnavailable, Times: tinyRetry.MaxRetries + 1})
+	s.srv.InjectFault(licentrictest.Fault{Path: wire.PathValidateKey, Status: http.StatusServiceUnavailable, Times: testkit.FastRetry.MaxRetries + 1})
 	v, err := c.Validate(t.Context(), l.Key)
 	if err != nil || !v.Valid || !v.Stale || !v.FromCache || !errors.Is(v.StaleReason, licentric.ErrServer) || v.Age != licentric.DefaultCacheTTL {
 		t.Fatalf("503: %+v, %v", v, err)
@@ -607,7 +600,7 @@ func TestStaleNeverMasksClientErrors(t *testing.T) {
 	l = s2.license(t, licentric.LicenseRequest{})
 	mustValidate(t, c, l.Key)
 	s2.Advance(licentric.DefaultCacheTTL)
-	s2.srv.InjectFault(licentrictest.Fault{Path: wire.PathValidateKey, Status: http.StatusBadGateway, Times: tinyRetry.MaxRetries + 1})
+	s2.srv.InjectFault(licentrictest.Fault{Path: wire.PathValidateKey, Status: http.StatusBadGateway, Times: testkit.FastRetry.MaxRetries + 1})
 	if v, err := c.Validate(t.Context(), l.Key); !errors.Is(err, licentric.ErrServer) {
 		t.Fatalf("stale served with WithStaleIfError(0): %+v, %v", v, err)
 	}

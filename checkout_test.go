@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/licentric/licentric-go"
+	"github.com/licentric/licentric-go/internal/testkit"
 	"github.com/licentric/licentric-go/licentrictest"
 	"github.com/licentric/licentric-go/offline"
 )
@@ -23,9 +24,6 @@ const (
 	coFP  = "co-fingerprint-0123456789abcdef"
 	coDay = 24 * time.Hour
 )
-
-// coRetry keeps retries real but their waits tiny.
-var coRetry = licentric.RetryPolicy{MaxRetries: 2, MinWait: time.Millisecond, MaxWait: time.Millisecond}
 
 // coSetup starts a server, seeds a license under a policy that allows
 // offline use for up to maxDays, activates coFP on it and returns a client
@@ -57,7 +55,7 @@ func coClient(t *testing.T, baseURL string, srv *licentrictest.Server, opts ...l
 	all := append([]licentric.Option{
 		licentric.WithBaseURL(baseURL),
 		licentric.WithClock(srv.Clock()),
-		licentric.WithRetry(coRetry),
+		licentric.WithRetry(testkit.Retries(2)),
 	}, opts...)
 	c, err := licentric.NewClient(all...)
 	if err != nil {
@@ -393,7 +391,7 @@ func TestCheckoutMalformedResponse(t *testing.T) {
 			}))
 			defer ts.Close()
 			c, err := licentric.NewClient(licentric.WithBaseURL(ts.URL), licentric.WithAPIKey("lk_test_abc123"),
-				licentric.WithRetry(coRetry))
+				licentric.WithRetry(testkit.Retries(2)))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -14,11 +14,10 @@ import (
 
 	"github.com/licentric/licentric-go"
 	"github.com/licentric/licentric-go/internal/clocktest"
+	"github.com/licentric/licentric-go/internal/testkit"
 	"github.com/licentric/licentric-go/internal/wire"
 	"github.com/licentric/licentric-go/licentrictest"
 )
-
-var tinyRetry = licentric.RetryPolicy{MaxRetries: 3, MinWait: time.Millisecond, MaxWait: time.Millisecond}
 
 func newServer(t *testing.T) *licentrictest.Server {
 	t.Helper()
@@ -31,7 +30,7 @@ func newServer(t *testing.T) *licentrictest.Server {
 func newClient(t *testing.T, s *licentrictest.Server, env string, opts ...licentric.Option) *licentric.Client {
 	t.Helper()
 	// No validation cache: these tests watch every answer of the server.
-	all := []licentric.Option{licentric.WithBaseURL(s.URL), licentric.WithHTTPClient(s.Client()), licentric.WithRetry(tinyRetry),
+	all := []licentric.Option{licentric.WithBaseURL(s.URL), licentric.WithHTTPClient(s.Client()), licentric.WithRetry(testkit.FastRetry),
 		licentric.WithoutValidationCache()}
 	switch env {
 	case licentrictest.EnvTest:
@@ -415,8 +414,8 @@ func TestE2ERetriesAfterInjectedFaults(t *testing.T) {
 	if !errors.Is(err, licentric.ErrServer) {
 		t.Errorf("exhausted 503: %v", err)
 	}
-	if n := s.CountRequests(http.MethodPost, vk); n != tinyRetry.MaxRetries+1 {
-		t.Errorf("%d tries, want %d", n, tinyRetry.MaxRetries+1)
+	if n := s.CountRequests(http.MethodPost, vk); n != testkit.FastRetry.MaxRetries+1 {
+		t.Errorf("%d tries, want %d", n, testkit.FastRetry.MaxRetries+1)
 	}
 	s.ClearFaults()
 

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/licentric/licentric-go"
+	"github.com/licentric/licentric-go/internal/testkit"
 	"github.com/licentric/licentric-go/licentrictest"
 )
 
@@ -87,10 +88,7 @@ func TestFleetDownKeepsToLocalShareAndOwesBothWindowsAtABoundary(t *testing.T) {
 		keys = append(keys, l.Key)
 	}
 	f := &downFleet{share: 3}
-	c, err := licentric.NewClient(licentric.WithBaseURL(srv.URL), licentric.WithHTTPClient(srv.Client()),
-		licentric.WithAPIKey(srv.TestAPIKey()), licentric.WithClock(srv.Clock()), licentric.WithFleet(f),
-		licentric.WithRetry(licentric.RetryPolicy{MaxRetries: 0}))
-	require.NoError(t, err)
+	c := testkit.Client(t, srv, licentric.WithFleet(f), licentric.WithRetry(testkit.NoRetry))
 	validate := func(key string) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second) // a validation held back fails the test
@@ -149,15 +147,10 @@ func TestFleetFailingMidWindowCountsTheOthers(t *testing.T) {
 		keys = append(keys, l.Key)
 	}
 	newClient := func(f licentric.Fleet) *licentric.Client {
-		opts := []licentric.Option{licentric.WithBaseURL(srv.URL), licentric.WithHTTPClient(srv.Client()),
-			licentric.WithAPIKey(srv.TestAPIKey()), licentric.WithClock(srv.Clock()),
-			licentric.WithRetry(licentric.RetryPolicy{MaxRetries: 0})}
-		if f != nil {
-			opts = append(opts, licentric.WithFleet(f))
+		if f == nil {
+			return testkit.Client(t, srv, licentric.WithRetry(testkit.NoRetry))
 		}
-		c, err := licentric.NewClient(opts...)
-		require.NoError(t, err)
-		return c
+		return testkit.Client(t, srv, licentric.WithRetry(testkit.NoRetry), licentric.WithFleet(f))
 	}
 	validate := func(c *licentric.Client, key string) {
 		t.Helper()
@@ -275,10 +268,7 @@ func TestFleetMemberWithoutLocalCopyIsAnsweredFromTheFleet(t *testing.T) {
 	require.NoError(t, err)
 	f := &memFleet{}
 	newMember := func() *licentric.Client {
-		c, err := licentric.NewClient(licentric.WithBaseURL(srv.URL), licentric.WithHTTPClient(srv.Client()),
-			licentric.WithAPIKey(srv.TestAPIKey()), licentric.WithClock(srv.Clock()), licentric.WithFleet(f))
-		require.NoError(t, err)
-		return c
+		return testkit.Client(t, srv, licentric.WithFleet(f))
 	}
 	v, err := newMember().Validate(t.Context(), fx.License.Key)
 	require.NoError(t, err)

@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/licentric/licentric-go"
+	"github.com/licentric/licentric-go/internal/testkit"
 	"github.com/licentric/licentric-go/internal/wire"
 	"github.com/licentric/licentric-go/licentrictest"
 	"github.com/licentric/licentric-go/offline"
@@ -109,9 +110,7 @@ func TestGuardStartAgainstAHangingService(t *testing.T) {
 func TestGuardStartTimeoutInRealTime(t *testing.T) {
 	e := newGuardEnv(t, licentric.PolicyRequest{})
 	e.hang()
-	c, err := licentric.NewClient(licentric.WithBaseURL(e.srv.URL), licentric.WithHTTPClient(e.srv.Client()),
-		licentric.WithAPIKey(e.srv.TestAPIKey()), licentric.WithFingerprinter(func() (string, error) { return guardFP, nil }))
-	require.NoError(t, err)
+	c := testkit.WallClient(t, e.srv, licentric.WithFingerprinter(func() (string, error) { return guardFP, nil }))
 	g, err := licentric.NewGuard(c, e.fx.License.Key, licentric.WithStartTimeout(200*time.Millisecond))
 	require.NoError(t, err)
 	st := startAsync(t, g)()

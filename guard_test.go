@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/licentric/licentric-go"
+	"github.com/licentric/licentric-go/internal/testkit"
 	"github.com/licentric/licentric-go/internal/wire"
 	"github.com/licentric/licentric-go/licentrictest"
 	"github.com/licentric/licentric-go/offline"
@@ -73,12 +74,9 @@ func newGuardEnv(t *testing.T, pol licentric.PolicyRequest) *guardEnv {
 // client is one run of the application: a fresh client (empty cache).
 func (e *guardEnv) client(t *testing.T, opts ...licentric.Option) *licentric.Client {
 	t.Helper()
-	all := []licentric.Option{licentric.WithBaseURL(e.srv.URL), licentric.WithHTTPClient(&http.Client{Transport: e.net}), licentric.WithAPIKey(e.srv.TestAPIKey()),
-		licentric.WithClock(e.srv.Clock()), licentric.WithFingerprinter(func() (string, error) { return guardFP, nil }),
-		licentric.WithRetry(licentric.RetryPolicy{MaxRetries: 2, MinWait: time.Millisecond, MaxWait: time.Millisecond})}
-	c, err := licentric.NewClient(append(all, opts...)...)
-	require.NoError(t, err)
-	return c
+	all := []licentric.Option{licentric.WithHTTPClient(&http.Client{Transport: e.net}),
+		licentric.WithFingerprinter(func() (string, error) { return guardFP, nil }), licentric.WithRetry(testkit.Retries(2))}
+	return testkit.Client(t, e.srv, append(all, opts...)...)
 }
 
 // keys are the service's signing keys as an application pins them: text.

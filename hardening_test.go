@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/licentric/licentric-go"
+	"github.com/licentric/licentric-go/internal/testkit"
 	"github.com/licentric/licentric-go/internal/wire"
 	"github.com/licentric/licentric-go/licentrictest"
 	"github.com/licentric/licentric-go/resource"
@@ -71,7 +72,7 @@ func TestDebugLogRedactsRequestID(t *testing.T) {
 	var log bytes.Buffer
 	c, err := licentric.NewClient(licentric.WithBaseURL(hs.URL), licentric.WithAPIKey(hardKey),
 		licentric.WithLogger(slog.New(slog.NewJSONHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))),
-		licentric.WithRetry(licentric.RetryPolicy{MaxRetries: 0}))
+		licentric.WithRetry(testkit.NoRetry))
 	require.NoError(t, err)
 	_, err = c.Validate(t.Context(), licenseKey)
 	require.Error(t, err)
@@ -111,7 +112,7 @@ func TestRedirectsNeverLeaveTheOrigin(t *testing.T) {
 		}))
 		for _, hc := range []*http.Client{nil, {}} { // the client's own, and a caller's
 			opts := []licentric.Option{licentric.WithBaseURL(base.URL), licentric.WithAPIKey(hardKey),
-				licentric.WithRetry(licentric.RetryPolicy{MaxRetries: 2, MinWait: time.Millisecond, MaxWait: time.Millisecond})}
+				licentric.WithRetry(testkit.Retries(2))}
 			if hc != nil {
 				opts = append(opts, licentric.WithHTTPClient(hc))
 			}

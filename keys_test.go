@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/licentric/licentric-go"
+	"github.com/licentric/licentric-go/internal/testkit"
 	"github.com/licentric/licentric-go/licentrictest"
 )
 
@@ -55,7 +56,7 @@ func TestSigningKeyAnswerChecked(t *testing.T) {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = io.WriteString(w, `{"data":`+data+`}`)
 		}))
-		c, err := licentric.NewClient(licentric.WithBaseURL(hs.URL), licentric.WithAPIKey("lk_live_abc"), licentric.WithRetry(mgmtRetry))
+		c, err := licentric.NewClient(licentric.WithBaseURL(hs.URL), licentric.WithAPIKey("lk_live_abc"), licentric.WithRetry(testkit.Retries(2)))
 		if err != nil {
 			t.Fatal(err)
 		}

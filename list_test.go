@@ -15,13 +15,12 @@ import (
 	"time"
 
 	"github.com/licentric/licentric-go"
+	"github.com/licentric/licentric-go/internal/testkit"
 	"github.com/licentric/licentric-go/licentrictest"
 )
 
 // Helpers of the management API tests (prefixed mgmt so they don't meet
 // the other test files' helpers).
-
-var mgmtRetry = licentric.RetryPolicy{MaxRetries: 2, MinWait: time.Millisecond, MaxWait: time.Millisecond}
 
 // mgmtServer starts a test server without rate limits (these tests make
 // many calls) unless opts say otherwise.
@@ -38,7 +37,7 @@ func mgmtClient(t *testing.T, srv *licentrictest.Server, key string) *licentric.
 	opts := []licentric.Option{
 		licentric.WithBaseURL(srv.URL),
 		licentric.WithHTTPClient(srv.Client()),
-		licentric.WithRetry(mgmtRetry),
+		licentric.WithRetry(testkit.Retries(2)),
 	}
 	if key != "" {
 		opts = append(opts, licentric.WithAPIKey(key))
@@ -333,7 +332,7 @@ func TestListRepeatingCursorIsMalformed(t *testing.T) {
 		_, _ = io.WriteString(w, `{"data":[{"id":"p1","name":"x","code":"x"}],"pagination":{"nextCursor":"p1","hasMore":true}}`)
 	}))
 	defer hs.Close()
-	c, err := licentric.NewClient(licentric.WithBaseURL(hs.URL), licentric.WithAPIKey("lk_test_abc"), licentric.WithRetry(mgmtRetry))
+	c, err := licentric.NewClient(licentric.WithBaseURL(hs.URL), licentric.WithAPIKey("lk_test_abc"), licentric.WithRetry(testkit.Retries(2)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -467,7 +466,7 @@ func TestResourceWithoutIDIsMalformed(t *testing.T) {
 		_, _ = io.WriteString(w, `{"data":{"name":"no id"}}`)
 	}))
 	defer hs.Close()
-	c, err := licentric.NewClient(licentric.WithBaseURL(hs.URL), licentric.WithAPIKey("lk_test_abc"), licentric.WithRetry(mgmtRetry))
+	c, err := licentric.NewClient(licentric.WithBaseURL(hs.URL), licentric.WithAPIKey("lk_test_abc"), licentric.WithRetry(testkit.Retries(2)))
 	if err != nil {
 		t.Fatal(err)
 	}

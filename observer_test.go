@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/licentric/licentric-go"
+	"github.com/licentric/licentric-go/internal/testkit"
 	"github.com/licentric/licentric-go/internal/wire"
 	"github.com/licentric/licentric-go/licentrictest"
 )
@@ -116,12 +117,7 @@ var _ licentric.Observer = (*recorder)(nil)
 // observedClient is a client of srv reporting to obs.
 func observedClient(t *testing.T, srv *licentrictest.Server, obs licentric.Observer, opts ...licentric.Option) *licentric.Client {
 	t.Helper()
-	all := []licentric.Option{licentric.WithBaseURL(srv.URL), licentric.WithHTTPClient(srv.Client()),
-		licentric.WithAPIKey(srv.TestAPIKey()), licentric.WithObserver(obs),
-		licentric.WithRetry(licentric.RetryPolicy{MaxRetries: 1, MinWait: time.Millisecond, MaxWait: time.Millisecond})}
-	c, err := licentric.NewClient(append(all, opts...)...)
-	require.NoError(t, err)
-	return c
+	return testkit.WallClient(t, srv, append([]licentric.Option{licentric.WithObserver(obs), licentric.WithRetry(testkit.Retries(1))}, opts...)...)
 }
 
 func TestWithObserverRefusesNil(t *testing.T) {
@@ -445,8 +441,7 @@ func TestCachedValidateWithoutObserverAllocatesAsBefore(t *testing.T) {
 	t.Cleanup(srv.Close)
 	fx, err := srv.Seed(licentrictest.Seed{Policy: licentric.PolicyRequest{RequireFingerprint: licentric.Value(false)}})
 	require.NoError(t, err)
-	c, err := licentric.NewClient(licentric.WithBaseURL(srv.URL), licentric.WithHTTPClient(srv.Client()), licentric.WithAPIKey(srv.TestAPIKey()))
-	require.NoError(t, err)
+	c := testkit.WallClient(t, srv)
 	ctx := t.Context()
 	_, err = c.Validate(ctx, fx.License.Key)
 	require.NoError(t, err)

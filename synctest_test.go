@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/licentric/licentric-go"
+	"github.com/licentric/licentric-go/internal/testkit"
 	"github.com/licentric/licentric-go/internal/wire"
 	"github.com/licentric/licentric-go/licentrictest"
 	"github.com/licentric/licentric-go/offline"
@@ -25,10 +26,7 @@ import (
 // bubble's).
 func bubbleClient(t *testing.T, srv *licentrictest.Server, opts ...licentric.Option) *licentric.Client {
 	t.Helper()
-	all := []licentric.Option{licentric.WithBaseURL(srv.URL), licentric.WithHTTPClient(srv.Client()), licentric.WithAPIKey(srv.TestAPIKey())}
-	c, err := licentric.NewClient(append(all, opts...)...)
-	require.NoError(t, err)
-	return c
+	return testkit.WallClient(t, srv, opts...)
 }
 
 func TestSynctestHeartbeatKeepsAMachineAliveForADay(t *testing.T) {
