@@ -19,12 +19,11 @@ import (
 
 	"github.com/licentric/licentric-go"
 	"github.com/licentric/licentric-go/agentauth"
+	"github.com/licentric/licentric-go/internal/testkit"
 	"github.com/licentric/licentric-go/licentrictest"
 )
 
 var start = time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
-
-var tinyRetry = licentric.RetryPolicy{MaxRetries: 2, MinWait: time.Millisecond, MaxWait: time.Millisecond}
 
 // fixture is a Licentric server, the vendor's client, and a tool server
 // (over loopback) behind the middleware, whose handler echoes what
@@ -91,7 +90,7 @@ func newFixtureWith(t *testing.T, srvOpts []licentrictest.Option, clientOpts []l
 	t.Cleanup(srv.Close)
 	client := func(key string, extra ...licentric.Option) *licentric.Client {
 		o := []licentric.Option{licentric.WithBaseURL(srv.URL), licentric.WithHTTPClient(srv.Client()),
-			licentric.WithRetry(tinyRetry), licentric.WithClock(srv.Clock())}
+			licentric.WithRetry(testkit.Retries(2)), licentric.WithClock(srv.Clock())}
 		if key != "" {
 			o = append(o, licentric.WithAPIKey(key))
 		}
@@ -519,8 +518,7 @@ func ptr[T any](v T) *T { return &v }
 func BenchmarkCachedUnmetered(b *testing.B) {
 	srv := licentrictest.NewServer(licentrictest.WithFrozenClock(start), licentrictest.WithoutRateLimits())
 	defer srv.Close()
-	vendor, err := licentric.NewClient(licentric.WithBaseURL(srv.URL), licentric.WithHTTPClient(srv.Client()), licentric.WithAPIKey(srv.TestAPIKey()))
-	require.NoError(b, err)
+	vendor := testkit.WallClient(b, srv)
 	verifier, err := licentric.NewClient(licentric.WithBaseURL(srv.URL), licentric.WithHTTPClient(srv.Client()))
 	require.NoError(b, err)
 	mw, err := agentauth.New(verifier, agentauth.WithClock(srv.Clock()))
