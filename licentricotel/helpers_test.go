@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/licentric/licentric-go"
+	"github.com/licentric/licentric-go/internal/testkit"
 	"github.com/licentric/licentric-go/licentricotel"
 	"github.com/licentric/licentric-go/licentrictest"
 )
@@ -56,19 +57,13 @@ func newRig(t *testing.T, srvOpts ...licentrictest.Option) *rig {
 	return &rig{srv: srv, reader: reader, spans: spans, tp: tp, obs: obs, net: &netSwitch{next: srv.Client().Transport}}
 }
 
-// fastRetry keeps retries real and their waits tiny.
-var fastRetry = licentric.RetryPolicy{MaxRetries: 2, MinWait: time.Millisecond, MaxWait: time.Millisecond}
-
 // client returns a client of the rig's server with the test API key, the
 // server's clock and the observer; opts come last.
 func (r *rig) client(t *testing.T, opts ...licentric.Option) *licentric.Client {
 	t.Helper()
-	all := []licentric.Option{licentric.WithBaseURL(r.srv.URL), licentric.WithHTTPClient(&http.Client{Transport: r.net}),
-		licentric.WithAPIKey(r.srv.TestAPIKey()), licentric.WithClock(r.srv.Clock()), licentric.WithRetry(fastRetry),
-		licentric.WithObserver(r.obs)}
-	c, err := licentric.NewClient(append(all, opts...)...)
-	require.NoError(t, err)
-	return c
+	all := []licentric.Option{licentric.WithHTTPClient(&http.Client{Transport: r.net}),
+		licentric.WithRetry(testkit.Retries(2)), licentric.WithObserver(r.obs)}
+	return testkit.Client(t, r.srv, append(all, opts...)...)
 }
 
 // collect returns every metric recorded so far, by name.
