@@ -19,6 +19,7 @@ import (
 
 	"github.com/licentric/licentric-go"
 	"github.com/licentric/licentric-go/fingerprint"
+	"github.com/licentric/licentric-go/internal/testkit"
 	"github.com/licentric/licentric-go/licentrictest"
 	"github.com/licentric/licentric-go/offline"
 	"github.com/stretchr/testify/assert"
@@ -26,7 +27,7 @@ import (
 
 const testFP = "cli-fingerprint-0123456789abcdef"
 
-var tinyRetry = licentric.RetryPolicy{MaxRetries: 1, MinWait: time.Millisecond, MaxWait: time.Millisecond}
+var tinyRetry = testkit.Retries(1)
 
 // fixture is a server with a license that may be checked out for testFP,
 // holding the entitlement "pro".
