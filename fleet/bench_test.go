@@ -12,6 +12,7 @@ import (
 	"github.com/licentric/licentric-go"
 	licache "github.com/licentric/licentric-go/cache"
 	"github.com/licentric/licentric-go/fleet"
+	"github.com/licentric/licentric-go/internal/testkit"
 	"github.com/licentric/licentric-go/licentrictest"
 )
 
@@ -152,17 +153,11 @@ func benchClient(b *testing.B, withFleet bool, opts ...licentric.Option) (*licen
 	if err != nil {
 		b.Fatal(err)
 	}
-	all := []licentric.Option{licentric.WithBaseURL(srv.URL), licentric.WithHTTPClient(srv.Client()),
-		licentric.WithAPIKey(srv.TestAPIKey()), licentric.WithClock(srv.Clock())}
 	if withFleet {
 		f, _ := benchFleet(b, fleet.WithClock(srv.Clock()))
-		all = append(all, licentric.WithFleet(f))
+		opts = append([]licentric.Option{licentric.WithFleet(f)}, opts...)
 	}
-	c, err := licentric.NewClient(append(all, opts...)...)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return c, fx.License.Key, srv
+	return testkit.Client(b, srv, opts...), fx.License.Key, srv
 }
 
 var benchValidation *licentric.Validation

@@ -18,6 +18,7 @@ import (
 
 	"github.com/licentric/licentric-go"
 	"github.com/licentric/licentric-go/fleet"
+	"github.com/licentric/licentric-go/internal/testkit"
 	"github.com/licentric/licentric-go/licentrictest"
 )
 
@@ -275,10 +276,7 @@ func TestClusterFleetEndToEnd(t *testing.T) {
 	clients := make([]*licentric.Client, 3)
 	for i := range clients {
 		f := newFleet(t, newClusterRDB(t, c), fleet.WithNamespace(ns), fleet.WithReplicas(len(clients)))
-		cl, err := licentric.NewClient(licentric.WithBaseURL(srv.URL), licentric.WithHTTPClient(srv.Client()),
-			licentric.WithAPIKey(srv.TestAPIKey()), licentric.WithRetry(tinyRetry), licentric.WithFleet(f))
-		require.NoError(t, err)
-		clients[i] = cl
+		clients[i] = testkit.WallClient(t, srv, licentric.WithRetry(testkit.FastRetry), licentric.WithFleet(f))
 	}
 	ctx := t.Context()
 	var wg sync.WaitGroup

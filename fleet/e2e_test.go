@@ -19,6 +19,7 @@ import (
 	"github.com/licentric/licentric-go"
 	"github.com/licentric/licentric-go/fleet"
 	"github.com/licentric/licentric-go/internal/clocktest"
+	"github.com/licentric/licentric-go/internal/testkit"
 	"github.com/licentric/licentric-go/licentrictest"
 )
 
@@ -37,8 +38,6 @@ var simStart = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC) // a whole minute
 // server clock that flowed with real time while the members' stood still
 // for the driver would move the service's windows under the members.)
 const serverLead = 2500 * time.Millisecond
-
-var tinyRetry = licentric.RetryPolicy{MaxRetries: 3, MinWait: time.Millisecond, MaxWait: time.Millisecond}
 
 // fleetSim is a server, a client clock that moves with it, and the
 // members of one namespace.
@@ -137,10 +136,8 @@ func (s *fleetSim) addMembers(t *testing.T, n int, opts ...fleet.Option) {
 			fleet.WithClock(s.clk), fleet.WithTimeout(time.Second)}, opts...)...)
 		hc := *s.srv.Client()
 		hc.Transport = busyTransport{&s.busy, hc.Transport}
-		c, err := licentric.NewClient(licentric.WithBaseURL(s.srv.URL), licentric.WithHTTPClient(&hc),
-			licentric.WithAPIKey(s.srv.TestAPIKey()), licentric.WithClock(s.clk), licentric.WithRetry(tinyRetry),
-			licentric.WithFleet(f))
-		require.NoError(t, err)
+		c := testkit.Client(t, s.srv, licentric.WithHTTPClient(&hc), licentric.WithClock(s.clk),
+			licentric.WithRetry(testkit.FastRetry), licentric.WithFleet(f))
 		s.members = append(s.members, &member{f: f, c: c})
 	}
 }
@@ -464,11 +461,7 @@ func TestFleetForgedResultCannotGrant(t *testing.T) {
 func newMemberClient(t *testing.T, s *fleetSim) *licentric.Client {
 	t.Helper()
 	f := newFleet(t, newRDB(t, s.redis), fleet.WithNamespace(s.ns), fleet.WithClock(s.clk))
-	c, err := licentric.NewClient(licentric.WithBaseURL(s.srv.URL), licentric.WithHTTPClient(s.srv.Client()),
-		licentric.WithAPIKey(s.srv.TestAPIKey()), licentric.WithClock(s.clk), licentric.WithRetry(tinyRetry),
-		licentric.WithFleet(f))
-	require.NoError(t, err)
-	return c
+	return testkit.Client(t, s.srv, licentric.WithClock(s.clk), licentric.WithRetry(testkit.FastRetry), licentric.WithFleet(f))
 }
 
 // A webhook's invalidation on one member reaches every member: the next

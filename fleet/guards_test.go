@@ -13,6 +13,7 @@ import (
 
 	"github.com/licentric/licentric-go"
 	"github.com/licentric/licentric-go/fleet"
+	"github.com/licentric/licentric-go/internal/testkit"
 	"github.com/licentric/licentric-go/licentrictest"
 )
 
@@ -41,9 +42,7 @@ func newReplicaSet(t testing.TB, replicas, seats int, opts ...licentrictest.Opti
 	s.fx, err = s.srv.Seed(licentrictest.Seed{Env: licentrictest.EnvLive,
 		Policy: licentric.PolicyRequest{MaxMachines: licentric.Value(seats)}})
 	require.NoError(t, err)
-	s.vendor, err = licentric.NewClient(licentric.WithBaseURL(s.srv.URL), licentric.WithHTTPClient(s.srv.Client()),
-		licentric.WithAPIKey(s.srv.LiveAPIKey()))
-	require.NoError(t, err)
+	s.vendor = testkit.WallClient(t, s.srv, licentric.WithAPIKey(s.srv.LiveAPIKey()))
 	for i := range replicas {
 		f := newFleet(t, newRDB(t, r.Addr()), fleet.WithNamespace(ns))
 		fp := "replica-machine-" + strconv.Itoa(i) + "-0000"

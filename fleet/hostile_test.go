@@ -13,6 +13,7 @@ import (
 
 	"github.com/licentric/licentric-go"
 	"github.com/licentric/licentric-go/fleet"
+	"github.com/licentric/licentric-go/internal/testkit"
 	"github.com/licentric/licentric-go/licentrictest"
 )
 
@@ -223,10 +224,8 @@ func lockOf(t *testing.T, s *fleetSim, key string) string {
 	hc := *s.srv.Client()
 	hc.Transport = spy
 	f := newFleet(t, newRDB(t, s.redis), fleet.WithNamespace(s.ns), fleet.WithClock(s.clk))
-	c, err := licentric.NewClient(licentric.WithBaseURL(s.srv.URL), licentric.WithHTTPClient(&hc),
-		licentric.WithAPIKey(s.srv.TestAPIKey()), licentric.WithClock(s.clk), licentric.WithRetry(tinyRetry),
-		licentric.WithFleet(f))
-	require.NoError(t, err)
+	c := testkit.Client(t, s.srv, licentric.WithHTTPClient(&hc), licentric.WithClock(s.clk),
+		licentric.WithRetry(testkit.FastRetry), licentric.WithFleet(f))
 	require.Equal(t, licentric.CodeValid, validateCode(t, c, key))
 	c.InvalidateLicense(key)
 	spy.mu.Lock()
