@@ -13,45 +13,16 @@ import (
 	"time"
 
 	"github.com/licentric/licentric-go/clock"
+	"github.com/licentric/licentric-go/internal/clocktest"
 )
 
 var testSecret = []byte("machine-fingerprint-A")
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
+func newFakeClock() *clocktest.Clock {
+	return clocktest.New(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 }
 
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// After makes fakeClock a clock.Clock; File never waits.
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
-	ch := make(chan time.Time, 1)
-	ch <- c.Now().Add(d)
-	return ch
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func newTestFile(t testing.TB, path string, secret []byte, clk *fakeClock, opts ...FileOption) *File {
+func newTestFile(t testing.TB, path string, secret []byte, clk *clocktest.Clock, opts ...FileOption) *File {
 	t.Helper()
 	opts = append([]FileOption{WithClock(clk)}, opts...)
 	f, err := NewFile(path, secret, opts...)
@@ -250,7 +221,7 @@ func TestFileWrongSecretStartsEmpty(t *testing.T) {
 	wantMiss(t, newTestFile(t, path, testSecret, clk), "k")
 }
 
-func sealedFile(t *testing.T) (path string, data []byte, clk *fakeClock) {
+func sealedFile(t *testing.T) (path string, data []byte, clk *clocktest.Clock) {
 	t.Helper()
 	path = filepath.Join(t.TempDir(), "cache")
 	clk = newFakeClock()
