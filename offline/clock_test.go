@@ -7,17 +7,18 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/licentric/licentric-go/clock"
+	"github.com/licentric/licentric-go/internal/clocktest"
 )
 
 // TestWithClock: Verify reads the clock.Clock it is given, and the
 // deprecated WithClock still works through clock.Func.
 func TestWithClock(t *testing.T) {
 	cert := validFile(t, nil)
-	c := &testClock{t: now}
+	c := clocktest.New(now)
 	v := newTestVerifier(t, WithClock(c))
 	_, err := v.Verify(cert)
 	require.NoError(t, err)
-	c.add(14 * 24 * time.Hour)
+	c.Advance(14 * 24 * time.Hour)
 	_, err = v.Verify(cert)
 	require.ErrorIs(t, err, ErrFileExpired)
 

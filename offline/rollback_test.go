@@ -8,37 +8,16 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/licentric/licentric-go/clock"
+	"github.com/licentric/licentric-go/internal/clocktest"
 	"github.com/licentric/licentric-go/resource"
 )
 
 var rollbackKey = []byte("0123456789abcdef-rollback-key")
 
-// testClock is a controllable clock.Clock for tests.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *testClock) set(t time.Time)     { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
-func (c *testClock) add(d time.Duration) { c.set(c.now().Add(d)) }
-
-// Now and After make testClock a clock.Clock.
-func (c *testClock) Now() time.Time { return c.now() }
-func (c *testClock) After(d time.Duration) <-chan time.Time {
-	ch := make(chan time.Time, 1)
-	ch <- c.now().Add(d)
-	return ch
-}
-
-var _ clock.Clock = (*testClock)(nil)
-
-func guardedVerifier(t *testing.T, g *RollbackGuard, c *testClock) *Verifier {
+func guardedVerifier(t *testing.T, g *RollbackGuard, c *clocktest.Clock) *Verifier {
 	t.Helper()
 	return newTestVerifier(t, WithRollbackGuard(g), WithClock(c))
 }
@@ -49,13 +28,13 @@ func TestRollbackGuardRefusesClockSetBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &testClock{t: now}
+	c := clocktest.New(now)
 	v := guardedVerifier(t, g, c)
 	cert := validFile(t, nil)
 	if _, err := v.Verify(cert); err != nil {
 		t.Fatal(err)
 	}
-	c.add(48 * time.Hour)
+	c.Advance(48 * time.Hour)
 	if _, err := v.Verify(cert); err != nil {
 		t.Fatal(err)
 	}
@@ -64,11 +43,11 @@ func TestRollbackGuardRefusesClockSetBack(t *testing.T) {
 	}
 	// Back by exactly the skew: tolerated. Further: refused, even on the
 	// very same (cached) bytes.
-	c.set(now.Add(48*time.Hour - DefaultClockSkew))
+	c.Set(now.Add(48*time.Hour - DefaultClockSkew))
 	if _, err := v.Verify(cert); err != nil {
 		t.Fatalf("clock back by the skew: %v", err)
 	}
-	c.set(now.Add(48*time.Hour - DefaultClockSkew - time.Millisecond))
+	c.Set(now.Add(48*time.Hour - DefaultClockSkew - time.Millisecond))
 	f, err := v.Verify(cert)
 	wantErr(t, f, err, ErrClockRollback)
 
@@ -95,7 +74,7 @@ func TestRollbackGuardRemembersIssuedAt(t *testing.T) {
 	}
 	// A newer file issued 10 days after the first one is seen; going back to
 	// the old file with the clock set to its lifetime is refused.
-	c := &testClock{t: issued.Add(10*24*time.Hour + time.Hour)}
+	c := clocktest.New(issued.Add(10*24*time.Hour + time.Hour))
 	v := guardedVerifier(t, g, c)
 	newer := validFile(t, func(p *Payload) {
 		p.IssuedAt = ts(issued.Add(10 * 24 * time.Hour))
@@ -104,13 +83,13 @@ func TestRollbackGuardRemembersIssuedAt(t *testing.T) {
 	if _, err := v.Verify(newer); err != nil {
 		t.Fatal(err)
 	}
-	c.set(now)
+	c.Set(now)
 	f, err := v.Verify(validFile(t, nil))
 	wantErr(t, f, err, ErrClockRollback)
 
 	// A guard only learns from files that verify.
 	g2, _ := NewRollbackGuard("", rollbackKey)
-	v2 := guardedVerifier(t, g2, &testClock{t: issued.Add(100 * 24 * time.Hour)})
+	v2 := guardedVerifier(t, g2, clocktest.New(issued.Add(100*24*time.Hour)))
 	if _, err := v2.Verify(validFile(t, nil)); !errors.Is(err, ErrFileExpired) {
 		t.Fatalf("expired file: %v", err)
 	}
@@ -123,7 +102,7 @@ func TestRollbackStateIntegrity(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "state")
 	g, _ := NewRollbackGuard(path, rollbackKey)
-	c := &testClock{t: now}
+	c := clocktest.New(now)
 	if _, err := guardedVerifier(t, g, c).Verify(validFile(t, nil)); err != nil {
 		t.Fatal(err)
 	}
@@ -172,32 +151,32 @@ func TestRollbackStateIntegrity(t *testing.T) {
 func TestRollbackGuardWritesSparingly(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state")
 	g, _ := NewRollbackGuard(path, rollbackKey)
-	c := &testClock{t: now}
+	c := clocktest.New(now)
 	v := guardedVerifier(t, g, c)
 	cert := validFile(t, nil)
 	if _, err := v.Verify(cert); err != nil {
 		t.Fatal(err)
 	}
 	first, _ := os.ReadFile(path)
-	c.add(RollbackSaveInterval - time.Second)
+	c.Advance(RollbackSaveInterval - time.Second)
 	v.Verify(cert)
 	if second, _ := os.ReadFile(path); !bytes.Equal(first, second) {
 		t.Error("state written before RollbackSaveInterval passed")
 	}
-	c.add(time.Second)
+	c.Advance(time.Second)
 	v.Verify(cert)
 	if third, _ := os.ReadFile(path); bytes.Equal(first, third) {
 		t.Error("state not written after RollbackSaveInterval")
 	}
 	// Save writes at once.
-	c.add(time.Second)
+	c.Advance(time.Second)
 	v.Verify(cert)
 	if err := g.Save(); err != nil {
 		t.Fatal(err)
 	}
 	g2, _ := NewRollbackGuard(path, rollbackKey)
-	if !g2.HighWaterMark().Equal(c.now()) {
-		t.Errorf("after Save, mark = %v, want %v", g2.HighWaterMark(), c.now())
+	if !g2.HighWaterMark().Equal(c.Now()) {
+		t.Errorf("after Save, mark = %v, want %v", g2.HighWaterMark(), c.Now())
 	}
 }
 
@@ -207,7 +186,7 @@ func TestRollbackGuardWriteFailureDoesNotLockOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &testClock{t: now}
+	c := clocktest.New(now)
 	v := guardedVerifier(t, g, c)
 	if _, err := v.Verify(validFile(t, nil)); err != nil {
 		t.Fatalf("Verify with an unwritable state file: %v", err)
@@ -216,7 +195,7 @@ func TestRollbackGuardWriteFailureDoesNotLockOut(t *testing.T) {
 		t.Error("Err() is nil after a failed write")
 	}
 	// The in-memory mark still protects this process.
-	c.add(-time.Hour)
+	c.Advance(-time.Hour)
 	if _, err := v.Verify(validFile(t, nil)); !errors.Is(err, ErrClockRollback) {
 		t.Errorf("rollback after failed write: %v", err)
 	}
@@ -228,14 +207,14 @@ func TestRollbackGuardWithdrawRefusesFilesIssuedBefore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &testClock{t: now}
+	c := clocktest.New(now)
 	v := guardedVerifier(t, g, c)
 	old := validFile(t, nil)
 	f, err := v.Verify(old)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := g.Withdraw(f.License.ID, c.now()); err != nil {
+	if err := g.Withdraw(f.License.ID, c.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := v.Verify(old); !errors.Is(err, ErrFileWithdrawn) {
@@ -246,8 +225,8 @@ func TestRollbackGuardWithdrawRefusesFilesIssuedBefore(t *testing.T) {
 	if _, err := v.Verify(validFile(t, func(p *Payload) { p.License.ID = "another-license" })); err != nil {
 		t.Errorf("another license: %v", err)
 	}
-	c.add(time.Minute)
-	fresh := validFile(t, func(p *Payload) { p.IssuedAt = resource.Timestamp{Time: c.now().Add(-time.Second)} })
+	c.Advance(time.Minute)
+	fresh := validFile(t, func(p *Payload) { p.IssuedAt = resource.Timestamp{Time: c.Now().Add(-time.Second)} })
 	if _, err := v.Verify(fresh); err != nil {
 		t.Errorf("a file issued after the withdrawal: %v", err)
 	}
