@@ -31,12 +31,15 @@ func Client(t testing.TB, srv *licentrictest.Server, opts ...licentric.Option) *
 }
 
 // AppClient returns a client of srv as an application runs it: no API key
-// (so it sees live licenses only), fingerprint as its machine's, srv's URL,
-// HTTP client and clock, then opts.
+// (so it sees live licenses only), fingerprint as its machine's ("" for no
+// fingerprinter), srv's URL, HTTP client and clock, then opts.
 func AppClient(t testing.TB, srv *licentrictest.Server, fingerprint string, opts ...licentric.Option) *licentric.Client {
 	t.Helper()
-	return newClient(t, serverOptions(srv, licentric.WithClock(srv.Clock()),
-		licentric.WithFingerprinter(func() (string, error) { return fingerprint, nil })), opts)
+	base := serverOptions(srv, licentric.WithClock(srv.Clock()))
+	if fingerprint != "" {
+		base = append(base, licentric.WithFingerprinter(func() (string, error) { return fingerprint, nil }))
+	}
+	return newClient(t, base, opts)
 }
 
 // WallClient is Client on the wall clock: for a test in a testing/synctest

@@ -39,6 +39,9 @@ func TestAppClientActivatesItsFingerprint(t *testing.T) {
 	m, err := testkit.AppClient(t, srv, fp).Activate(t.Context(), fx.License.Key, licentric.ActivateParams{})
 	require.NoError(t, err)
 	assert.Equal(t, fp, m.Fingerprint)
+
+	_, err = testkit.AppClient(t, srv, "").Activate(t.Context(), fx.License.Key, licentric.ActivateParams{})
+	assert.ErrorIs(t, err, licentric.ErrNoFingerprinter, "AppClient with no fingerprint has no fingerprinter")
 }
 
 func TestRetriesCountsAttempts(t *testing.T) {
