@@ -89,15 +89,10 @@ func newFixtureWith(t *testing.T, srvOpts []licentrictest.Option, clientOpts []l
 	srv := licentrictest.NewServer(append([]licentrictest.Option{licentrictest.WithFrozenClock(start)}, srvOpts...)...)
 	t.Cleanup(srv.Close)
 	client := func(key string, extra ...licentric.Option) *licentric.Client {
-		o := []licentric.Option{licentric.WithBaseURL(srv.URL), licentric.WithHTTPClient(srv.Client()),
-			licentric.WithRetry(testkit.Retries(2)), licentric.WithClock(srv.Clock())}
-		if key != "" {
-			o = append(o, licentric.WithAPIKey(key))
+		if key == "" {
+			return testkit.AppClient(t, srv, "", append([]licentric.Option{licentric.WithRetry(testkit.Retries(2))}, extra...)...)
 		}
-		o = append(o, extra...)
-		c, err := licentric.NewClient(o...)
-		require.NoError(t, err)
-		return c
+		return testkit.Client(t, srv, append([]licentric.Option{licentric.WithRetry(testkit.Retries(2)), licentric.WithAPIKey(key)}, extra...)...)
 	}
 	logs := &lockedBuffer{}
 	all := append([]agentauth.Option{
