@@ -28,18 +28,10 @@ func anServer(t *testing.T, opts ...licentrictest.Option) *licentrictest.Server 
 // anClient is a client of srv on srv's clock with API key key ("" for none).
 func anClient(t *testing.T, srv *licentrictest.Server, key string, opts ...licentric.Option) *licentric.Client {
 	t.Helper()
-	all := []licentric.Option{
-		licentric.WithBaseURL(srv.URL),
-		licentric.WithHTTPClient(srv.Client()),
-		licentric.WithRetry(testkit.Retries(2)),
-		licentric.WithClock(srv.Clock()),
+	if key == "" {
+		return testkit.AppClient(t, srv, "", append([]licentric.Option{licentric.WithRetry(testkit.Retries(2))}, opts...)...)
 	}
-	if key != "" {
-		all = append(all, licentric.WithAPIKey(key))
-	}
-	c, err := licentric.NewClient(append(all, opts...)...)
-	require.NoError(t, err)
-	return c
+	return testkit.Client(t, srv, append([]licentric.Option{licentric.WithRetry(testkit.Retries(2)), licentric.WithAPIKey(key)}, opts...)...)
 }
 
 // TestAnalyticsCountsSeededStatuses seeds licenses of every status (and a

@@ -479,9 +479,7 @@ func TestGuardOfflineOnlyOpensNoSocket(t *testing.T) {
 func TestGuardOfAnAppClientSeesLiveLicensesOnly(t *testing.T) {
 	srv := licentrictest.NewServer()
 	defer srv.Close()
-	app, err := licentric.NewClient(licentric.WithBaseURL(srv.URL), licentric.WithHTTPClient(srv.Client()),
-		licentric.WithAppID("com.example.pdftool"), licentric.WithClock(srv.Clock()))
-	require.NoError(t, err)
+	app := testkit.AppClient(t, srv, "", licentric.WithAppID("com.example.pdftool"))
 	for env, allowed := range map[string]bool{"": false, licentrictest.EnvTest: false, licentrictest.EnvLive: true} {
 		fx, err := srv.Seed(licentrictest.Seed{Env: env})
 		require.NoError(t, err)
