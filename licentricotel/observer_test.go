@@ -23,6 +23,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/licentric/licentric-go"
+	"github.com/licentric/licentric-go/internal/testkit"
 	"github.com/licentric/licentric-go/licentricotel"
 	"github.com/licentric/licentric-go/licentrictest"
 	"github.com/licentric/licentric-go/offline"
@@ -165,7 +166,7 @@ func TestRateLimitRemainingAndRejections(t *testing.T) {
 	r := newRig(t, licentrictest.WithRateLimits(5, 10, 3))
 	fx, err := r.srv.Seed(openSeed)
 	require.NoError(t, err)
-	c := r.client(t, licentric.WithoutRateBudget(), licentric.WithRetry(licentric.RetryPolicy{MaxRetries: 0}))
+	c := r.client(t, licentric.WithoutRateBudget(), licentric.WithRetry(testkit.NoRetry))
 	ctx := t.Context()
 	_, err = c.Validate(ctx, fx.License.Key)
 	require.NoError(t, err)
