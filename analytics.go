@@ -175,7 +175,17 @@ func (s *AnalyticsService) Get(ctx context.Context, opts ...AnalyticsOption) (*A
 	if maxAge <= 0 {
 		key = "fresh"
 	}
-	a, err := s.flights.Do(ctx, key, s.ask)
+	a, err := s.flights.Do(ctx, key, func(ctx context.Context) (*Analytics, error) {
+		// A request that ended between the look above and this one has
+		// just stored its answer: it serves, rather than a second request.
+		s.mu.Lock()
+		a := s.fresh(maxAge)
+		s.mu.Unlock()
+		if a != nil {
+			return a, nil
+		}
+		return s.ask(ctx)
+	})
 	if err != nil {
 		return nil, err
 	}
